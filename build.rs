@@ -1,0 +1,29 @@
+//! Compiles the public contract in `proto/` without a system `protoc`:
+//! protox parses the files into a descriptor set, tonic-prost-build generates
+//! code from it, and the encoded set is kept for server reflection.
+
+use std::{env, fs, path::PathBuf};
+
+use protox::prost::Message as _;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protos = [
+        "proto/cutover/v1/account.proto",
+        "proto/cutover/v1/source_server.proto",
+        "proto/cutover/v1/replication_job.proto",
+        "proto/cutover/v1/lifecycle.proto",
+        "proto/cutover/v1/agent.proto",
+    ];
+    let descriptors = protox::compile(protos, ["proto"])?;
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    fs::write(
+        out_dir.join("cutover_descriptor.bin"),
+        descriptors.encode_to_vec(),
+    )?;
+    tonic_prost_build::configure()
+        .build_client(true)
+        .build_server(true)
+        .compile_fds(descriptors)?;
+    println!("cargo:rerun-if-changed=proto");
+    Ok(())
+}

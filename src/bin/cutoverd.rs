@@ -1,0 +1,2 @@
+//! `cutoverd`: serves the cutover API.
+fn main() {}

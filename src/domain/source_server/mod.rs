@@ -1,0 +1,8 @@
+//! Source servers: MGN's lifecycle and data replication state machine.
+
+mod commands;
+mod model;
+
+pub use commands::{Launch, Registration, ReplicationReport};
+pub(crate) use model::cloud_enum;
+pub use model::*;
