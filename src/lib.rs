@@ -8,3 +8,4 @@
 pub mod domain;
 pub mod pb;
 pub mod store;
+pub mod transport;

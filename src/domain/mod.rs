@@ -25,3 +25,6 @@ pub use source_server::{
     SourceServer, SourceState,
 };
 pub use time::{Millis, TimeScale, Timestamp};
+
+#[cfg(test)]
+mod proptests;

@@ -1,6 +1,10 @@
 //! Commands on a replication job.
 
-use crate::domain::JobSchedule;
+use crate::domain::{
+    AccountId, BusinessStatus, CurrentRun, CutOver, DomainError, JobRun, JobSchedule, Millis,
+    ReplicationJob, ReplicationJobId, ReplicationJobStatus, RunPurpose, RunType, SourceServerId,
+    TimeScale, Timestamp, Transition,
+};
 
 /// What CreateReplicationJob asks for.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,4 +34,268 @@ pub enum RunStep {
     Cleaning,
     /// The cutover's intermediate resources are released.
     Released,
+}
+
+const MAX_NAME: usize = 128;
+const MAX_DESCRIPTION: usize = 256;
+
+impl JobSpec {
+    /// Validates SMC's limits: frequency 1-168 hours and 1-10 images for
+    /// incremental jobs; name and description lengths.
+    pub fn validate(&self) -> Result<(), DomainError> {
+        if self.name.chars().count() > MAX_NAME {
+            return Err(DomainError::invalid_field("name", format!("at most {MAX_NAME} characters")));
+        }
+        if self.description.chars().count() > MAX_DESCRIPTION {
+            return Err(DomainError::invalid_field(
+                "description",
+                format!("at most {MAX_DESCRIPTION} characters"),
+            ));
+        }
+        if let JobSchedule::Incremental { frequency_hours, max_images } = self.schedule {
+            if !(1..=168).contains(&frequency_hours) {
+                return Err(DomainError::invalid_field(
+                    "frequency",
+                    format!("must be 1-168 hours when run_once is false, got {frequency_hours}"),
+                ));
+            }
+            if !(1..=10).contains(&max_images) {
+                return Err(DomainError::invalid_field(
+                    "max_number_of_image_to_keep",
+                    format!("must be 1-10 when run_once is false, got {max_images}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Creates a job in Ready. Whether the source server may take a job is the
+/// caller's check, since it needs the server and its other jobs.
+pub fn create(
+    account_id: AccountId,
+    id: ReplicationJobId,
+    source_id: SourceServerId,
+    spec: JobSpec,
+    now: Timestamp,
+) -> Result<Transition<ReplicationJob>, DomainError> {
+    spec.validate()?;
+    let job = ReplicationJob {
+        account_id,
+        id,
+        source_id,
+        name: spec.name,
+        description: spec.description,
+        status: ReplicationJobStatus::Ready,
+        business_status: None,
+        progress: 0.0,
+        error_code: None,
+        status_info: String::new(),
+        schedule: spec.schedule,
+        created: now,
+        started: None,
+        ended: None,
+        current_run: None,
+        runs: Vec::new(),
+        image_ids: Vec::new(),
+        cycles: 0,
+        next_run: None,
+        cut_over: None,
+    };
+    Ok(Transition::of_job(None, job, now))
+}
+
+impl ReplicationJob {
+    fn require_status(&self, allowed: &[ReplicationJobStatus]) -> Result<(), DomainError> {
+        if allowed.contains(&self.status) {
+            Ok(())
+        } else {
+            Err(DomainError::JobInvalidStatus {
+                job_id: self.id.to_string(),
+                current: self.status,
+                allowed: allowed.to_vec(),
+            })
+        }
+    }
+
+    fn require_business_status(&self, allowed: &[BusinessStatus]) -> Result<(), DomainError> {
+        self.require_status(&[ReplicationJobStatus::Running])?;
+        match self.business_status {
+            Some(current) if allowed.contains(&current) => Ok(()),
+            current => Err(DomainError::JobInvalidBusinessStatus {
+                job_id: self.id.to_string(),
+                current,
+                allowed: allowed.to_vec(),
+            }),
+        }
+    }
+
+    fn changed(&self, after: ReplicationJob, now: Timestamp) -> Transition<ReplicationJob> {
+        Transition::of_job(Some(self), after, now)
+    }
+
+    fn running(&mut self, business: BusinessStatus, run: CurrentRun) {
+        self.status = ReplicationJobStatus::Running;
+        self.business_status = Some(business);
+        self.current_run = Some(run);
+        self.progress = 0.0;
+        self.error_code = None;
+    }
+
+    fn idle(&mut self, status: ReplicationJobStatus) {
+        self.status = status;
+        self.business_status = None;
+        self.current_run = None;
+    }
+
+    /// StartReplicationJob: Ready, Stopped or InError → Running. A job whose
+    /// cutover was interrupted resumes the cutover's step, not a new run.
+    pub fn start(&self, now: Timestamp) -> Result<Transition<ReplicationJob>, DomainError> {
+        self.require_status(&[
+            ReplicationJobStatus::Ready,
+            ReplicationJobStatus::Stopped,
+            ReplicationJobStatus::InError,
+        ])?;
+        let mut next = self.clone();
+        next.started = next.started.or(Some(now));
+        let (business, purpose) = match self.cut_over {
+            Some(CutOver { sync_data: true, .. }) => (BusinessStatus::Syncing, RunPurpose::FinalSync),
+            Some(CutOver { sync_data: false, .. }) => (BusinessStatus::Cleaning, RunPurpose::Release),
+            None => (BusinessStatus::Preparing, RunPurpose::Replication),
+        };
+        next.running(business, CurrentRun { start: now, run_type: RunType::Manual, purpose });
+        Ok(self.changed(next, now))
+    }
+
+    /// StopReplicationJob: Running and Syncing → Stopped.
+    pub fn stop(&self, now: Timestamp) -> Result<Transition<ReplicationJob>, DomainError> {
+        self.require_business_status(&[BusinessStatus::Syncing])?;
+        let mut next = self.clone();
+        next.idle(ReplicationJobStatus::Stopped);
+        Ok(self.changed(next, now))
+    }
+
+    /// The scheduler starts an incremental run whose time has come.
+    pub fn start_scheduled_run(&self, now: Timestamp) -> Result<Transition<ReplicationJob>, DomainError> {
+        self.require_status(&[ReplicationJobStatus::Waiting])?;
+        if self.next_run.is_none_or(|due| now < due) {
+            return Err(DomainError::JobInvalidStatus {
+                job_id: self.id.to_string(),
+                current: self.status,
+                allowed: vec![ReplicationJobStatus::Running],
+            });
+        }
+        let mut next = self.clone();
+        next.next_run = None;
+        next.running(
+            BusinessStatus::Preparing,
+            CurrentRun { start: now, run_type: RunType::Schedule, purpose: RunPurpose::Replication },
+        );
+        Ok(self.changed(next, now))
+    }
+
+    /// CutOverReplicationJob: a Waiting job's schedule is cancelled at once;
+    /// it runs a last full sync (`sync_data`) or goes straight to releasing
+    /// its intermediate resources. Whether the source can take the chosen
+    /// path is the caller's check.
+    pub fn cut_over(&self, sync_data: bool, now: Timestamp) -> Result<Transition<ReplicationJob>, DomainError> {
+        self.require_status(&[ReplicationJobStatus::Waiting])?;
+        let mut next = self.clone();
+        next.next_run = None;
+        next.cut_over = Some(CutOver { requested: now, sync_data });
+        let (business, purpose) = if sync_data {
+            (BusinessStatus::Syncing, RunPurpose::FinalSync)
+        } else {
+            (BusinessStatus::Cleaning, RunPurpose::Release)
+        };
+        next.running(business, CurrentRun { start: now, run_type: RunType::Manual, purpose });
+        Ok(self.changed(next, now))
+    }
+
+    /// The data plane reports on the run in progress. `scale` compresses
+    /// the frequency that schedules the next incremental run.
+    pub fn advance(&self, step: RunStep, scale: TimeScale, now: Timestamp) -> Result<Transition<ReplicationJob>, DomainError> {
+        let mut next = self.clone();
+        let purpose = self.current_run.map(|r| r.purpose);
+        match step {
+            RunStep::Syncing => {
+                self.require_business_status(&[BusinessStatus::Preparing])?;
+                next.business_status = Some(BusinessStatus::Syncing);
+            }
+            RunStep::Progress(progress) => {
+                self.require_business_status(&[BusinessStatus::Syncing])?;
+                if !(progress.is_finite() && (self.progress..=100.0).contains(&progress)) {
+                    return Err(DomainError::invalid_field(
+                        "progress",
+                        format!("must be between the current {} and 100, got {progress}", self.progress),
+                    ));
+                }
+                next.progress = progress;
+            }
+            RunStep::Processing => {
+                self.require_business_status(&[BusinessStatus::Syncing])?;
+                self.require_purpose(purpose, RunPurpose::Replication)?;
+                next.business_status = Some(BusinessStatus::Processing);
+                next.progress = 100.0;
+            }
+            RunStep::Succeeded => {
+                self.require_business_status(&[BusinessStatus::Processing])?;
+                next.complete_run(now, scale);
+            }
+            RunStep::Failed(code) => {
+                self.require_status(&[ReplicationJobStatus::Running])?;
+                next.idle(ReplicationJobStatus::InError);
+                next.status_info = format!("run failed: {code}");
+                next.error_code = Some(code);
+            }
+            RunStep::Cleaning => {
+                self.require_business_status(&[BusinessStatus::Syncing])?;
+                self.require_purpose(purpose, RunPurpose::FinalSync)?;
+                if let Some(run) = self.current_run {
+                    next.runs.push(JobRun { start: run.start, end: now, image_id: "FINAL".into(), run_type: run.run_type });
+                }
+                next.progress = 100.0;
+                next.business_status = Some(BusinessStatus::Cleaning);
+            }
+            RunStep::Released => {
+                self.require_business_status(&[BusinessStatus::Cleaning])?;
+                next.idle(ReplicationJobStatus::Finished);
+                next.ended = Some(now);
+            }
+        }
+        Ok(self.changed(next, now))
+    }
+
+    fn require_purpose(&self, actual: Option<RunPurpose>, expected: RunPurpose) -> Result<(), DomainError> {
+        if actual == Some(expected) {
+            Ok(())
+        } else {
+            Err(DomainError::JobInvalidBusinessStatus {
+                job_id: self.id.to_string(),
+                current: self.business_status,
+                allowed: vec![],
+            })
+        }
+    }
+
+    fn complete_run(&mut self, now: Timestamp, scale: TimeScale) {
+        let Some(run) = self.current_run else { return };
+        match self.schedule {
+            JobSchedule::RunOnce => {
+                self.runs.push(JobRun { start: run.start, end: now, image_id: "FULL".into(), run_type: run.run_type });
+                self.idle(ReplicationJobStatus::Finished);
+                self.ended = Some(now);
+            }
+            JobSchedule::Incremental { frequency_hours, max_images } => {
+                self.cycles = self.cycles.saturating_add(1);
+                let image = format!("CYCLE_{}", self.cycles);
+                self.runs.push(JobRun { start: run.start, end: now, image_id: image.clone(), run_type: run.run_type });
+                self.image_ids.push(image);
+                let excess = self.image_ids.len().saturating_sub(max_images as usize);
+                self.image_ids.drain(..excess);
+                self.idle(ReplicationJobStatus::Waiting);
+                self.next_run = Some(now.plus(scale.compress(Millis::hours(i64::from(frequency_hours)))));
+            }
+        }
+    }
 }

@@ -3,5 +3,5 @@
 mod commands;
 mod model;
 
-pub use commands::{JobSpec, RunStep};
+pub use commands::{create, JobSpec, RunStep};
 pub use model::*;

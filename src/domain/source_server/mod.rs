@@ -3,6 +3,6 @@
 mod commands;
 mod model;
 
-pub use commands::{Launch, Registration, ReplicationReport};
+pub use commands::{register, Launch, Registration, ReplicationReport};
 pub(crate) use model::cloud_enum;
 pub use model::*;
