@@ -3,9 +3,13 @@
 //! Layers, outermost first: [`transport`] (tonic handlers) → [`control_plane`]
 //! (use cases: load, decide, commit) → [`domain`] (pure state machines) →
 //! [`store`] (durable resources and the event log); [`dataplane`] plays the
-//! replication agents.
+//! replication agents; [`server`] assembles them.
 
+pub mod config;
+pub mod control_plane;
+pub mod dataplane;
 pub mod domain;
 pub mod pb;
+pub mod server;
 pub mod store;
 pub mod transport;

@@ -201,3 +201,13 @@ pub trait Store: Send + Sync + 'static {
     /// (used to sign pagination tokens so they survive restarts).
     async fn secret(&self, name: &str) -> Result<Vec<u8>, StoreError>;
 }
+
+impl WriteBatch {
+    /// A batch of one resource write and its event.
+    pub fn single(resource: Resource, expected_version: Option<u64>, event: PendingEvent) -> Self {
+        WriteBatch {
+            writes: vec![ResourceWrite { resource, expected_version, event }],
+            idempotency: None,
+        }
+    }
+}

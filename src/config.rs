@@ -1,0 +1,59 @@
+//! `cutoverd`'s configuration: every option is a flag and an environment
+//! variable, with the embedded single-machine defaults.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use clap::{Parser, ValueEnum};
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Options of `cutoverd`.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "cutoverd", version, about = "The cutover control plane: a gRPC service for cloud-migration cutovers")]
+pub struct Config {
+    /// Address to serve gRPC on; port 0 picks a free port, printed as
+    /// `listening on HOST:PORT` on stdout.
+    #[arg(long, env = "CUTOVER_LISTEN", default_value = "127.0.0.1:50051")]
+    pub listen: SocketAddr,
+    /// Directory of the embedded SQLite database.
+    #[arg(long, env = "CUTOVER_DATA_DIR", default_value = "./cutover-data")]
+    pub data_dir: PathBuf,
+    /// Simulated time runs this many times faster: every duration the
+    /// service applies (agent pace, job frequency, deadlines, heartbeat
+    /// window) is divided by it. At least 1.
+    #[arg(long, env = "CUTOVER_SIM_SPEED", default_value_t = 1.0, value_parser = parse_speed)]
+    pub sim_speed: f64,
+    /// Turn the built-in simulated data plane off (real agents only).
+    #[arg(long, env = "CUTOVER_NO_SIMULATOR")]
+    pub no_simulator: bool,
+    /// Bearer tokens file (`SHA256_HEX ACCOUNT_ID` per line); without it
+    /// every call acts as the built-in account 000000000000.
+    #[arg(long, env = "CUTOVER_TOKENS_FILE")]
+    pub tokens_file: Option<PathBuf>,
+    /// ARN partition.
+    #[arg(long, env = "CUTOVER_PARTITION", default_value = "aws")]
+    pub partition: String,
+    /// ARN region.
+    #[arg(long, env = "CUTOVER_REGION", default_value = "us-east-1")]
+    pub region: String,
+    /// Log format.
+    #[arg(long, env = "CUTOVER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Seconds open calls get to finish on shutdown.
+    #[arg(long, env = "CUTOVER_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
+    pub shutdown_grace_seconds: u64,
+}
+
+fn parse_speed(value: &str) -> Result<f64, String> {
+    match value.parse::<f64>() {
+        Ok(speed) if speed.is_finite() && speed >= 1.0 => Ok(speed),
+        _ => Err(format!("must be a number >= 1, got {value:?}")),
+    }
+}

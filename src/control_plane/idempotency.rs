@@ -1,0 +1,103 @@
+//! Client tokens: a retried mutation with the same token and request gets
+//! the first call's answer and changes nothing; the same token with another
+//! request is a validation error.
+
+use std::future::Future;
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use super::{Caller, ControlPlane, MAX_ATTEMPTS};
+use crate::{
+    domain::DomainError,
+    store::{IdempotencyRecord, StoreError, WriteBatch},
+};
+
+/// Longest client token accepted (MGN allows 64 characters; SMC 64).
+const MAX_TOKEN_LEN: usize = 64;
+
+/// A client token with a digest of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientToken {
+    token: String,
+    fingerprint: String,
+}
+
+impl ClientToken {
+    /// `token` (empty means none) sent with a request whose digest,
+    /// token excluded, is `fingerprint`.
+    pub fn new(token: &str, fingerprint: String) -> Result<Option<ClientToken>, DomainError> {
+        if token.is_empty() {
+            return Ok(None);
+        }
+        if token.chars().count() > MAX_TOKEN_LEN || token.chars().any(char::is_control) {
+            return Err(DomainError::invalid_field(
+                "client_token",
+                format!("must be 1-{MAX_TOKEN_LEN} printable characters"),
+            ));
+        }
+        Ok(Some(ClientToken { token: token.to_owned(), fingerprint }))
+    }
+}
+
+impl ControlPlane {
+    /// Runs a mutation: replays a recorded outcome for a known token, else
+    /// decides with `plan` and commits, deciding again (on fresh state) when
+    /// a concurrent write won the race.
+    pub(super) async fn mutate<T, Plan, Fut>(
+        &self,
+        caller: &Caller,
+        token: Option<&ClientToken>,
+        mut plan: Plan,
+    ) -> Result<T, DomainError>
+    where
+        T: Serialize + DeserializeOwned,
+        Plan: FnMut() -> Fut,
+        Fut: Future<Output = Result<(WriteBatch, T), DomainError>>,
+    {
+        if let Some(outcome) = self.replay(caller, token).await? {
+            return Ok(outcome);
+        }
+        for _ in 0..MAX_ATTEMPTS {
+            let (mut batch, outcome) = plan().await?;
+            if let Some(token) = token {
+                batch.idempotency = Some(IdempotencyRecord {
+                    account_id: caller.account_id.clone(),
+                    token: token.token.clone(),
+                    fingerprint: token.fingerprint.clone(),
+                    outcome: serde_json::to_string(&outcome)
+                        .map_err(|e| DomainError::internal(format!("encoding outcome: {e}")))?,
+                });
+            }
+            match self.store.commit(batch).await {
+                Ok(_) => return Ok(outcome),
+                Err(StoreError::Conflict(_)) => {
+                    if let Some(outcome) = self.replay(caller, token).await? {
+                        return Ok(outcome);
+                    }
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Err(DomainError::unavailable("too much contention on this resource; retry"))
+    }
+
+    async fn replay<T: DeserializeOwned>(
+        &self,
+        caller: &Caller,
+        token: Option<&ClientToken>,
+    ) -> Result<Option<T>, DomainError> {
+        let Some(token) = token else { return Ok(None) };
+        let Some(record) = self.store.idempotency_record(&caller.account_id, &token.token).await? else {
+            return Ok(None);
+        };
+        if record.fingerprint != token.fingerprint {
+            return Err(DomainError::invalid_field(
+                "client_token",
+                "this client token was already used with a different request",
+            ));
+        }
+        serde_json::from_str(&record.outcome)
+            .map(Some)
+            .map_err(|e| DomainError::internal(format!("decoding recorded outcome: {e}")))
+    }
+}

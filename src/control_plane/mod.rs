@@ -1,0 +1,137 @@
+//! The control plane: each use case loads resources from the [`Store`],
+//! lets the domain decide, and commits the result with its event, retrying
+//! on a concurrent write so that no update is lost.
+
+mod clock;
+mod idempotency;
+mod page_token;
+mod replication_jobs;
+mod scheduler;
+mod source_servers;
+mod work;
+
+use std::{collections::HashSet, sync::Arc};
+
+use tokio::sync::{OnceCell, RwLock};
+
+use crate::{
+    domain::{AccountId, DomainError, Millis, SourceServer, SourceState, TimeScale, Timestamp},
+    store::Store,
+};
+
+pub use clock::{Clock, SystemClock};
+pub use idempotency::ClientToken;
+pub use page_token::Page;
+pub use replication_jobs::JobCutOver;
+pub use source_servers::{LaunchOutcome, ServerView};
+pub use scheduler::{run_scheduler, schedule_once};
+pub use work::DataPlaneWork;
+
+/// Deployment settings the control plane applies.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Compression of every duration the service applies.
+    pub time_scale: TimeScale,
+    /// How recently an agent must have been seen for its server to count as
+    /// reachable (before compression by `time_scale`).
+    pub heartbeat_window: Millis,
+    /// ARN partition, such as `aws`.
+    pub partition: String,
+    /// ARN region, such as `us-east-1`.
+    pub region: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            time_scale: TimeScale::REAL,
+            heartbeat_window: Millis::minutes(5),
+            partition: "aws".into(),
+            region: "us-east-1".into(),
+        }
+    }
+}
+
+/// Who is calling: the account the caller is authenticated to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The caller's account.
+    pub account_id: AccountId,
+}
+
+/// The use cases of the service, shared by every transport and by the data
+/// plane.
+pub struct ControlPlane {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+    /// Accounts known to be initialised; initialisation is never undone,
+    /// so a positive answer can be remembered.
+    initialized: RwLock<HashSet<AccountId>>,
+    /// Signing key of pagination tokens, loaded from the store once.
+    page_key: OnceCell<Vec<u8>>,
+}
+
+/// How many times a mutation is decided again after losing a race before
+/// the caller is told to retry.
+const MAX_ATTEMPTS: usize = 64;
+
+impl ControlPlane {
+    /// A control plane over `store`, reading time from `clock`.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        ControlPlane { store, clock, settings, initialized: RwLock::new(HashSet::new()), page_key: OnceCell::new() }
+    }
+
+    /// The store, for the watch stream and the data plane.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The deployment settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The current time.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// The heartbeat window after time compression.
+    pub fn heartbeat_window(&self) -> Millis {
+        self.settings.time_scale.compress(self.settings.heartbeat_window)
+    }
+
+    /// InitializeService: idempotent; true when this call initialised it.
+    pub async fn initialize_service(&self, caller: &Caller) -> Result<bool, DomainError> {
+        let created = self.store.initialize_account(&caller.account_id, self.now()).await?;
+        self.initialized.write().await.insert(caller.account_id.clone());
+        Ok(created)
+    }
+
+    /// Fails with UninitializedAccountException until InitializeService ran
+    /// for the caller's account.
+    pub async fn require_initialized(&self, caller: &Caller) -> Result<(), DomainError> {
+        if self.initialized.read().await.contains(&caller.account_id) {
+            return Ok(());
+        }
+        if self.store.is_account_initialized(&caller.account_id).await? {
+            self.initialized.write().await.insert(caller.account_id.clone());
+            return Ok(());
+        }
+        Err(DomainError::UninitializedAccount { account_id: caller.account_id.to_string() })
+    }
+
+    /// The ARN of a source server.
+    pub fn arn(&self, server: &SourceServer) -> String {
+        format!(
+            "arn:{}:mgn:{}:{}:source-server/{}",
+            self.settings.partition, self.settings.region, server.account_id, server.id
+        )
+    }
+
+    /// SMC's derived state of `server` now.
+    pub fn source_state(&self, server: &SourceServer, has_running_job: bool) -> SourceState {
+        server.source_state(self.now(), self.heartbeat_window(), has_running_job)
+    }
+}

@@ -1,0 +1,233 @@
+//! Use cases of replication jobs (SMC): creation, queries, start and stop,
+//! the cutover, and the data plane's and scheduler's steps.
+
+use rand::thread_rng;
+use serde::{Deserialize, Serialize};
+
+use super::{page_token::query_digest, Caller, ClientToken, ControlPlane, Page};
+use crate::{
+    domain::{
+        replication_job::{self, JobSpec, RunStep},
+        AccountId, DomainError, ReplicationJob, ReplicationJobId, ReplicationJobStatus, Resource,
+        ResourceKind, SourceServerId, SourceState, Timestamp, Transition,
+    },
+    store::{ReplicationJobFilter, Versioned, WriteBatch},
+};
+
+/// A job mutation's recorded outcome: the job as the first call left it.
+#[derive(Serialize, Deserialize)]
+struct JobOutcome(ReplicationJob);
+
+/// CutOverReplicationJob's parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JobCutOver {
+    /// Run one last full sync first.
+    pub sync_data: bool,
+}
+
+/// Statuses that keep a source server from taking a new job.
+const UNFINISHED: [ReplicationJobStatus; 6] = [
+    ReplicationJobStatus::Ready,
+    ReplicationJobStatus::Running,
+    ReplicationJobStatus::Stopped,
+    ReplicationJobStatus::Waiting,
+    ReplicationJobStatus::InError,
+    ReplicationJobStatus::Expired,
+];
+
+impl ControlPlane {
+    async fn load_job(&self, account: &AccountId, id: &ReplicationJobId) -> Result<Versioned<ReplicationJob>, DomainError> {
+        self.store.replication_job(account, id).await?.ok_or_else(|| DomainError::NotFound {
+            kind: ResourceKind::ReplicationJob,
+            id: id.to_string(),
+        })
+    }
+
+    async fn command_job(
+        &self,
+        caller: &Caller,
+        id: &ReplicationJobId,
+        token: Option<&ClientToken>,
+        decide: impl Fn(&ReplicationJob, Timestamp) -> Result<Transition<ReplicationJob>, DomainError>,
+    ) -> Result<ReplicationJob, DomainError> {
+        let decide = &decide;
+        let outcome: JobOutcome = self
+            .mutate(caller, token, move || async move {
+                let current = self.load_job(&caller.account_id, id).await?;
+                let change = decide(&current.value, self.now())?;
+                let batch = WriteBatch::single(
+                    Resource::ReplicationJob(change.resource.clone()),
+                    Some(current.version),
+                    change.event,
+                );
+                Ok((batch, JobOutcome(change.resource)))
+            })
+            .await?;
+        Ok(outcome.0)
+    }
+
+    /// SMC's view of a source server, for job preconditions; a server that
+    /// cannot be found counts as Unavailable.
+    async fn job_source_state(&self, account: &AccountId, source: &SourceServerId) -> Result<SourceState, DomainError> {
+        let Some(server) = self.store.source_server(account, source).await? else {
+            return Ok(SourceState::Unavailable);
+        };
+        let running = self.store.sources_with_running_jobs(account, std::slice::from_ref(source)).await?;
+        Ok(self.source_state(&server.value, running.contains(source)))
+    }
+
+    /// CreateReplicationJob: a job in Ready for an Available source server
+    /// with no unfinished job. A server with an unfinished job counts as
+    /// InUse here, whatever that job's status.
+    pub async fn create_replication_job(
+        &self,
+        caller: &Caller,
+        source_id: &SourceServerId,
+        spec: JobSpec,
+        token: Option<&ClientToken>,
+    ) -> Result<ReplicationJobId, DomainError> {
+        self.require_initialized(caller).await?;
+        spec.validate()?;
+        let spec = &spec;
+        let outcome: JobOutcome = self
+            .mutate(caller, token, move || async move {
+                let account = &caller.account_id;
+                if self.store.source_server(account, source_id).await?.is_none() {
+                    return Err(DomainError::NotFound {
+                        kind: ResourceKind::SourceServer,
+                        id: source_id.to_string(),
+                    });
+                }
+                let unfinished = ReplicationJobFilter {
+                    source_ids: vec![source_id.clone()],
+                    statuses: UNFINISHED.to_vec(),
+                    ..ReplicationJobFilter::default()
+                };
+                let state = match self.store.list_replication_jobs(account, &unfinished, None, 1).await?.is_empty() {
+                    true => self.job_source_state(account, source_id).await?,
+                    false => SourceState::InUse,
+                };
+                if state != SourceState::Available {
+                    return Err(DomainError::SourceServerStateInvalid {
+                        source_id: source_id.to_string(),
+                        current: state,
+                        allowed: vec![SourceState::Available],
+                    });
+                }
+                let id = ReplicationJobId::generate(&mut thread_rng());
+                let change = replication_job::create(account.clone(), id, source_id.clone(), spec.clone(), self.now())?;
+                let batch = WriteBatch::single(Resource::ReplicationJob(change.resource.clone()), None, change.event);
+                Ok((batch, JobOutcome(change.resource)))
+            })
+            .await?;
+        Ok(outcome.0.id)
+    }
+
+    /// GetReplicationJob.
+    pub async fn get_replication_job(&self, caller: &Caller, id: &ReplicationJobId) -> Result<ReplicationJob, DomainError> {
+        self.require_initialized(caller).await?;
+        Ok(self.load_job(&caller.account_id, id).await?.value)
+    }
+
+    /// DescribeReplicationJobs: one page, ordered by id.
+    pub async fn describe_replication_jobs(
+        &self,
+        caller: &Caller,
+        filter: &ReplicationJobFilter,
+        page_size: usize,
+        next_token: &str,
+    ) -> Result<Page<ReplicationJob>, DomainError> {
+        self.require_initialized(caller).await?;
+        let query = query_digest(filter);
+        let after = match self.open_page_token(caller, &query, next_token).await? {
+            Some(id) => Some(ReplicationJobId::parse("next_token", &id)?),
+            None => None,
+        };
+        let mut jobs = self
+            .store
+            .list_replication_jobs(&caller.account_id, filter, after.as_ref(), page_size + 1)
+            .await?;
+        let next_token = if jobs.len() > page_size {
+            jobs.truncate(page_size);
+            match jobs.last() {
+                Some(last) => self.issue_page_token(caller, &query, last.id.as_str()).await?,
+                None => String::new(),
+            }
+        } else {
+            String::new()
+        };
+        Ok(Page { items: jobs, next_token })
+    }
+
+    /// StartReplicationJob.
+    pub async fn start_replication_job(
+        &self,
+        caller: &Caller,
+        id: &ReplicationJobId,
+        token: Option<&ClientToken>,
+    ) -> Result<ReplicationJob, DomainError> {
+        self.require_initialized(caller).await?;
+        self.command_job(caller, id, token, |job, now| job.start(now)).await
+    }
+
+    /// StopReplicationJob.
+    pub async fn stop_replication_job(
+        &self,
+        caller: &Caller,
+        id: &ReplicationJobId,
+        token: Option<&ClientToken>,
+    ) -> Result<ReplicationJob, DomainError> {
+        self.require_initialized(caller).await?;
+        self.command_job(caller, id, token, |job, now| job.stop(now)).await
+    }
+
+    /// CutOverReplicationJob. Checks, in SPEC order: the job exists, it is
+    /// Waiting, and (with `sync_data`) its source is reachable. The
+    /// schedule is cancelled in the same commit.
+    pub async fn cut_over_replication_job(
+        &self,
+        caller: &Caller,
+        id: &ReplicationJobId,
+        cut_over: JobCutOver,
+        token: Option<&ClientToken>,
+    ) -> Result<ReplicationJob, DomainError> {
+        self.require_initialized(caller).await?;
+        let outcome: JobOutcome = self
+            .mutate(caller, token, move || async move {
+                let current = self.load_job(&caller.account_id, id).await?;
+                let job = &current.value;
+                let change = job.cut_over(cut_over.sync_data, self.now())?;
+                if cut_over.sync_data {
+                    let state = self.job_source_state(&job.account_id, &job.source_id).await?;
+                    if state == SourceState::Unavailable {
+                        return Err(DomainError::SourceServerStateInvalid {
+                            source_id: job.source_id.to_string(),
+                            current: state,
+                            allowed: vec![SourceState::Available, SourceState::InUse],
+                        });
+                    }
+                }
+                let batch = WriteBatch::single(
+                    Resource::ReplicationJob(change.resource.clone()),
+                    Some(current.version),
+                    change.event,
+                );
+                Ok((batch, JobOutcome(change.resource)))
+            })
+            .await?;
+        Ok(outcome.0)
+    }
+
+    /// The data plane reports on a job's run.
+    pub async fn advance_job(&self, account: &AccountId, id: &ReplicationJobId, step: RunStep) -> Result<ReplicationJob, DomainError> {
+        let caller = Caller { account_id: account.clone() };
+        let scale = self.settings.time_scale;
+        self.command_job(&caller, id, None, |job, now| job.advance(step.clone(), scale, now)).await
+    }
+
+    /// The scheduler starts a due incremental run.
+    pub async fn start_scheduled_run(&self, account: &AccountId, id: &ReplicationJobId) -> Result<ReplicationJob, DomainError> {
+        let caller = Caller { account_id: account.clone() };
+        self.command_job(&caller, id, None, |job, now| job.start_scheduled_run(now)).await
+    }
+}

@@ -1,0 +1,54 @@
+//! The service's own clockwork, independent of any data plane: it starts
+//! incremental runs whose time has come and flags follow-up tasks that
+//! missed their deadline.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio_util::sync::CancellationToken;
+
+use super::ControlPlane;
+use crate::domain::{Millis, ReplicationJobStatus};
+
+/// Most resources looked at per tick.
+const BATCH: usize = 1000;
+
+/// Runs the scheduler until `shutdown` is cancelled, once per scaled second.
+pub async fn run_scheduler(plane: Arc<ControlPlane>, shutdown: CancellationToken) {
+    let tick = plane.settings().time_scale.compress(Millis(1000));
+    let mut interval = tokio::time::interval(Duration::from_millis(tick.0.max(10) as u64));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = interval.tick() => schedule_once(&plane).await,
+        }
+    }
+}
+
+/// One pass over the pending work.
+pub async fn schedule_once(plane: &ControlPlane) {
+    let work = match plane.pending_work(BATCH).await {
+        Ok(work) => work,
+        Err(err) => {
+            tracing::warn!(%err, "scheduler could not read pending work");
+            return;
+        }
+    };
+    let now = plane.now();
+    for job in work.jobs.iter().map(|j| &j.value) {
+        let due = job.status == ReplicationJobStatus::Waiting && job.next_run.is_some_and(|at| at <= now);
+        if due {
+            if let Err(err) = plane.start_scheduled_run(&job.account_id, &job.id).await {
+                tracing::debug!(job = %job.id, %err, "scheduled run not started");
+            }
+        }
+    }
+    for server in work.servers.iter().map(|s| &s.value) {
+        for task in server.follow_up_tasks.iter().filter(|t| t.is_pending() && !t.overdue && t.deadline <= now) {
+            match plane.mark_follow_up_overdue(&server.account_id, &server.id, &task.id).await {
+                Ok(_) => tracing::warn!(server = %server.id, task = %task.id, kind = task.kind.as_str(), "follow-up task overdue"),
+                Err(err) => tracing::debug!(server = %server.id, %err, "overdue mark refused"),
+            }
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! Use cases of source servers (MGN): registration, queries, the lifecycle
+//! operations, and the data plane's reports.
+
+use rand::thread_rng;
+use serde::{Deserialize, Serialize};
+
+use super::{page_token::query_digest, Caller, ClientToken, ControlPlane, Page};
+use crate::{
+    domain::{
+        source_server::{self, Launch, Registration, ReplicationReport},
+        AccountId, DomainError, Ec2InstanceId, FollowUpTaskId, LaunchJobId, LifeCycleState,
+        Resource, ResourceKind, SourceServer, SourceServerId, SourceState, Timestamp, Transition,
+    },
+    store::{SourceServerFilter, Versioned, WriteBatch},
+};
+
+/// A source server as callers see it: with its ARN and SMC's derived state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServerView {
+    /// The server.
+    pub server: SourceServer,
+    /// Its ARN.
+    pub arn: String,
+    /// SMC's derived state now.
+    pub source_state: SourceState,
+}
+
+/// The answer of StartTest and StartCutover.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LaunchOutcome {
+    /// The launch job.
+    pub job_id: LaunchJobId,
+    /// The launched instance.
+    pub ec2_instance_id: Ec2InstanceId,
+    /// When the launch was requested.
+    pub created: Timestamp,
+    /// The server after the launch.
+    pub server: ServerView,
+}
+
+/// What a server mutation records for its client token: the server as the
+/// first call returned it.
+#[derive(Serialize, Deserialize)]
+struct ServerOutcome(SourceServer);
+
+impl ControlPlane {
+    async fn load_server(&self, account: &AccountId, id: &SourceServerId) -> Result<Versioned<SourceServer>, DomainError> {
+        self.store.source_server(account, id).await?.ok_or_else(|| DomainError::NotFound {
+            kind: ResourceKind::SourceServer,
+            id: id.to_string(),
+        })
+    }
+
+    /// The caller's view of `servers`, with one store read for their jobs.
+    pub(super) async fn views(&self, servers: Vec<SourceServer>) -> Result<Vec<ServerView>, DomainError> {
+        let Some(account) = servers.first().map(|s| s.account_id.clone()) else {
+            return Ok(Vec::new());
+        };
+        let ids: Vec<SourceServerId> = servers.iter().map(|s| s.id.clone()).collect();
+        let running = self.store.sources_with_running_jobs(&account, &ids).await?;
+        Ok(servers
+            .into_iter()
+            .map(|server| {
+                let source_state = self.source_state(&server, running.contains(&server.id));
+                ServerView { arn: self.arn(&server), source_state, server }
+            })
+            .collect())
+    }
+
+    async fn view(&self, server: SourceServer) -> Result<ServerView, DomainError> {
+        let id = server.id.clone();
+        self.views(vec![server])
+            .await?
+            .pop()
+            .ok_or_else(|| DomainError::internal(format!("no view of {id}")))
+    }
+
+    /// Applies `decide` to the current state of a server and commits it,
+    /// as one idempotent, race-free mutation.
+    async fn command_server(
+        &self,
+        caller: &Caller,
+        id: &SourceServerId,
+        token: Option<&ClientToken>,
+        decide: impl Fn(&SourceServer, Timestamp) -> Result<Transition<SourceServer>, DomainError>,
+    ) -> Result<SourceServer, DomainError> {
+        let decide = &decide;
+        let outcome: ServerOutcome = self
+            .mutate(caller, token, move || async move {
+                let current = self.load_server(&caller.account_id, id).await?;
+                let change = decide(&current.value, self.now())?;
+                let batch = WriteBatch::single(
+                    Resource::SourceServer(change.resource.clone()),
+                    Some(current.version),
+                    change.event,
+                );
+                Ok((batch, ServerOutcome(change.resource)))
+            })
+            .await?;
+        Ok(outcome.0)
+    }
+
+    /// RegisterSourceServer: a new server in PENDING_INSTALLATION.
+    pub async fn register_source_server(
+        &self,
+        caller: &Caller,
+        registration: Registration,
+        token: Option<&ClientToken>,
+    ) -> Result<ServerView, DomainError> {
+        self.require_initialized(caller).await?;
+        let registration = &registration;
+        let outcome: ServerOutcome = self
+            .mutate(caller, token, move || async move {
+                let id = SourceServerId::generate(&mut thread_rng());
+                let change =
+                    source_server::register(caller.account_id.clone(), id, registration.clone(), self.now())?;
+                let batch = WriteBatch::single(Resource::SourceServer(change.resource.clone()), None, change.event);
+                Ok((batch, ServerOutcome(change.resource)))
+            })
+            .await?;
+        self.view(outcome.0).await
+    }
+
+    /// GetSourceServer.
+    pub async fn get_source_server(&self, caller: &Caller, id: &SourceServerId) -> Result<ServerView, DomainError> {
+        self.require_initialized(caller).await?;
+        let server = self.load_server(&caller.account_id, id).await?;
+        self.view(server.value).await
+    }
+
+    /// DescribeSourceServers: one page, ordered by id.
+    pub async fn describe_source_servers(
+        &self,
+        caller: &Caller,
+        filter: &SourceServerFilter,
+        page_size: usize,
+        next_token: &str,
+    ) -> Result<Page<ServerView>, DomainError> {
+        self.require_initialized(caller).await?;
+        let query = query_digest(filter);
+        let after = match self.open_page_token(caller, &query, next_token).await? {
+            Some(id) => Some(SourceServerId::parse("next_token", &id)?),
+            None => None,
+        };
+        let mut servers = self
+            .store
+            .list_source_servers(&caller.account_id, filter, after.as_ref(), page_size + 1)
+            .await?;
+        let next_token = if servers.len() > page_size {
+            servers.truncate(page_size);
+            match servers.last() {
+                Some(last) => self.issue_page_token(caller, &query, last.id.as_str()).await?,
+                None => String::new(),
+            }
+        } else {
+            String::new()
+        };
+        Ok(Page { items: self.views(servers).await?, next_token })
+    }
+
+    async fn launch(
+        &self,
+        caller: &Caller,
+        id: &SourceServerId,
+        token: Option<&ClientToken>,
+        start: fn(&SourceServer, Launch, Timestamp) -> Result<Transition<SourceServer>, DomainError>,
+    ) -> Result<LaunchOutcome, DomainError> {
+        self.require_initialized(caller).await?;
+        let server = self
+            .command_server(caller, id, token, |current, now| {
+                let mut rng = thread_rng();
+                let launch = Launch {
+                    job_id: LaunchJobId::generate(&mut rng),
+                    ec2_instance_id: Ec2InstanceId::generate(&mut rng),
+                };
+                start(current, launch, now)
+            })
+            .await?;
+        let launched = server
+            .launched_instance
+            .clone()
+            .ok_or_else(|| DomainError::internal(format!("{id} launched without an instance")))?;
+        let created = [&server.life_cycle.last_test, &server.life_cycle.last_cutover]
+            .into_iter()
+            .flatten()
+            .find(|action| action.job_id == launched.job_id)
+            .map_or(server.life_cycle.added_to_service, |action| action.initiated);
+        Ok(LaunchOutcome {
+            job_id: launched.job_id,
+            ec2_instance_id: launched.ec2_instance_id,
+            created,
+            server: self.view(server).await?,
+        })
+    }
+
+    /// StartTest: READY_FOR_TEST → TESTING.
+    pub async fn start_test(
+        &self,
+        caller: &Caller,
+        id: &SourceServerId,
+        token: Option<&ClientToken>,
+    ) -> Result<LaunchOutcome, DomainError> {
+        self.launch(caller, id, token, SourceServer::start_test).await
+    }
+
+    /// StartCutover: READY_FOR_CUTOVER → CUTTING_OVER.
+    pub async fn start_cutover(
+        &self,
+        caller: &Caller,
+        id: &SourceServerId,
+        token: Option<&ClientToken>,
+    ) -> Result<LaunchOutcome, DomainError> {
+        self.launch(caller, id, token, SourceServer::start_cutover).await
+    }
+
+    /// ChangeServerLifeCycleState.
+    pub async fn change_life_cycle_state(
+        &self,
+        caller: &Caller,
+        id: &SourceServerId,
+        target: LifeCycleState,
+        token: Option<&ClientToken>,
+    ) -> Result<ServerView, DomainError> {
+        self.require_initialized(caller).await?;
+        let server = self
+            .command_server(caller, id, token, |current, now| current.change_life_cycle_state(target, now))
+            .await?;
+        self.view(server).await
+    }
+
+    /// FinalizeCutover: CUTTING_OVER → CUTOVER with both follow-up tasks
+    /// recorded in the same transaction.
+    pub async fn finalize_cutover(
+        &self,
+        caller: &Caller,
+        id: &SourceServerId,
+        token: Option<&ClientToken>,
+    ) -> Result<ServerView, DomainError> {
+        self.require_initialized(caller).await?;
+        let scale = self.settings.time_scale;
+        let server = self
+            .command_server(caller, id, token, |current, now| {
+                let mut rng = thread_rng();
+                let tasks = [FollowUpTaskId::generate(&mut rng), FollowUpTaskId::generate(&mut rng)];
+                current.finalize_cutover(tasks, scale, now)
+            })
+            .await?;
+        self.view(server).await
+    }
+
+    /// DisconnectFromService.
+    pub async fn disconnect_from_service(
+        &self,
+        caller: &Caller,
+        id: &SourceServerId,
+        token: Option<&ClientToken>,
+    ) -> Result<ServerView, DomainError> {
+        self.require_initialized(caller).await?;
+        let server = self.command_server(caller, id, token, SourceServer::disconnect).await?;
+        self.view(server).await
+    }
+
+    /// MarkAsArchived.
+    pub async fn mark_as_archived(
+        &self,
+        caller: &Caller,
+        id: &SourceServerId,
+        token: Option<&ClientToken>,
+    ) -> Result<ServerView, DomainError> {
+        self.require_initialized(caller).await?;
+        let server = self.command_server(caller, id, token, SourceServer::mark_as_archived).await?;
+        self.view(server).await
+    }
+
+    /// An agent's replication report (the data plane's path in).
+    pub async fn report_replication(
+        &self,
+        account: &AccountId,
+        id: &SourceServerId,
+        report: ReplicationReport,
+    ) -> Result<SourceServer, DomainError> {
+        let caller = Caller { account_id: account.clone() };
+        self.command_server(&caller, id, None, |current, now| current.report_replication(report.clone(), now))
+            .await
+    }
+
+    /// The data plane carried out a follow-up task.
+    pub async fn complete_follow_up(
+        &self,
+        account: &AccountId,
+        id: &SourceServerId,
+        task: &FollowUpTaskId,
+    ) -> Result<SourceServer, DomainError> {
+        let caller = Caller { account_id: account.clone() };
+        self.command_server(&caller, id, None, |current, now| current.complete_follow_up(task, now)).await
+    }
+
+    /// A follow-up task's deadline passed.
+    pub async fn mark_follow_up_overdue(
+        &self,
+        account: &AccountId,
+        id: &SourceServerId,
+        task: &FollowUpTaskId,
+    ) -> Result<SourceServer, DomainError> {
+        let caller = Caller { account_id: account.clone() };
+        self.command_server(&caller, id, None, |current, now| current.mark_follow_up_overdue(task, now))
+            .await
+    }
+}

@@ -1,0 +1,115 @@
+//! Assembles the service: store, control plane, background work, and the
+//! gRPC server with health, reflection and request ids.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Server;
+
+use crate::{
+    config::Config,
+    control_plane::{run_scheduler, Caller, ControlPlane, Settings, SystemClock},
+    dataplane::Simulator,
+    domain::TimeScale,
+    pb::{
+        self,
+        v1::{
+            account_service_server::AccountServiceServer, agent_service_server::AgentServiceServer,
+            lifecycle_service_server::LifecycleServiceServer,
+            replication_job_service_server::ReplicationJobServiceServer,
+            source_server_service_server::SourceServerServiceServer,
+        },
+    },
+    store::{SqliteStore, Store},
+    transport::{Api, Authenticator, RequestIdLayer},
+};
+
+/// Why the service could not start or stopped with an error.
+pub type ServeError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Name of the database file inside the data directory.
+pub const DATABASE_FILE: &str = "cutover.db";
+
+/// Serves on `listener` until `shutdown` is cancelled, then stops taking
+/// calls and gives open ones the configured grace period.
+pub async fn serve(config: Config, listener: TcpListener, shutdown: CancellationToken) -> Result<(), ServeError> {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir.join(DATABASE_FILE))?);
+    let settings = Settings {
+        time_scale: TimeScale::new(config.sim_speed),
+        partition: config.partition.clone(),
+        region: config.region.clone(),
+        ..Settings::default()
+    };
+    let plane = Arc::new(ControlPlane::new(store, Arc::new(SystemClock), settings));
+    let auth = match &config.tokens_file {
+        Some(path) => Authenticator::from_tokens_file(path)?,
+        None => {
+            let auth = Authenticator::disabled()?;
+            if let Authenticator::Disabled(Caller { account_id }) = &auth {
+                plane.initialize_service(&Caller { account_id: account_id.clone() }).await?;
+            }
+            auth
+        }
+    };
+    let api = Api::new(Arc::clone(&plane), Arc::new(auth));
+
+    let background = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(run_scheduler(Arc::clone(&plane), background.clone()));
+    if !config.no_simulator {
+        tasks.spawn(Simulator::new(Arc::clone(&plane)).run(background.clone()));
+    }
+
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<AccountServiceServer<Api>>().await;
+    health.set_serving::<SourceServerServiceServer<Api>>().await;
+    health.set_serving::<ReplicationJobServiceServer<Api>>().await;
+    health.set_serving::<LifecycleServiceServer<Api>>().await;
+    health.set_serving::<AgentServiceServer<Api>>().await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let drained = CancellationToken::new();
+    let grace = Duration::from_secs(config.shutdown_grace_seconds);
+    let server = Server::builder()
+        .layer(RequestIdLayer)
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(AccountServiceServer::new(api.clone()))
+        .add_service(SourceServerServiceServer::new(api.clone()))
+        .add_service(ReplicationJobServiceServer::new(api.clone()))
+        .add_service(LifecycleServiceServer::new(api.clone()))
+        .add_service(AgentServiceServer::new(api))
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), {
+            let shutdown = shutdown.clone();
+            let drained = drained.clone();
+            async move {
+                shutdown.cancelled().await;
+                tracing::info!("shutting down");
+                health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+                drained.cancel();
+            }
+        });
+    tokio::pin!(server);
+    let outcome = tokio::select! {
+        outcome = &mut server => outcome,
+        () = async { drained.cancelled().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!("calls still open after the grace period; closing them");
+            Ok(())
+        }
+    };
+    background.cancel();
+    while tasks.join_next().await.is_some() {}
+    outcome.map_err(Into::into)
+}

@@ -1,0 +1,181 @@
+//! Connection settings and the versioned schema migrations.
+//!
+//! Migrations are append-only: each has a version, is applied once in its
+//! own `BEGIN IMMEDIATE` transaction and recorded in `schema_migrations`.
+//! To change the schema, append a new entry to [`MIGRATIONS`]; never edit
+//! one that has shipped.
+
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+use super::map_err;
+use crate::store::StoreError;
+
+/// How long a connection waits for a lock held by another one before
+/// giving up with SQLITE_BUSY.
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One schema change.
+struct Migration {
+    version: i64,
+    name: &'static str,
+    sql: &'static str,
+}
+
+/// Every schema change, in order.
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial schema",
+    sql: r#"
+CREATE TABLE accounts (
+    account_id     TEXT    NOT NULL PRIMARY KEY,
+    initialized_at INTEGER NOT NULL
+);
+
+CREATE TABLE source_servers (
+    account_id       TEXT    NOT NULL,
+    id               TEXT    NOT NULL,
+    version          INTEGER NOT NULL,
+    life_cycle_state TEXT    NOT NULL,
+    replication_type TEXT    NOT NULL,
+    is_archived      INTEGER NOT NULL,
+    pending_tasks    INTEGER NOT NULL,
+    updated_revision INTEGER NOT NULL,
+    body             TEXT    NOT NULL,
+    PRIMARY KEY (account_id, id)
+);
+
+-- active_source_servers: the WHERE clause must stay identical to the query's.
+CREATE INDEX source_servers_active ON source_servers (updated_revision)
+    WHERE (life_cycle_state NOT IN ('CUTOVER', 'DISCONNECTED') AND is_archived = 0)
+       OR pending_tasks > 0;
+
+CREATE TABLE replication_jobs (
+    account_id       TEXT    NOT NULL,
+    id               TEXT    NOT NULL,
+    source_id        TEXT    NOT NULL,
+    version          INTEGER NOT NULL,
+    status           TEXT    NOT NULL,
+    business_status  TEXT,
+    unfinished       INTEGER NOT NULL,
+    updated_revision INTEGER NOT NULL,
+    body             TEXT    NOT NULL,
+    PRIMARY KEY (account_id, id)
+);
+
+-- At most one unfinished job per source server.
+CREATE UNIQUE INDEX replication_jobs_one_unfinished ON replication_jobs (account_id, source_id)
+    WHERE unfinished = 1;
+
+-- sources_with_running_jobs and the source_ids filter.
+CREATE INDEX replication_jobs_by_source ON replication_jobs (account_id, source_id, status);
+
+-- active_replication_jobs: the WHERE clause must stay identical to the query's.
+CREATE INDEX replication_jobs_active ON replication_jobs (updated_revision)
+    WHERE status IN ('Running', 'Waiting');
+
+CREATE TABLE events (
+    revision      INTEGER NOT NULL PRIMARY KEY,
+    account_id    TEXT    NOT NULL,
+    resource_type TEXT    NOT NULL,
+    resource_id   TEXT    NOT NULL,
+    event_type    TEXT    NOT NULL,
+    time          INTEGER NOT NULL,
+    body          TEXT    NOT NULL
+);
+
+CREATE TABLE client_tokens (
+    account_id  TEXT NOT NULL,
+    token       TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    outcome     TEXT NOT NULL,
+    PRIMARY KEY (account_id, token)
+);
+
+CREATE TABLE secrets (
+    name  TEXT NOT NULL PRIMARY KEY,
+    value BLOB NOT NULL
+);
+"#,
+}];
+
+/// Opens a connection to `path` with the store's settings: WAL journal,
+/// `synchronous=FULL` (a commit is fsynced before it returns) and a busy
+/// timeout.
+pub(super) fn connect(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(map_err)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(map_err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::Unavailable(format!(
+            "{}: cannot switch to WAL journal mode (got {mode})",
+            path.display()
+        )));
+    }
+    conn.pragma_update(None, "synchronous", "FULL").map_err(map_err)?;
+    Ok(conn)
+}
+
+/// Applies the migrations `conn`'s database has not seen yet, each in its
+/// own IMMEDIATE transaction (so concurrent openers apply each once).
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    INTEGER NOT NULL PRIMARY KEY,
+             name       TEXT    NOT NULL,
+             applied_at INTEGER NOT NULL
+         )",
+    )
+    .map_err(map_err)?;
+    let known = MIGRATIONS.last().map_or(0, |m| m.version);
+    for migration in MIGRATIONS {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(map_err)?;
+        let applied: Option<i64> = tx
+            .query_row(
+                "SELECT version FROM schema_migrations WHERE version = ?1",
+                [migration.version],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(map_err)?;
+        if applied.is_none() {
+            tx.execute_batch(migration.sql).map_err(|err| {
+                StoreError::Unavailable(format!(
+                    "schema migration {} ({}) failed: {err}",
+                    migration.version, migration.name
+                ))
+            })?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
+                rusqlite::params![migration.version, migration.name, now_millis()],
+            )
+            .map_err(map_err)?;
+            tracing::info!(version = migration.version, name = migration.name, "applied schema migration");
+        }
+        tx.commit().map_err(map_err)?;
+    }
+    let newest: i64 = conn
+        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |row| row.get(0))
+        .map_err(map_err)?;
+    if newest > known {
+        return Err(StoreError::Unavailable(format!(
+            "the database has schema version {newest}, newer than this build knows ({known})"
+        )));
+    }
+    Ok(())
+}
+
+fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,80 @@
+//! Who is calling. Without a tokens file every call acts as one built-in,
+//! already-initialised account (SPEC 1, loopback development default). With
+//! one, a bearer token is required and maps to its account; the file holds
+//! only SHA-256 digests of tokens, one `HEX_DIGEST ACCOUNT_ID` per line.
+
+use std::{collections::HashMap, path::Path};
+
+use sha2::{Digest, Sha256};
+use tonic::{metadata::MetadataMap, Status};
+
+use crate::{
+    control_plane::Caller,
+    domain::{AccountId, DomainError},
+};
+
+/// The account every call acts as when authentication is off.
+pub const BUILT_IN_ACCOUNT: &str = "000000000000";
+
+/// Maps a request's credentials to its caller.
+#[derive(Debug, Clone)]
+pub enum Authenticator {
+    /// Authentication off: everyone is the built-in account.
+    Disabled(Caller),
+    /// Bearer tokens, by the hex SHA-256 digest of the token.
+    Tokens(HashMap<String, AccountId>),
+}
+
+impl Authenticator {
+    /// Authentication off.
+    pub fn disabled() -> Result<Self, DomainError> {
+        Ok(Authenticator::Disabled(Caller { account_id: AccountId::parse("account", BUILT_IN_ACCOUNT)? }))
+    }
+
+    /// Tokens from `path`: lines of `HEX_SHA256_OF_TOKEN ACCOUNT_ID`;
+    /// blank lines and `#` comments are skipped.
+    pub fn from_tokens_file(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let mut tokens = HashMap::new();
+        for (number, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let mut parts = line.split_whitespace();
+            let (Some(digest), Some(account), None) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(format!("{}:{}: expected `SHA256_HEX ACCOUNT_ID`", path.display(), number + 1));
+            };
+            if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(format!("{}:{}: the digest must be 64 hex digits", path.display(), number + 1));
+            }
+            let account = AccountId::parse("account", account)
+                .map_err(|e| format!("{}:{}: {e}", path.display(), number + 1))?;
+            tokens.insert(digest.to_ascii_lowercase(), account);
+        }
+        Ok(Authenticator::Tokens(tokens))
+    }
+
+    /// The digest a tokens file lists for `token`.
+    pub fn digest(token: &str) -> String {
+        hex::encode(Sha256::digest(token.as_bytes()))
+    }
+
+    /// The caller a request's metadata authenticates, or UNAUTHENTICATED.
+    pub fn caller(&self, metadata: &MetadataMap) -> Result<Caller, Status> {
+        match self {
+            Authenticator::Disabled(caller) => Ok(caller.clone()),
+            Authenticator::Tokens(tokens) => {
+                let token = metadata
+                    .get("authorization")
+                    .and_then(|value| value.to_str().ok())
+                    .and_then(|value| value.strip_prefix("Bearer "))
+                    .ok_or_else(|| Status::unauthenticated("a bearer token is required"))?;
+                tokens
+                    .get(&Self::digest(token.trim()))
+                    .map(|account_id| Caller { account_id: account_id.clone() })
+                    .ok_or_else(|| Status::unauthenticated("the bearer token is not valid"))
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Request ids: every call gets one, sent back as `x-request-id` metadata
+//! (on success and on error) and in the response body's `request_id`.
+
+use std::{
+    fmt,
+    task::{Context, Poll},
+};
+
+use http::{HeaderValue, Request, Response};
+use rand::Rng;
+use tower::{Layer, Service};
+
+/// Response metadata key carrying the request id.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id of one request: 32 hex digits, random.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// A fresh random id.
+    pub fn generate() -> Self {
+        RequestId(format!("{:032x}", rand::thread_rng().gen::<u128>()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Tower layer that assigns every request its id.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RequestIdLayer;
+
+impl<S> Layer<S> for RequestIdLayer {
+    type Service = RequestIdService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RequestIdService { inner }
+    }
+}
+
+/// The service [`RequestIdLayer`] wraps around each gRPC service.
+#[derive(Debug, Clone)]
+pub struct RequestIdService<S> {
+    inner: S,
+}
+
+impl<S, B, RB> Service<Request<B>> for RequestIdService<S>
+where
+    S: Service<Request<B>, Response = Response<RB>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = futures_util::future::BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<B>) -> Self::Future {
+        let id = RequestId::generate();
+        let header = HeaderValue::from_str(id.as_str()).ok();
+        let span = tracing::info_span!("rpc", request_id = %id, path = %request.uri().path());
+        request.extensions_mut().insert(id);
+        let future = self.inner.call(request);
+        Box::pin(tracing::Instrument::instrument(
+            async move {
+                let mut response = future.await?;
+                if let Some(header) = header {
+                    response.headers_mut().insert(REQUEST_ID_HEADER, header);
+                }
+                Ok(response)
+            },
+            span,
+        ))
+    }
+}
