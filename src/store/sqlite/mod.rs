@@ -12,6 +12,7 @@ mod queries;
 mod schema;
 #[cfg(test)]
 mod tests;
+mod write;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -22,10 +23,12 @@ use rusqlite::{Connection, ErrorCode};
 use tokio::sync::broadcast;
 
 use crate::domain::{
-    AccountId, LifecycleEvent, ReplicationJob, ReplicationJobId, SourceServer, SourceServerId, Timestamp,
+    AccountId, LifecycleEvent, ReplicationJob, ReplicationJobId, SourceServer, SourceServerId,
+    Timestamp,
 };
 use crate::store::{
-    IdempotencyRecord, ReplicationJobFilter, SourceServerFilter, Store, StoreError, Versioned, WriteBatch,
+    IdempotencyRecord, ReplicationJobFilter, SourceServerFilter, Store, StoreError, Versioned,
+    WriteBatch,
 };
 
 /// Capacity of the channel committed events are published on; a
@@ -46,7 +49,9 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.inner.path).finish_non_exhaustive()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -64,7 +69,10 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|err| {
-                StoreError::Unavailable(format!("cannot create directory {}: {err}", parent.display()))
+                StoreError::Unavailable(format!(
+                    "cannot create directory {}: {err}",
+                    parent.display()
+                ))
             })?;
         }
         let mut writer = schema::connect(path)?;
@@ -102,16 +110,18 @@ impl SqliteStore {
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection, &broadcast::Sender<Arc<LifecycleEvent>>) -> Result<T, StoreError>
+        F: FnOnce(
+                &mut Connection,
+                &broadcast::Sender<Arc<LifecycleEvent>>,
+            ) -> Result<T, StoreError>
             + Send
             + 'static,
     {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            let mut writer = inner
-                .writer
-                .lock()
-                .map_err(|_| StoreError::Unavailable("the writer connection is poisoned".to_owned()))?;
+            let mut writer = inner.writer.lock().map_err(|_| {
+                StoreError::Unavailable("the writer connection is poisoned".to_owned())
+            })?;
             f(&mut writer, &inner.events)
         })
         .await
@@ -120,7 +130,10 @@ impl SqliteStore {
 }
 
 impl Inner {
-    fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let idle = self.lock_readers()?.pop();
         let conn = match idle {
             Some(conn) => conn,
@@ -146,7 +159,8 @@ impl Inner {
 
 fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     let conn = schema::connect(path)?;
-    conn.pragma_update(None, "query_only", true).map_err(map_err)?;
+    conn.pragma_update(None, "query_only", true)
+        .map_err(map_err)?;
     Ok(conn)
 }
 
@@ -161,7 +175,9 @@ pub(super) fn map_err(err: rusqlite::Error) -> StoreError {
     match &err {
         rusqlite::Error::SqliteFailure(e, _) => match e.code {
             ErrorCode::ConstraintViolation => StoreError::Conflict(err.to_string()),
-            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => StoreError::Corrupt(err.to_string()),
+            ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => {
+                StoreError::Corrupt(err.to_string())
+            }
             _ => StoreError::Unavailable(err.to_string()),
         },
         rusqlite::Error::FromSqlConversionFailure(..)
@@ -174,14 +190,20 @@ pub(super) fn map_err(err: rusqlite::Error) -> StoreError {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn initialize_account(&self, account: &AccountId, now: Timestamp) -> Result<bool, StoreError> {
+    async fn initialize_account(
+        &self,
+        account: &AccountId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
         let account = account.clone();
-        self.write(move |conn, _| queries::initialize_account(conn, &account, now)).await
+        self.write(move |conn, _| write::initialize_account(conn, &account, now))
+            .await
     }
 
     async fn is_account_initialized(&self, account: &AccountId) -> Result<bool, StoreError> {
         let account = account.clone();
-        self.read(move |conn| queries::is_account_initialized(conn, &account)).await
+        self.read(move |conn| queries::is_account_initialized(conn, &account))
+            .await
     }
 
     async fn source_server(
@@ -190,7 +212,8 @@ impl Store for SqliteStore {
         id: &SourceServerId,
     ) -> Result<Option<Versioned<SourceServer>>, StoreError> {
         let (account, id) = (account.clone(), id.clone());
-        self.read(move |conn| queries::source_server(conn, &account, &id)).await
+        self.read(move |conn| queries::source_server(conn, &account, &id))
+            .await
     }
 
     async fn replication_job(
@@ -199,7 +222,8 @@ impl Store for SqliteStore {
         id: &ReplicationJobId,
     ) -> Result<Option<Versioned<ReplicationJob>>, StoreError> {
         let (account, id) = (account.clone(), id.clone());
-        self.read(move |conn| queries::replication_job(conn, &account, &id)).await
+        self.read(move |conn| queries::replication_job(conn, &account, &id))
+            .await
     }
 
     async fn list_source_servers(
@@ -210,8 +234,10 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<SourceServer>, StoreError> {
         let (account, filter, after) = (account.clone(), filter.clone(), after.cloned());
-        self.read(move |conn| queries::list_source_servers(conn, &account, &filter, after.as_ref(), limit))
-            .await
+        self.read(move |conn| {
+            queries::list_source_servers(conn, &account, &filter, after.as_ref(), limit)
+        })
+        .await
     }
 
     async fn list_replication_jobs(
@@ -222,8 +248,10 @@ impl Store for SqliteStore {
         limit: usize,
     ) -> Result<Vec<ReplicationJob>, StoreError> {
         let (account, filter, after) = (account.clone(), filter.clone(), after.cloned());
-        self.read(move |conn| queries::list_replication_jobs(conn, &account, &filter, after.as_ref(), limit))
-            .await
+        self.read(move |conn| {
+            queries::list_replication_jobs(conn, &account, &filter, after.as_ref(), limit)
+        })
+        .await
     }
 
     async fn sources_with_running_jobs(
@@ -235,15 +263,24 @@ impl Store for SqliteStore {
             return Ok(HashSet::new());
         }
         let (account, sources) = (account.clone(), sources.to_vec());
-        self.read(move |conn| queries::sources_with_running_jobs(conn, &account, &sources)).await
+        self.read(move |conn| queries::sources_with_running_jobs(conn, &account, &sources))
+            .await
     }
 
-    async fn active_source_servers(&self, limit: usize) -> Result<Vec<Versioned<SourceServer>>, StoreError> {
-        self.read(move |conn| queries::active_source_servers(conn, limit)).await
+    async fn active_source_servers(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<Versioned<SourceServer>>, StoreError> {
+        self.read(move |conn| queries::active_source_servers(conn, limit))
+            .await
     }
 
-    async fn active_replication_jobs(&self, limit: usize) -> Result<Vec<Versioned<ReplicationJob>>, StoreError> {
-        self.read(move |conn| queries::active_replication_jobs(conn, limit)).await
+    async fn active_replication_jobs(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<Versioned<ReplicationJob>>, StoreError> {
+        self.read(move |conn| queries::active_replication_jobs(conn, limit))
+            .await
     }
 
     async fn idempotency_record(
@@ -252,12 +289,13 @@ impl Store for SqliteStore {
         token: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let (account, token) = (account.clone(), token.to_owned());
-        self.read(move |conn| queries::idempotency_record(conn, &account, &token)).await
+        self.read(move |conn| queries::idempotency_record(conn, &account, &token))
+            .await
     }
 
     async fn commit(&self, batch: WriteBatch) -> Result<Vec<LifecycleEvent>, StoreError> {
         self.write(move |conn, events| {
-            let committed = queries::commit(conn, batch)?;
+            let committed = write::commit(conn, batch)?;
             // Still under the writer lock: publication order is commit order.
             for event in &committed {
                 // No receivers is not an error.
@@ -268,8 +306,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn events_from(&self, from: u64, limit: usize) -> Result<Vec<LifecycleEvent>, StoreError> {
-        self.read(move |conn| queries::events_from(conn, from, limit)).await
+    async fn events_from(
+        &self,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<LifecycleEvent>, StoreError> {
+        self.read(move |conn| queries::events_from(conn, from, limit))
+            .await
     }
 
     async fn head_revision(&self) -> Result<u64, StoreError> {
@@ -283,10 +326,14 @@ impl Store for SqliteStore {
     async fn secret(&self, name: &str) -> Result<Vec<u8>, StoreError> {
         let name = name.to_owned();
         let lookup = name.clone();
-        if let Some(value) = self.read(move |conn| queries::secret(conn, &lookup)).await? {
+        if let Some(value) = self
+            .read(move |conn| queries::secret(conn, &lookup))
+            .await?
+        {
             return Ok(value);
         }
         let fresh: [u8; 32] = rand::random();
-        self.write(move |conn, _| queries::create_secret(conn, &name, &fresh)).await
+        self.write(move |conn, _| write::create_secret(conn, &name, &fresh))
+            .await
     }
 }

@@ -119,7 +119,8 @@ pub(super) fn connect(path: &Path) -> Result<Connection, StoreError> {
             path.display()
         )));
     }
-    conn.pragma_update(None, "synchronous", "FULL").map_err(map_err)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(map_err)?;
     Ok(conn)
 }
 
@@ -159,12 +160,20 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
                 rusqlite::params![migration.version, migration.name, now_millis()],
             )
             .map_err(map_err)?;
-            tracing::info!(version = migration.version, name = migration.name, "applied schema migration");
+            tracing::info!(
+                version = migration.version,
+                name = migration.name,
+                "applied schema migration"
+            );
         }
         tx.commit().map_err(map_err)?;
     }
     let newest: i64 = conn
-        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |row| row.get(0))
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |row| row.get(0),
+        )
         .map_err(map_err)?;
     if newest > known {
         return Err(StoreError::Unavailable(format!(

@@ -1,7 +1,7 @@
 //! Lifecycle events and the state summaries they move between.
 
 use crate::{
-    domain::{LifecycleEvent, Resource, SourceState, StateSummary},
+    domain::{LifecycleEvent, Resource, SourceServer, SourceState, StateSummary},
     pb::v1::{self as pb, lifecycle_event, resource_state},
 };
 
@@ -27,17 +27,10 @@ pub fn lifecycle_event(event: &LifecycleEvent, view: Option<&ServerView>) -> pb:
         previous_state: event.event.previous.as_ref().map(resource_state),
         new_state: Some(resource_state(&event.event.new)),
         resource: Some(match resource {
-            Resource::SourceServer(server) => {
-                let view = match view {
-                    Some(view) => source_server(server, view),
-                    None => {
-                        let mut message = source_server(server, &unknown_view());
-                        message.source_state = pb::SourceState::Unspecified.into();
-                        message
-                    }
-                };
-                lifecycle_event::Resource::SourceServer(view)
-            }
+            Resource::SourceServer(server) => lifecycle_event::Resource::SourceServer(match view {
+                Some(view) => source_server(server, view),
+                None => unviewed_server(server),
+            }),
             Resource::ReplicationJob(job) => {
                 lifecycle_event::Resource::ReplicationJob(replication_job(job))
             }
@@ -45,11 +38,16 @@ pub fn lifecycle_event(event: &LifecycleEvent, view: Option<&ServerView>) -> pb:
     }
 }
 
-/// A placeholder view; its source state is replaced by UNSPECIFIED.
-fn unknown_view() -> ServerView {
-    ServerView {
+/// A source server without its view: an empty ARN and
+/// `SOURCE_STATE_UNSPECIFIED`.
+fn unviewed_server(server: &SourceServer) -> pb::SourceServer {
+    let placeholder = ServerView {
         arn: String::new(),
         source_state: SourceState::Unavailable,
+    };
+    pb::SourceServer {
+        source_state: pb::SourceState::Unspecified.into(),
+        ..source_server(server, &placeholder)
     }
 }
 

@@ -3,7 +3,7 @@
 //! Outbound (domain → proto) conversions are infallible. Inbound (proto →
 //! domain) conversions validate everything a client can get wrong and
 //! return [`DomainError::Validation`] naming the request field in
-//! snake_case (`filters.life_cycle_states`, `lag_duration`, ...); they never
+//! `snake_case` (`filters.life_cycle_states`, `lag_duration`, ...); they never
 //! panic, whatever the input.
 //!
 //! - instants and spans: [`timestamp`], [`duration`], [`timestamp_from`],

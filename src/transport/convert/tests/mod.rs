@@ -10,11 +10,27 @@ use crate::domain::{
     JobRun, JobSchedule, LastAction, LaunchJobId, LaunchedInstance, LifeCycle, LifeCycleState,
     Millis, NetworkInterface, ReplicatedDisk, ReplicationJob, ReplicationJobId,
     ReplicationJobStatus, ReplicationType, RunType, SourceDisk, SourceProperties, SourceServer,
-    SourceServerId, Timestamp,
+    SourceServerId, SourceState, Timestamp,
 };
+use crate::transport::convert::ServerView;
 
+mod events;
 mod inbound;
+mod job_requests;
 mod outbound;
+
+/// An instant as the proto messages show it.
+pub(super) fn ts(ms: i64) -> Option<prost_types::Timestamp> {
+    Some(crate::transport::convert::timestamp(Timestamp(ms)))
+}
+
+/// The view of the fixture server.
+pub(super) fn view() -> ServerView {
+    ServerView {
+        arn: format!("arn:aws:mgn:us-east-1:{ACCOUNT}:source-server/{SERVER}"),
+        source_state: SourceState::InUse,
+    }
+}
 
 /// The field of the one violation of a validation error; panics on
 /// anything else (tests only).

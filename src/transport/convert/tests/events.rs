@@ -1,0 +1,113 @@
+//! Domain → proto: lifecycle events and their state summaries.
+
+use super::{full_server, job_with_runs, ts, view, ACCOUNT, JOB, SERVER};
+use crate::{
+    domain::{EventType, LifecycleEvent, PendingEvent, Resource, StateSummary, Timestamp},
+    pb::v1::{self as pb, lifecycle_event, resource_state},
+    transport::convert::{lifecycle_event, replication_job, source_server},
+};
+
+#[test]
+fn a_source_server_event_carries_states_and_the_viewed_resource() {
+    let server = full_server();
+    let event = LifecycleEvent {
+        revision: 77,
+        event: PendingEvent {
+            time: Timestamp(1_700_000_004_000),
+            event_type: EventType::LifeCycleStateChanged,
+            previous: Some(StateSummary::SourceServer {
+                life_cycle_state: crate::domain::LifeCycleState::CuttingOver,
+                data_replication_state: crate::domain::DataReplicationState::Continuous,
+                is_archived: false,
+                pending_follow_up_tasks: 0,
+            }),
+            new: StateSummary::of_server(&server),
+        },
+        resource: Resource::SourceServer(server.clone()),
+    };
+    let m = lifecycle_event(&event, Some(&view()));
+    assert_eq!(m.revision, 77);
+    assert_eq!(m.time, ts(1_700_000_004_000));
+    assert_eq!(m.account_id, ACCOUNT);
+    assert_eq!(m.resource_type, pb::ResourceType::SourceServer as i32);
+    assert_eq!(m.resource_id, SERVER);
+    assert_eq!(
+        m.event_type,
+        pb::LifecycleEventType::LifeCycleStateChanged as i32
+    );
+    let summary = |life: pb::LifeCycleState, archived, pending| pb::ResourceState {
+        state: Some(resource_state::State::SourceServer(
+            pb::SourceServerStateSummary {
+                life_cycle_state: life as i32,
+                data_replication_state: pb::DataReplicationState::Continuous as i32,
+                is_archived: archived,
+                pending_follow_up_tasks: pending,
+            },
+        )),
+    };
+    assert_eq!(
+        m.previous_state,
+        Some(summary(pb::LifeCycleState::CuttingOver, false, 0))
+    );
+    assert_eq!(
+        m.new_state,
+        Some(summary(pb::LifeCycleState::Cutover, true, 1))
+    );
+    assert_eq!(
+        m.resource,
+        Some(lifecycle_event::Resource::SourceServer(source_server(
+            &server,
+            &view()
+        )))
+    );
+
+    let unviewed = lifecycle_event(&event, None);
+    let Some(lifecycle_event::Resource::SourceServer(s)) = unviewed.resource else {
+        panic!("expected a source server");
+    };
+    assert_eq!(
+        (s.arn.as_str(), s.source_state),
+        ("", pb::SourceState::Unspecified as i32)
+    );
+}
+
+#[test]
+fn a_job_creation_event_has_no_previous_state() {
+    let job = job_with_runs();
+    let event = LifecycleEvent {
+        revision: 1,
+        event: PendingEvent {
+            time: Timestamp(5),
+            event_type: EventType::ReplicationJobCreated,
+            previous: None,
+            new: StateSummary::of_job(&job),
+        },
+        resource: Resource::ReplicationJob(job.clone()),
+    };
+    let m = lifecycle_event(&event, None);
+    assert_eq!(m.resource_type, pb::ResourceType::ReplicationJob as i32);
+    assert_eq!(m.resource_id, JOB);
+    assert_eq!(
+        m.event_type,
+        pb::LifecycleEventType::ReplicationJobCreated as i32
+    );
+    assert_eq!(m.previous_state, None);
+    assert_eq!(
+        m.new_state,
+        Some(pb::ResourceState {
+            state: Some(resource_state::State::ReplicationJob(
+                pb::ReplicationJobStateSummary {
+                    status: pb::ReplicationJobStatus::Running as i32,
+                    business_status: pb::ReplicationJobBusinessStatus::Cleaning as i32,
+                    progress: 42.5,
+                }
+            )),
+        })
+    );
+    assert_eq!(
+        m.resource,
+        Some(lifecycle_event::Resource::ReplicationJob(replication_job(
+            &job
+        )))
+    );
+}

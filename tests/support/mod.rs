@@ -1,0 +1,200 @@
+//! Test support: the real `cutoverd` binary on an ephemeral loopback port,
+//! generated tonic clients, and polling with a deadline instead of sleeps.
+#![allow(dead_code, unreachable_pub)]
+
+use std::{
+    future::Future,
+    io::{BufRead, BufReader},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use cutover::pb::v1::{
+    account_service_client::AccountServiceClient, replication_job_service_client::ReplicationJobServiceClient,
+    source_server_service_client::SourceServerServiceClient, GetReplicationJobRequest, GetSourceServerRequest,
+    LifeCycleState, RegisterSourceServerRequest, ReplicationJob, SourceServer,
+};
+use tempfile::TempDir;
+use tonic::{transport::Channel, Code, Status};
+use tonic_types::StatusExt;
+
+/// A running `cutoverd` process, killed on drop.
+pub struct TestServer {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    /// The data directory (kept across restarts by the owner).
+    pub data_dir: PathBuf,
+    _owned_dir: Option<TempDir>,
+}
+
+impl TestServer {
+    /// A server on a fresh data directory.
+    pub fn start(args: &[&str]) -> TestServer {
+        let dir = TempDir::new().expect("temp dir");
+        let mut server = TestServer::start_in(dir.path(), args);
+        server._owned_dir = Some(dir);
+        server
+    }
+
+    /// A server on `data_dir` (which the caller keeps).
+    pub fn start_in(data_dir: &Path, args: &[&str]) -> TestServer {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cutoverd"))
+            .args(["--listen", "127.0.0.1:0", "--shutdown-grace-seconds", "1", "--data-dir"])
+            .arg(data_dir)
+            .args(args)
+            .env("CUTOVER_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn cutoverd");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).expect("read listening line");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        TestServer {
+            child: Some(child),
+            endpoint: format!("http://{addr}"),
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            _owned_dir: None,
+        }
+    }
+
+    /// Stops the server the way an operator does (SIGTERM) and waits.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the server with SIGKILL: no chance to flush anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// A channel to the server.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.endpoint.clone())
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    /// SourceServerService client.
+    pub async fn servers(&self) -> SourceServerServiceClient<Channel> {
+        SourceServerServiceClient::new(self.channel().await)
+    }
+
+    /// ReplicationJobService client.
+    pub async fn jobs(&self) -> ReplicationJobServiceClient<Channel> {
+        ReplicationJobServiceClient::new(self.channel().await)
+    }
+
+    /// AccountService client.
+    pub async fn accounts(&self) -> AccountServiceClient<Channel> {
+        AccountServiceClient::new(self.channel().await)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `probe` every 10 ms until it returns `Some`, failing after
+/// `deadline` with `what` in the message.
+pub async fn eventually<T, F, Fut>(deadline: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Deadline for anything the simulator drives in tests.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// The `ErrorInfo.reason` of a status.
+pub fn reason(status: &Status) -> String {
+    status
+        .get_details_error_info()
+        .map(|info| info.reason)
+        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"))
+}
+
+/// Asserts a status's code and cloud error code, and returns it.
+pub fn expect_error(status: Status, code: Code, cloud_code: &str) -> Status {
+    assert_eq!(status.code(), code, "{status:?}");
+    assert_eq!(reason(&status), cloud_code, "{status:?}");
+    let info = status.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(info.domain, "cutover");
+    assert!(info.metadata.contains_key("httpStatus"));
+    let header = status.metadata().get("x-request-id").expect("x-request-id on error");
+    assert_eq!(info.metadata.get("requestId").map(String::as_str), header.to_str().ok());
+    status
+}
+
+/// Fetches a source server.
+pub async fn get_server(client: &mut SourceServerServiceClient<Channel>, id: &str) -> SourceServer {
+    client
+        .get_source_server(GetSourceServerRequest { source_server_id: id.into() })
+        .await
+        .expect("GetSourceServer")
+        .into_inner()
+}
+
+/// Fetches a replication job.
+pub async fn get_job(client: &mut ReplicationJobServiceClient<Channel>, id: &str) -> ReplicationJob {
+    client
+        .get_replication_job(GetReplicationJobRequest { job_id: id.into() })
+        .await
+        .expect("GetReplicationJob")
+        .into_inner()
+}
+
+/// Registers a server and returns its id.
+pub async fn register(client: &mut SourceServerServiceClient<Channel>) -> String {
+    client
+        .register_source_server(RegisterSourceServerRequest::default())
+        .await
+        .expect("RegisterSourceServer")
+        .into_inner()
+        .source_server_id
+}
+
+/// Waits until a server reaches `state`.
+pub async fn wait_for_state(
+    client: &mut SourceServerServiceClient<Channel>,
+    id: &str,
+    state: LifeCycleState,
+) -> SourceServer {
+    eventually(DEADLINE, &format!("{id} to reach {state:?}"), || {
+        let mut client = client.clone();
+        async move {
+            let server = get_server(&mut client, id).await;
+            (server.life_cycle.as_ref().map(|l| l.state) == Some(state as i32)).then_some(server)
+        }
+    })
+    .await
+}
