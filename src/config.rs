@@ -16,7 +16,11 @@ pub enum LogFormat {
 
 /// Options of `cutoverd`.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "cutoverd", version, about = "The cutover control plane: a gRPC service for cloud-migration cutovers")]
+#[command(
+    name = "cutoverd",
+    version,
+    about = "The cutover control plane: a gRPC service for cloud-migration cutovers"
+)]
 pub struct Config {
     /// Address to serve gRPC on; port 0 picks a free port, printed as
     /// `listening on HOST:PORT` on stdout.

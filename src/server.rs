@@ -34,7 +34,11 @@ pub const DATABASE_FILE: &str = "cutover.db";
 
 /// Serves on `listener` until `shutdown` is cancelled, then stops taking
 /// calls and gives open ones the configured grace period.
-pub async fn serve(config: Config, listener: TcpListener, shutdown: CancellationToken) -> Result<(), ServeError> {
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), ServeError> {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir.join(DATABASE_FILE))?);
     let settings = Settings {
         time_scale: TimeScale::new(config.sim_speed),
@@ -48,7 +52,11 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
         None => {
             let auth = Authenticator::disabled()?;
             if let Authenticator::Disabled(Caller { account_id }) = &auth {
-                plane.initialize_service(&Caller { account_id: account_id.clone() }).await?;
+                plane
+                    .initialize_service(&Caller {
+                        account_id: account_id.clone(),
+                    })
+                    .await?;
             }
             auth
         }
@@ -65,7 +73,9 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<AccountServiceServer<Api>>().await;
     health.set_serving::<SourceServerServiceServer<Api>>().await;
-    health.set_serving::<ReplicationJobServiceServer<Api>>().await;
+    health
+        .set_serving::<ReplicationJobServiceServer<Api>>()
+        .await;
     health.set_serving::<LifecycleServiceServer<Api>>().await;
     health.set_serving::<AgentServiceServer<Api>>().await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
@@ -97,7 +107,9 @@ pub async fn serve(config: Config, listener: TcpListener, shutdown: Cancellation
             async move {
                 shutdown.cancelled().await;
                 tracing::info!("shutting down");
-                health.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+                health
+                    .set_service_status("", tonic_health::ServingStatus::NotServing)
+                    .await;
                 drained.cancel();
             }
         });

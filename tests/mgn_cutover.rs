@@ -6,8 +6,9 @@ mod support;
 use std::collections::HashSet;
 
 use cutover::pb::v1::{
-    ChangeServerLifeCycleStateRequest, DataReplicationState, FinalizeCutoverRequest, FollowUpTaskKind,
-    FollowUpTaskState, LifeCycleState, SourceState, StartCutoverRequest, StartTestRequest,
+    ChangeServerLifeCycleStateRequest, DataReplicationState, FinalizeCutoverRequest,
+    FollowUpTaskKind, FollowUpTaskState, LifeCycleState, SourceState, StartCutoverRequest,
+    StartTestRequest,
 };
 use support::*;
 use tonic::Code;
@@ -19,7 +20,13 @@ async fn to_cutting_over(server: &TestServer) -> String {
     let mut client = server.servers().await;
     let id = register(&mut client).await;
     wait_for_state(&mut client, &id, LifeCycleState::ReadyForTest).await;
-    client.start_test(StartTestRequest { source_server_id: id.clone(), ..Default::default() }).await.expect("StartTest");
+    client
+        .start_test(StartTestRequest {
+            source_server_id: id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("StartTest");
     client
         .change_server_life_cycle_state(ChangeServerLifeCycleStateRequest {
             source_server_id: id.clone(),
@@ -28,7 +35,13 @@ async fn to_cutting_over(server: &TestServer) -> String {
         })
         .await
         .expect("ReadyForCutover");
-    client.start_cutover(StartCutoverRequest { source_server_id: id.clone(), ..Default::default() }).await.expect("StartCutover");
+    client
+        .start_cutover(StartCutoverRequest {
+            source_server_id: id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("StartCutover");
     id
 }
 
@@ -40,21 +53,40 @@ async fn full_flow_to_cutover_applies_every_finalize_effect() {
     assert!(id.starts_with("s-") && id.len() == 19, "{id}");
 
     let ready = wait_for_state(&mut client, &id, LifeCycleState::ReadyForTest).await;
-    let info = ready.data_replication_info.clone().expect("replication info");
-    assert_eq!(info.data_replication_state, DataReplicationState::Continuous as i32);
+    let info = ready
+        .data_replication_info
+        .clone()
+        .expect("replication info");
+    assert_eq!(
+        info.data_replication_state,
+        DataReplicationState::Continuous as i32
+    );
     assert!(info.lag_duration.is_some(), "lag is set once continuous");
     assert!(!info.replicated_disks.is_empty());
-    assert!(info.replicated_disks.iter().all(|d| d.replicated_storage_bytes == d.total_storage_bytes && d.total_storage_bytes > 0));
+    assert!(info
+        .replicated_disks
+        .iter()
+        .all(|d| d.replicated_storage_bytes == d.total_storage_bytes && d.total_storage_bytes > 0));
     assert_eq!(ready.source_state, SourceState::Available as i32);
 
     let test = client
-        .start_test(StartTestRequest { source_server_id: id.clone(), ..Default::default() })
+        .start_test(StartTestRequest {
+            source_server_id: id.clone(),
+            ..Default::default()
+        })
         .await
         .expect("StartTest")
         .into_inner();
     let test_job = test.job.expect("launch job");
     assert!(test_job.job_id.starts_with("mgnjob-") && test_job.job_id.len() == 24);
-    assert_eq!(test.source_server.expect("server").life_cycle.expect("life").state, LifeCycleState::Testing as i32);
+    assert_eq!(
+        test.source_server
+            .expect("server")
+            .life_cycle
+            .expect("life")
+            .state,
+        LifeCycleState::Testing as i32
+    );
 
     client
         .change_server_life_cycle_state(ChangeServerLifeCycleStateRequest {
@@ -65,19 +97,34 @@ async fn full_flow_to_cutover_applies_every_finalize_effect() {
         .await
         .expect("ReadyForCutover");
     let cutover = client
-        .start_cutover(StartCutoverRequest { source_server_id: id.clone(), ..Default::default() })
+        .start_cutover(StartCutoverRequest {
+            source_server_id: id.clone(),
+            ..Default::default()
+        })
         .await
         .expect("StartCutover")
         .into_inner();
     let cutover_job = cutover.job.expect("cutover job");
     let before = cutover.source_server.expect("server");
-    assert_eq!(before.life_cycle.as_ref().expect("life").state, LifeCycleState::CuttingOver as i32);
+    assert_eq!(
+        before.life_cycle.as_ref().expect("life").state,
+        LifeCycleState::CuttingOver as i32
+    );
 
     let response = client
-        .finalize_cutover(FinalizeCutoverRequest { source_server_id: id.clone(), ..Default::default() })
+        .finalize_cutover(FinalizeCutoverRequest {
+            source_server_id: id.clone(),
+            ..Default::default()
+        })
         .await
         .expect("FinalizeCutover");
-    let header = response.metadata().get("x-request-id").expect("x-request-id").to_str().expect("ascii").to_owned();
+    let header = response
+        .metadata()
+        .get("x-request-id")
+        .expect("x-request-id")
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     let after = response.into_inner();
     assert_eq!(after.request_id, header);
     assert_eq!(after.source_server_id, id);
@@ -85,12 +132,25 @@ async fn full_flow_to_cutover_applies_every_finalize_effect() {
     let life = after.life_cycle.clone().expect("life cycle");
     assert_eq!(life.state, LifeCycleState::Cutover as i32);
     let last_cutover = life.last_cutover.expect("last cutover");
-    assert_eq!(last_cutover.initiated.expect("initiated").job_id, cutover_job.job_id);
-    let finalized = last_cutover.finalized.expect("finalized").api_call_date_time.expect("time");
+    assert_eq!(
+        last_cutover.initiated.expect("initiated").job_id,
+        cutover_job.job_id
+    );
+    let finalized = last_cutover
+        .finalized
+        .expect("finalized")
+        .api_call_date_time
+        .expect("time");
     assert!(finalized.seconds > 0);
 
-    let info = after.data_replication_info.clone().expect("replication info");
-    assert_eq!(info.data_replication_state, DataReplicationState::Disconnected as i32);
+    let info = after
+        .data_replication_info
+        .clone()
+        .expect("replication info");
+    assert_eq!(
+        info.data_replication_state,
+        DataReplicationState::Disconnected as i32
+    );
     assert!(info.lag_duration.is_none(), "lag is nulled");
     assert!(info.eta_date_time.is_none(), "eta is nulled");
     let disks_before = before.data_replication_info.expect("info").replicated_disks;
@@ -98,28 +158,47 @@ async fn full_flow_to_cutover_applies_every_finalize_effect() {
     for (disk, old) in info.replicated_disks.iter().zip(&disks_before) {
         assert_eq!(disk.total_storage_bytes, 0, "{disk:?}");
         assert_eq!(disk.device_name, old.device_name);
-        assert_eq!(disk.replicated_storage_bytes, old.replicated_storage_bytes, "replicated bytes are kept");
+        assert_eq!(
+            disk.replicated_storage_bytes, old.replicated_storage_bytes,
+            "replicated bytes are kept"
+        );
     }
-    assert_eq!(after.launched_instance, before.launched_instance, "the cutover instance is untouched");
-    assert_eq!(after.launched_instance.as_ref().expect("instance").job_id, cutover_job.job_id);
+    assert_eq!(
+        after.launched_instance, before.launched_instance,
+        "the cutover instance is untouched"
+    );
+    assert_eq!(
+        after.launched_instance.as_ref().expect("instance").job_id,
+        cutover_job.job_id
+    );
 
     let tasks = &after.follow_up_tasks;
     assert_eq!(tasks.len(), 2);
     let kinds: HashSet<i32> = tasks.iter().map(|t| t.kind).collect();
     assert_eq!(
         kinds,
-        HashSet::from([FollowUpTaskKind::AgentUninstall as i32, FollowUpTaskKind::ReplicationResourcesTeardown as i32])
+        HashSet::from([
+            FollowUpTaskKind::AgentUninstall as i32,
+            FollowUpTaskKind::ReplicationResourcesTeardown as i32
+        ])
     );
     for task in tasks {
         assert_eq!(task.state, FollowUpTaskState::Pending as i32);
         let created = task.created_date_time.expect("created").seconds;
         let deadline = task.deadline_date_time.expect("deadline");
-        let minutes = if task.kind == FollowUpTaskKind::AgentUninstall as i32 { 10 } else { 90 };
+        let minutes = if task.kind == FollowUpTaskKind::AgentUninstall as i32 {
+            10
+        } else {
+            90
+        };
         // Deadlines are compressed by the sim speed (100x).
         let expected_ms = minutes * 60_000 / 100;
         let actual_ms = (deadline.seconds - created) * 1000 + i64::from(deadline.nanos) / 1_000_000
             - i64::from(task.created_date_time.expect("created").nanos) / 1_000_000;
-        assert!((actual_ms - expected_ms).abs() <= 1, "{actual_ms} vs {expected_ms}");
+        assert!(
+            (actual_ms - expected_ms).abs() <= 1,
+            "{actual_ms} vs {expected_ms}"
+        );
     }
 
     let done = eventually(DEADLINE, "follow-up tasks to complete", || {
@@ -127,22 +206,41 @@ async fn full_flow_to_cutover_applies_every_finalize_effect() {
         let id = id.clone();
         async move {
             let server = get_server(&mut client, &id).await;
-            server.follow_up_tasks.iter().all(|t| t.state == FollowUpTaskState::Completed as i32).then_some(server)
+            server
+                .follow_up_tasks
+                .iter()
+                .all(|t| t.state == FollowUpTaskState::Completed as i32)
+                .then_some(server)
         }
     })
     .await;
-    let uninstall = done.follow_up_tasks.iter().find(|t| t.kind == FollowUpTaskKind::AgentUninstall as i32).expect("task");
+    let uninstall = done
+        .follow_up_tasks
+        .iter()
+        .find(|t| t.kind == FollowUpTaskKind::AgentUninstall as i32)
+        .expect("task");
     let teardown = done
         .follow_up_tasks
         .iter()
         .find(|t| t.kind == FollowUpTaskKind::ReplicationResourcesTeardown as i32)
         .expect("task");
-    let millis = |t: &Option<prost_types::Timestamp>| t.map(|t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000);
-    assert!(millis(&uninstall.completed_date_time) <= millis(&teardown.completed_date_time), "uninstall precedes teardown");
-    assert_eq!(done.life_cycle.expect("life").state, LifeCycleState::Cutover as i32);
+    let millis = |t: &Option<prost_types::Timestamp>| {
+        t.map(|t| t.seconds * 1000 + i64::from(t.nanos) / 1_000_000)
+    };
+    assert!(
+        millis(&uninstall.completed_date_time) <= millis(&teardown.completed_date_time),
+        "uninstall precedes teardown"
+    );
+    assert_eq!(
+        done.life_cycle.expect("life").state,
+        LifeCycleState::Cutover as i32
+    );
 
     let again = client
-        .finalize_cutover(FinalizeCutoverRequest { source_server_id: id.clone(), ..Default::default() })
+        .finalize_cutover(FinalizeCutoverRequest {
+            source_server_id: id.clone(),
+            ..Default::default()
+        })
         .await
         .expect_err("second finalize");
     let status = expect_error(again, Code::FailedPrecondition, "ConflictException");
@@ -156,14 +254,34 @@ async fn client_token_replays_the_first_response() {
     let server = TestServer::start(FAST);
     let mut client = server.servers().await;
     let id = to_cutting_over(&server).await;
-    let request = FinalizeCutoverRequest { source_server_id: id.clone(), client_token: "finalize-1".into() };
-    let first = client.finalize_cutover(request.clone()).await.expect("first").into_inner();
-    let second = client.finalize_cutover(request).await.expect("retry").into_inner();
-    assert_eq!(first.life_cycle, second.life_cycle, "the retry returns the first outcome");
-    assert_eq!(first.follow_up_tasks, second.follow_up_tasks, "no second pair of tasks");
+    let request = FinalizeCutoverRequest {
+        source_server_id: id.clone(),
+        client_token: "finalize-1".into(),
+    };
+    let first = client
+        .finalize_cutover(request.clone())
+        .await
+        .expect("first")
+        .into_inner();
+    let second = client
+        .finalize_cutover(request)
+        .await
+        .expect("retry")
+        .into_inner();
+    assert_eq!(
+        first.life_cycle, second.life_cycle,
+        "the retry returns the first outcome"
+    );
+    assert_eq!(
+        first.follow_up_tasks, second.follow_up_tasks,
+        "no second pair of tasks"
+    );
 
     let other = client
-        .finalize_cutover(FinalizeCutoverRequest { source_server_id: "s-00000000000000000".into(), client_token: "finalize-1".into() })
+        .finalize_cutover(FinalizeCutoverRequest {
+            source_server_id: "s-00000000000000000".into(),
+            client_token: "finalize-1".into(),
+        })
         .await
         .expect_err("token reused for another request");
     expect_error(other, Code::InvalidArgument, "ValidationException");
@@ -180,7 +298,12 @@ async fn fifty_concurrent_finalizes_have_exactly_one_winner() {
         let mut client = client.clone();
         let id = id.clone();
         tokio::spawn(async move {
-            client.finalize_cutover(FinalizeCutoverRequest { source_server_id: id, ..Default::default() }).await
+            client
+                .finalize_cutover(FinalizeCutoverRequest {
+                    source_server_id: id,
+                    ..Default::default()
+                })
+                .await
         })
     });
     let mut wins = 0;
@@ -208,11 +331,17 @@ async fn acknowledged_state_survives_restart_and_kill() {
     }
     let archived = ids[0].clone();
     client
-        .disconnect_from_service(cutover::pb::v1::DisconnectFromServiceRequest { source_server_id: archived.clone(), ..Default::default() })
+        .disconnect_from_service(cutover::pb::v1::DisconnectFromServiceRequest {
+            source_server_id: archived.clone(),
+            ..Default::default()
+        })
         .await
         .expect("disconnect");
     client
-        .mark_as_archived(cutover::pb::v1::MarkAsArchivedRequest { source_server_id: archived.clone(), ..Default::default() })
+        .mark_as_archived(cutover::pb::v1::MarkAsArchivedRequest {
+            source_server_id: archived.clone(),
+            ..Default::default()
+        })
         .await
         .expect("archive");
     server.stop();

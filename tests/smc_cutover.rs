@@ -6,8 +6,8 @@ mod support;
 use cutover::pb::v1::{
     replication_job_service_client::ReplicationJobServiceClient, CreateReplicationJobRequest,
     CutOverReplicationJobRequest, DescribeReplicationJobsRequest, LifeCycleState, ReplicationJob,
-    ReplicationJobBusinessStatus as Business, ReplicationJobRunType, ReplicationJobStatus as Status,
-    StartReplicationJobRequest,
+    ReplicationJobBusinessStatus as Business, ReplicationJobRunType,
+    ReplicationJobStatus as Status, StartReplicationJobRequest,
 };
 use support::*;
 use tonic::{transport::Channel, Code};
@@ -36,11 +36,20 @@ async fn waiting_job(server: &TestServer, frequency: i32, max_images: i32) -> (S
         .into_inner()
         .job_id;
     assert!(job_id.starts_with("j-") && job_id.len() == 22, "{job_id}");
-    assert_eq!(get_job(&mut jobs, &job_id).await.status, Status::Ready as i32);
-    jobs.start_replication_job(StartReplicationJobRequest { job_id: job_id.clone(), ..Default::default() })
-        .await
-        .expect("StartReplicationJob");
-    wait_for_job(&mut jobs, &job_id, |job| job.status == Status::Waiting as i32).await;
+    assert_eq!(
+        get_job(&mut jobs, &job_id).await.status,
+        Status::Ready as i32
+    );
+    jobs.start_replication_job(StartReplicationJobRequest {
+        job_id: job_id.clone(),
+        ..Default::default()
+    })
+    .await
+    .expect("StartReplicationJob");
+    wait_for_job(&mut jobs, &job_id, |job| {
+        job.status == Status::Waiting as i32
+    })
+    .await;
     (source, job_id)
 }
 
@@ -62,7 +71,10 @@ async fn wait_for_job(
 
 /// Polls a job until Finished, recording every distinct (status,
 /// business status, progress) it passes through.
-async fn observe_until_finished(jobs: &mut ReplicationJobServiceClient<Channel>, id: &str) -> Vec<(i32, i32, f64)> {
+async fn observe_until_finished(
+    jobs: &mut ReplicationJobServiceClient<Channel>,
+    id: &str,
+) -> Vec<(i32, i32, f64)> {
     let mut seen: Vec<(i32, i32, f64)> = Vec::new();
     let start = std::time::Instant::now();
     loop {
@@ -74,7 +86,10 @@ async fn observe_until_finished(jobs: &mut ReplicationJobServiceClient<Channel>,
         if job.status == Status::Finished as i32 {
             return seen;
         }
-        assert!(start.elapsed() < DEADLINE, "job {id} did not finish: {seen:?}");
+        assert!(
+            start.elapsed() < DEADLINE,
+            "job {id} did not finish: {seen:?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }
@@ -85,18 +100,34 @@ async fn cut_over_with_sync_data_runs_a_final_sync_then_releases_and_finishes() 
     let (_, job_id) = waiting_job(&server, 24, 2).await;
     let mut jobs = server.jobs().await;
     let before = get_job(&mut jobs, &job_id).await;
-    assert!(before.next_run_time.is_some(), "a Waiting job has its next run scheduled");
+    assert!(
+        before.next_run_time.is_some(),
+        "a Waiting job has its next run scheduled"
+    );
     assert_eq!(before.image_ids, vec!["CYCLE_1".to_owned()]);
 
     let response = jobs
-        .cut_over_replication_job(CutOverReplicationJobRequest { job_id: job_id.clone(), sync_data: true, ..Default::default() })
+        .cut_over_replication_job(CutOverReplicationJobRequest {
+            job_id: job_id.clone(),
+            sync_data: true,
+            ..Default::default()
+        })
         .await
         .expect("CutOverReplicationJob");
-    let header = response.metadata().get("x-request-id").expect("x-request-id").to_str().expect("ascii").to_owned();
+    let header = response
+        .metadata()
+        .get("x-request-id")
+        .expect("x-request-id")
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     assert_eq!(response.into_inner().request_id, header);
 
     let cut = get_job(&mut jobs, &job_id).await;
-    assert!(cut.next_run_time.is_none(), "the schedule is cancelled at once");
+    assert!(
+        cut.next_run_time.is_none(),
+        "the schedule is cancelled at once"
+    );
     assert!(cut.cut_over.as_ref().is_some_and(|c| c.sync_data));
 
     let seen = observe_until_finished(&mut jobs, &job_id).await;
@@ -105,11 +136,25 @@ async fn cut_over_with_sync_data_runs_a_final_sync_then_releases_and_finishes() 
         .filter(|(s, b, _)| *s == Status::Running as i32 && *b == Business::Syncing as i32)
         .map(|(_, _, p)| *p)
         .collect();
-    assert!(syncing.iter().any(|p| *p > 0.0 && *p < 100.0), "progress advanced visibly: {seen:?}");
-    assert!(syncing.windows(2).all(|w| w[0] <= w[1]), "progress never goes back: {seen:?}");
+    assert!(
+        syncing.iter().any(|p| *p > 0.0 && *p < 100.0),
+        "progress advanced visibly: {seen:?}"
+    );
+    assert!(
+        syncing.windows(2).all(|w| w[0] <= w[1]),
+        "progress never goes back: {seen:?}"
+    );
     let order: Vec<i32> = seen.iter().map(|(_, b, _)| *b).collect();
-    let cleaning = order.iter().position(|b| *b == Business::Cleaning as i32).expect("Cleaning observed");
-    assert!(order[..cleaning].iter().all(|b| *b != Business::Processing as i32), "no image is built for a cutover");
+    let cleaning = order
+        .iter()
+        .position(|b| *b == Business::Cleaning as i32)
+        .expect("Cleaning observed");
+    assert!(
+        order[..cleaning]
+            .iter()
+            .all(|b| *b != Business::Processing as i32),
+        "no image is built for a cutover"
+    );
 
     let done = get_job(&mut jobs, &job_id).await;
     assert_eq!(done.status, Status::Finished as i32);
@@ -118,13 +163,25 @@ async fn cut_over_with_sync_data_runs_a_final_sync_then_releases_and_finishes() 
     let last = done.replication_job_runs.last().expect("final run");
     assert_eq!(last.image_id, "FINAL");
     assert_eq!(last.r#type, ReplicationJobRunType::Manual as i32);
-    assert_eq!(done.replication_job_runs.len(), 2, "first run + final sync, nothing else");
+    assert_eq!(
+        done.replication_job_runs.len(),
+        2,
+        "first run + final sync, nothing else"
+    );
 
     let again = jobs
-        .cut_over_replication_job(CutOverReplicationJobRequest { job_id: job_id.clone(), sync_data: true, ..Default::default() })
+        .cut_over_replication_job(CutOverReplicationJobRequest {
+            job_id: job_id.clone(),
+            sync_data: true,
+            ..Default::default()
+        })
         .await
         .expect_err("second cutover");
-    let status = expect_error(again, Code::FailedPrecondition, "ReplicationJob.InvalidStatus");
+    let status = expect_error(
+        again,
+        Code::FailedPrecondition,
+        "ReplicationJob.InvalidStatus",
+    );
     assert_eq!(
         status.message(),
         "The specified replication job status: Finished is invalid. This operation can only be performed in the following status: Waiting."
@@ -136,9 +193,13 @@ async fn cut_over_without_sync_data_releases_and_finishes_without_migrating() {
     let server = TestServer::start(WATCHABLE);
     let (_, job_id) = waiting_job(&server, 24, 2).await;
     let mut jobs = server.jobs().await;
-    jobs.cut_over_replication_job(CutOverReplicationJobRequest { job_id: job_id.clone(), sync_data: false, ..Default::default() })
-        .await
-        .expect("CutOverReplicationJob");
+    jobs.cut_over_replication_job(CutOverReplicationJobRequest {
+        job_id: job_id.clone(),
+        sync_data: false,
+        ..Default::default()
+    })
+    .await
+    .expect("CutOverReplicationJob");
     let cut = get_job(&mut jobs, &job_id).await;
     assert!(cut.next_run_time.is_none());
     let seen = observe_until_finished(&mut jobs, &job_id).await;
@@ -146,7 +207,10 @@ async fn cut_over_without_sync_data_releases_and_finishes_without_migrating() {
         seen.iter().all(|(_, b, _)| *b != Business::Syncing as i32),
         "no migration runs without sync_data: {seen:?}"
     );
-    assert!(seen.iter().any(|(_, b, _)| *b == Business::Cleaning as i32) || seen.len() == 1, "{seen:?}");
+    assert!(
+        seen.iter().any(|(_, b, _)| *b == Business::Cleaning as i32) || seen.len() == 1,
+        "{seen:?}"
+    );
     let done = get_job(&mut jobs, &job_id).await;
     assert_eq!(done.status, Status::Finished as i32);
     assert_eq!(done.replication_job_runs.len(), 1, "only the first run");
@@ -158,9 +222,17 @@ async fn incremental_runs_follow_the_frequency_and_keep_the_newest_images() {
     let server = TestServer::start(&["--sim-speed", "3600"]);
     let (_, job_id) = waiting_job(&server, 1, 2).await;
     let mut jobs = server.jobs().await;
-    let job = wait_for_job(&mut jobs, &job_id, |job| job.replication_job_runs.len() >= 3 && job.status == Status::Waiting as i32).await;
-    assert_eq!(job.replication_job_runs[0].r#type, ReplicationJobRunType::Manual as i32);
-    assert!(job.replication_job_runs[1..].iter().all(|r| r.r#type == ReplicationJobRunType::Schedule as i32));
+    let job = wait_for_job(&mut jobs, &job_id, |job| {
+        job.replication_job_runs.len() >= 3 && job.status == Status::Waiting as i32
+    })
+    .await;
+    assert_eq!(
+        job.replication_job_runs[0].r#type,
+        ReplicationJobRunType::Manual as i32
+    );
+    assert!(job.replication_job_runs[1..]
+        .iter()
+        .all(|r| r.r#type == ReplicationJobRunType::Schedule as i32));
     let cycles = job.replication_job_runs.len();
     assert_eq!(
         job.image_ids,
@@ -169,7 +241,10 @@ async fn incremental_runs_follow_the_frequency_and_keep_the_newest_images() {
     );
 
     let listed = jobs
-        .describe_replication_jobs(DescribeReplicationJobsRequest { statuses: vec![Status::Waiting as i32, Status::Running as i32], ..Default::default() })
+        .describe_replication_jobs(DescribeReplicationJobsRequest {
+            statuses: vec![Status::Waiting as i32, Status::Running as i32],
+            ..Default::default()
+        })
         .await
         .expect("describe")
         .into_inner();

@@ -35,7 +35,10 @@ impl ClientToken {
                 format!("must be 1-{MAX_TOKEN_LEN} printable characters"),
             ));
         }
-        Ok(Some(ClientToken { token: token.to_owned(), fingerprint }))
+        Ok(Some(ClientToken {
+            token: token.to_owned(),
+            fingerprint,
+        }))
     }
 }
 
@@ -78,7 +81,9 @@ impl ControlPlane {
                 Err(other) => return Err(other.into()),
             }
         }
-        Err(DomainError::unavailable("too much contention on this resource; retry"))
+        Err(DomainError::unavailable(
+            "too much contention on this resource; retry",
+        ))
     }
 
     async fn replay<T: DeserializeOwned>(
@@ -87,7 +92,11 @@ impl ControlPlane {
         token: Option<&ClientToken>,
     ) -> Result<Option<T>, DomainError> {
         let Some(token) = token else { return Ok(None) };
-        let Some(record) = self.store.idempotency_record(&caller.account_id, &token.token).await? else {
+        let Some(record) = self
+            .store
+            .idempotency_record(&caller.account_id, &token.token)
+            .await?
+        else {
             return Ok(None);
         };
         if record.fingerprint != token.fingerprint {

@@ -23,8 +23,8 @@ pub use clock::{Clock, SystemClock};
 pub use idempotency::ClientToken;
 pub use page_token::Page;
 pub use replication_jobs::JobCutOver;
-pub use source_servers::{LaunchOutcome, ServerView};
 pub use scheduler::{run_scheduler, schedule_once};
+pub use source_servers::{LaunchOutcome, ServerView};
 pub use work::DataPlaneWork;
 
 /// Deployment settings the control plane applies.
@@ -79,7 +79,13 @@ const MAX_ATTEMPTS: usize = 64;
 impl ControlPlane {
     /// A control plane over `store`, reading time from `clock`.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        ControlPlane { store, clock, settings, initialized: RwLock::new(HashSet::new()), page_key: OnceCell::new() }
+        ControlPlane {
+            store,
+            clock,
+            settings,
+            initialized: RwLock::new(HashSet::new()),
+            page_key: OnceCell::new(),
+        }
     }
 
     /// The store, for the watch stream and the data plane.
@@ -99,13 +105,21 @@ impl ControlPlane {
 
     /// The heartbeat window after time compression.
     pub fn heartbeat_window(&self) -> Millis {
-        self.settings.time_scale.compress(self.settings.heartbeat_window)
+        self.settings
+            .time_scale
+            .compress(self.settings.heartbeat_window)
     }
 
     /// InitializeService: idempotent; true when this call initialised it.
     pub async fn initialize_service(&self, caller: &Caller) -> Result<bool, DomainError> {
-        let created = self.store.initialize_account(&caller.account_id, self.now()).await?;
-        self.initialized.write().await.insert(caller.account_id.clone());
+        let created = self
+            .store
+            .initialize_account(&caller.account_id, self.now())
+            .await?;
+        self.initialized
+            .write()
+            .await
+            .insert(caller.account_id.clone());
         Ok(created)
     }
 
@@ -115,11 +129,20 @@ impl ControlPlane {
         if self.initialized.read().await.contains(&caller.account_id) {
             return Ok(());
         }
-        if self.store.is_account_initialized(&caller.account_id).await? {
-            self.initialized.write().await.insert(caller.account_id.clone());
+        if self
+            .store
+            .is_account_initialized(&caller.account_id)
+            .await?
+        {
+            self.initialized
+                .write()
+                .await
+                .insert(caller.account_id.clone());
             return Ok(());
         }
-        Err(DomainError::UninitializedAccount { account_id: caller.account_id.to_string() })
+        Err(DomainError::UninitializedAccount {
+            account_id: caller.account_id.to_string(),
+        })
     }
 
     /// The ARN of a source server.

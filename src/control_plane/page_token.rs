@@ -41,7 +41,12 @@ impl ControlPlane {
         Ok(key)
     }
 
-    async fn signature(&self, caller: &Caller, query: &str, last_id: &str) -> Result<Vec<u8>, DomainError> {
+    async fn signature(
+        &self,
+        caller: &Caller,
+        query: &str,
+        last_id: &str,
+    ) -> Result<Vec<u8>, DomainError> {
         let mut mac = HmacSha256::new_from_slice(self.page_key().await?)
             .map_err(|e| DomainError::internal(format!("page token key: {e}")))?;
         for part in [caller.account_id.as_str(), query, last_id] {
@@ -83,7 +88,9 @@ impl ControlPlane {
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .ok_or_else(invalid_token)?;
-        let given = URL_SAFE_NO_PAD.decode(signature_part).map_err(|_| invalid_token())?;
+        let given = URL_SAFE_NO_PAD
+            .decode(signature_part)
+            .map_err(|_| invalid_token())?;
         let mut mac = HmacSha256::new_from_slice(self.page_key().await?)
             .map_err(|e| DomainError::internal(format!("page token key: {e}")))?;
         for part in [caller.account_id.as_str(), query, &last_id] {

@@ -36,11 +36,18 @@ const UNFINISHED: [ReplicationJobStatus; 6] = [
 ];
 
 impl ControlPlane {
-    async fn load_job(&self, account: &AccountId, id: &ReplicationJobId) -> Result<Versioned<ReplicationJob>, DomainError> {
-        self.store.replication_job(account, id).await?.ok_or_else(|| DomainError::NotFound {
-            kind: ResourceKind::ReplicationJob,
-            id: id.to_string(),
-        })
+    async fn load_job(
+        &self,
+        account: &AccountId,
+        id: &ReplicationJobId,
+    ) -> Result<Versioned<ReplicationJob>, DomainError> {
+        self.store
+            .replication_job(account, id)
+            .await?
+            .ok_or_else(|| DomainError::NotFound {
+                kind: ResourceKind::ReplicationJob,
+                id: id.to_string(),
+            })
     }
 
     async fn command_job(
@@ -68,11 +75,18 @@ impl ControlPlane {
 
     /// SMC's view of a source server, for job preconditions; a server that
     /// cannot be found counts as Unavailable.
-    async fn job_source_state(&self, account: &AccountId, source: &SourceServerId) -> Result<SourceState, DomainError> {
+    async fn job_source_state(
+        &self,
+        account: &AccountId,
+        source: &SourceServerId,
+    ) -> Result<SourceState, DomainError> {
         let Some(server) = self.store.source_server(account, source).await? else {
             return Ok(SourceState::Unavailable);
         };
-        let running = self.store.sources_with_running_jobs(account, std::slice::from_ref(source)).await?;
+        let running = self
+            .store
+            .sources_with_running_jobs(account, std::slice::from_ref(source))
+            .await?;
         Ok(self.source_state(&server.value, running.contains(source)))
     }
 
@@ -92,7 +106,12 @@ impl ControlPlane {
         let outcome: JobOutcome = self
             .mutate(caller, token, move || async move {
                 let account = &caller.account_id;
-                if self.store.source_server(account, source_id).await?.is_none() {
+                if self
+                    .store
+                    .source_server(account, source_id)
+                    .await?
+                    .is_none()
+                {
                     return Err(DomainError::NotFound {
                         kind: ResourceKind::SourceServer,
                         id: source_id.to_string(),
@@ -103,7 +122,12 @@ impl ControlPlane {
                     statuses: UNFINISHED.to_vec(),
                     ..ReplicationJobFilter::default()
                 };
-                let state = match self.store.list_replication_jobs(account, &unfinished, None, 1).await?.is_empty() {
+                let state = match self
+                    .store
+                    .list_replication_jobs(account, &unfinished, None, 1)
+                    .await?
+                    .is_empty()
+                {
                     true => self.job_source_state(account, source_id).await?,
                     false => SourceState::InUse,
                 };
@@ -115,8 +139,18 @@ impl ControlPlane {
                     });
                 }
                 let id = ReplicationJobId::generate(&mut thread_rng());
-                let change = replication_job::create(account.clone(), id, source_id.clone(), spec.clone(), self.now())?;
-                let batch = WriteBatch::single(Resource::ReplicationJob(change.resource.clone()), None, change.event);
+                let change = replication_job::create(
+                    account.clone(),
+                    id,
+                    source_id.clone(),
+                    spec.clone(),
+                    self.now(),
+                )?;
+                let batch = WriteBatch::single(
+                    Resource::ReplicationJob(change.resource.clone()),
+                    None,
+                    change.event,
+                );
                 Ok((batch, JobOutcome(change.resource)))
             })
             .await?;
@@ -124,7 +158,11 @@ impl ControlPlane {
     }
 
     /// GetReplicationJob.
-    pub async fn get_replication_job(&self, caller: &Caller, id: &ReplicationJobId) -> Result<ReplicationJob, DomainError> {
+    pub async fn get_replication_job(
+        &self,
+        caller: &Caller,
+        id: &ReplicationJobId,
+    ) -> Result<ReplicationJob, DomainError> {
         self.require_initialized(caller).await?;
         Ok(self.load_job(&caller.account_id, id).await?.value)
     }
@@ -150,13 +188,19 @@ impl ControlPlane {
         let next_token = if jobs.len() > page_size {
             jobs.truncate(page_size);
             match jobs.last() {
-                Some(last) => self.issue_page_token(caller, &query, last.id.as_str()).await?,
+                Some(last) => {
+                    self.issue_page_token(caller, &query, last.id.as_str())
+                        .await?
+                }
                 None => String::new(),
             }
         } else {
             String::new()
         };
-        Ok(Page { items: jobs, next_token })
+        Ok(Page {
+            items: jobs,
+            next_token,
+        })
     }
 
     /// StartReplicationJob.
@@ -167,7 +211,8 @@ impl ControlPlane {
         token: Option<&ClientToken>,
     ) -> Result<ReplicationJob, DomainError> {
         self.require_initialized(caller).await?;
-        self.command_job(caller, id, token, |job, now| job.start(now)).await
+        self.command_job(caller, id, token, |job, now| job.start(now))
+            .await
     }
 
     /// StopReplicationJob.
@@ -178,7 +223,8 @@ impl ControlPlane {
         token: Option<&ClientToken>,
     ) -> Result<ReplicationJob, DomainError> {
         self.require_initialized(caller).await?;
-        self.command_job(caller, id, token, |job, now| job.stop(now)).await
+        self.command_job(caller, id, token, |job, now| job.stop(now))
+            .await
     }
 
     /// CutOverReplicationJob. Checks, in SPEC order: the job exists, it is
@@ -198,7 +244,9 @@ impl ControlPlane {
                 let job = &current.value;
                 let change = job.cut_over(cut_over.sync_data, self.now())?;
                 if cut_over.sync_data {
-                    let state = self.job_source_state(&job.account_id, &job.source_id).await?;
+                    let state = self
+                        .job_source_state(&job.account_id, &job.source_id)
+                        .await?;
                     if state == SourceState::Unavailable {
                         return Err(DomainError::SourceServerStateInvalid {
                             source_id: job.source_id.to_string(),
@@ -219,15 +267,32 @@ impl ControlPlane {
     }
 
     /// The data plane reports on a job's run.
-    pub async fn advance_job(&self, account: &AccountId, id: &ReplicationJobId, step: RunStep) -> Result<ReplicationJob, DomainError> {
-        let caller = Caller { account_id: account.clone() };
+    pub async fn advance_job(
+        &self,
+        account: &AccountId,
+        id: &ReplicationJobId,
+        step: RunStep,
+    ) -> Result<ReplicationJob, DomainError> {
+        let caller = Caller {
+            account_id: account.clone(),
+        };
         let scale = self.settings.time_scale;
-        self.command_job(&caller, id, None, |job, now| job.advance(step.clone(), scale, now)).await
+        self.command_job(&caller, id, None, |job, now| {
+            job.advance(step.clone(), scale, now)
+        })
+        .await
     }
 
     /// The scheduler starts a due incremental run.
-    pub async fn start_scheduled_run(&self, account: &AccountId, id: &ReplicationJobId) -> Result<ReplicationJob, DomainError> {
-        let caller = Caller { account_id: account.clone() };
-        self.command_job(&caller, id, None, |job, now| job.start_scheduled_run(now)).await
+    pub async fn start_scheduled_run(
+        &self,
+        account: &AccountId,
+        id: &ReplicationJobId,
+    ) -> Result<ReplicationJob, DomainError> {
+        let caller = Caller {
+            account_id: account.clone(),
+        };
+        self.command_job(&caller, id, None, |job, now| job.start_scheduled_run(now))
+            .await
     }
 }

@@ -36,7 +36,8 @@ pub async fn schedule_once(plane: &ControlPlane) {
     };
     let now = plane.now();
     for job in work.jobs.iter().map(|j| &j.value) {
-        let due = job.status == ReplicationJobStatus::Waiting && job.next_run.is_some_and(|at| at <= now);
+        let due =
+            job.status == ReplicationJobStatus::Waiting && job.next_run.is_some_and(|at| at <= now);
         if due {
             if let Err(err) = plane.start_scheduled_run(&job.account_id, &job.id).await {
                 tracing::debug!(job = %job.id, %err, "scheduled run not started");
@@ -44,9 +45,18 @@ pub async fn schedule_once(plane: &ControlPlane) {
         }
     }
     for server in work.servers.iter().map(|s| &s.value) {
-        for task in server.follow_up_tasks.iter().filter(|t| t.is_pending() && !t.overdue && t.deadline <= now) {
-            match plane.mark_follow_up_overdue(&server.account_id, &server.id, &task.id).await {
-                Ok(_) => tracing::warn!(server = %server.id, task = %task.id, kind = task.kind.as_str(), "follow-up task overdue"),
+        for task in server
+            .follow_up_tasks
+            .iter()
+            .filter(|t| t.is_pending() && !t.overdue && t.deadline <= now)
+        {
+            match plane
+                .mark_follow_up_overdue(&server.account_id, &server.id, &task.id)
+                .await
+            {
+                Ok(_) => {
+                    tracing::warn!(server = %server.id, task = %task.id, kind = task.kind.as_str(), "follow-up task overdue")
+                }
                 Err(err) => tracing::debug!(server = %server.id, %err, "overdue mark refused"),
             }
         }

@@ -44,15 +44,25 @@ pub struct LaunchOutcome {
 struct ServerOutcome(SourceServer);
 
 impl ControlPlane {
-    async fn load_server(&self, account: &AccountId, id: &SourceServerId) -> Result<Versioned<SourceServer>, DomainError> {
-        self.store.source_server(account, id).await?.ok_or_else(|| DomainError::NotFound {
-            kind: ResourceKind::SourceServer,
-            id: id.to_string(),
-        })
+    async fn load_server(
+        &self,
+        account: &AccountId,
+        id: &SourceServerId,
+    ) -> Result<Versioned<SourceServer>, DomainError> {
+        self.store
+            .source_server(account, id)
+            .await?
+            .ok_or_else(|| DomainError::NotFound {
+                kind: ResourceKind::SourceServer,
+                id: id.to_string(),
+            })
     }
 
     /// The caller's view of `servers`, with one store read for their jobs.
-    pub(super) async fn views(&self, servers: Vec<SourceServer>) -> Result<Vec<ServerView>, DomainError> {
+    pub(super) async fn views(
+        &self,
+        servers: Vec<SourceServer>,
+    ) -> Result<Vec<ServerView>, DomainError> {
         let Some(account) = servers.first().map(|s| s.account_id.clone()) else {
             return Ok(Vec::new());
         };
@@ -62,7 +72,11 @@ impl ControlPlane {
             .into_iter()
             .map(|server| {
                 let source_state = self.source_state(&server, running.contains(&server.id));
-                ServerView { arn: self.arn(&server), source_state, server }
+                ServerView {
+                    arn: self.arn(&server),
+                    source_state,
+                    server,
+                }
             })
             .collect())
     }
@@ -112,9 +126,17 @@ impl ControlPlane {
         let outcome: ServerOutcome = self
             .mutate(caller, token, move || async move {
                 let id = SourceServerId::generate(&mut thread_rng());
-                let change =
-                    source_server::register(caller.account_id.clone(), id, registration.clone(), self.now())?;
-                let batch = WriteBatch::single(Resource::SourceServer(change.resource.clone()), None, change.event);
+                let change = source_server::register(
+                    caller.account_id.clone(),
+                    id,
+                    registration.clone(),
+                    self.now(),
+                )?;
+                let batch = WriteBatch::single(
+                    Resource::SourceServer(change.resource.clone()),
+                    None,
+                    change.event,
+                );
                 Ok((batch, ServerOutcome(change.resource)))
             })
             .await?;
@@ -122,7 +144,11 @@ impl ControlPlane {
     }
 
     /// GetSourceServer.
-    pub async fn get_source_server(&self, caller: &Caller, id: &SourceServerId) -> Result<ServerView, DomainError> {
+    pub async fn get_source_server(
+        &self,
+        caller: &Caller,
+        id: &SourceServerId,
+    ) -> Result<ServerView, DomainError> {
         self.require_initialized(caller).await?;
         let server = self.load_server(&caller.account_id, id).await?;
         self.view(server.value).await
@@ -149,13 +175,19 @@ impl ControlPlane {
         let next_token = if servers.len() > page_size {
             servers.truncate(page_size);
             match servers.last() {
-                Some(last) => self.issue_page_token(caller, &query, last.id.as_str()).await?,
+                Some(last) => {
+                    self.issue_page_token(caller, &query, last.id.as_str())
+                        .await?
+                }
                 None => String::new(),
             }
         } else {
             String::new()
         };
-        Ok(Page { items: self.views(servers).await?, next_token })
+        Ok(Page {
+            items: self.views(servers).await?,
+            next_token,
+        })
     }
 
     async fn launch(
@@ -163,7 +195,11 @@ impl ControlPlane {
         caller: &Caller,
         id: &SourceServerId,
         token: Option<&ClientToken>,
-        start: fn(&SourceServer, Launch, Timestamp) -> Result<Transition<SourceServer>, DomainError>,
+        start: fn(
+            &SourceServer,
+            Launch,
+            Timestamp,
+        ) -> Result<Transition<SourceServer>, DomainError>,
     ) -> Result<LaunchOutcome, DomainError> {
         self.require_initialized(caller).await?;
         let server = self
@@ -180,11 +216,16 @@ impl ControlPlane {
             .launched_instance
             .clone()
             .ok_or_else(|| DomainError::internal(format!("{id} launched without an instance")))?;
-        let created = [&server.life_cycle.last_test, &server.life_cycle.last_cutover]
-            .into_iter()
-            .flatten()
-            .find(|action| action.job_id == launched.job_id)
-            .map_or(server.life_cycle.added_to_service, |action| action.initiated);
+        let created = [
+            &server.life_cycle.last_test,
+            &server.life_cycle.last_cutover,
+        ]
+        .into_iter()
+        .flatten()
+        .find(|action| action.job_id == launched.job_id)
+        .map_or(server.life_cycle.added_to_service, |action| {
+            action.initiated
+        });
         Ok(LaunchOutcome {
             job_id: launched.job_id,
             ec2_instance_id: launched.ec2_instance_id,
@@ -200,7 +241,8 @@ impl ControlPlane {
         id: &SourceServerId,
         token: Option<&ClientToken>,
     ) -> Result<LaunchOutcome, DomainError> {
-        self.launch(caller, id, token, SourceServer::start_test).await
+        self.launch(caller, id, token, SourceServer::start_test)
+            .await
     }
 
     /// StartCutover: READY_FOR_CUTOVER → CUTTING_OVER.
@@ -210,7 +252,8 @@ impl ControlPlane {
         id: &SourceServerId,
         token: Option<&ClientToken>,
     ) -> Result<LaunchOutcome, DomainError> {
-        self.launch(caller, id, token, SourceServer::start_cutover).await
+        self.launch(caller, id, token, SourceServer::start_cutover)
+            .await
     }
 
     /// ChangeServerLifeCycleState.
@@ -223,7 +266,9 @@ impl ControlPlane {
     ) -> Result<ServerView, DomainError> {
         self.require_initialized(caller).await?;
         let server = self
-            .command_server(caller, id, token, |current, now| current.change_life_cycle_state(target, now))
+            .command_server(caller, id, token, |current, now| {
+                current.change_life_cycle_state(target, now)
+            })
             .await?;
         self.view(server).await
     }
@@ -241,7 +286,10 @@ impl ControlPlane {
         let server = self
             .command_server(caller, id, token, |current, now| {
                 let mut rng = thread_rng();
-                let tasks = [FollowUpTaskId::generate(&mut rng), FollowUpTaskId::generate(&mut rng)];
+                let tasks = [
+                    FollowUpTaskId::generate(&mut rng),
+                    FollowUpTaskId::generate(&mut rng),
+                ];
                 current.finalize_cutover(tasks, scale, now)
             })
             .await?;
@@ -256,7 +304,9 @@ impl ControlPlane {
         token: Option<&ClientToken>,
     ) -> Result<ServerView, DomainError> {
         self.require_initialized(caller).await?;
-        let server = self.command_server(caller, id, token, SourceServer::disconnect).await?;
+        let server = self
+            .command_server(caller, id, token, SourceServer::disconnect)
+            .await?;
         self.view(server).await
     }
 
@@ -268,7 +318,9 @@ impl ControlPlane {
         token: Option<&ClientToken>,
     ) -> Result<ServerView, DomainError> {
         self.require_initialized(caller).await?;
-        let server = self.command_server(caller, id, token, SourceServer::mark_as_archived).await?;
+        let server = self
+            .command_server(caller, id, token, SourceServer::mark_as_archived)
+            .await?;
         self.view(server).await
     }
 
@@ -279,9 +331,13 @@ impl ControlPlane {
         id: &SourceServerId,
         report: ReplicationReport,
     ) -> Result<SourceServer, DomainError> {
-        let caller = Caller { account_id: account.clone() };
-        self.command_server(&caller, id, None, |current, now| current.report_replication(report.clone(), now))
-            .await
+        let caller = Caller {
+            account_id: account.clone(),
+        };
+        self.command_server(&caller, id, None, |current, now| {
+            current.report_replication(report.clone(), now)
+        })
+        .await
     }
 
     /// The data plane carried out a follow-up task.
@@ -291,8 +347,13 @@ impl ControlPlane {
         id: &SourceServerId,
         task: &FollowUpTaskId,
     ) -> Result<SourceServer, DomainError> {
-        let caller = Caller { account_id: account.clone() };
-        self.command_server(&caller, id, None, |current, now| current.complete_follow_up(task, now)).await
+        let caller = Caller {
+            account_id: account.clone(),
+        };
+        self.command_server(&caller, id, None, |current, now| {
+            current.complete_follow_up(task, now)
+        })
+        .await
     }
 
     /// A follow-up task's deadline passed.
@@ -302,8 +363,12 @@ impl ControlPlane {
         id: &SourceServerId,
         task: &FollowUpTaskId,
     ) -> Result<SourceServer, DomainError> {
-        let caller = Caller { account_id: account.clone() };
-        self.command_server(&caller, id, None, |current, now| current.mark_follow_up_overdue(task, now))
-            .await
+        let caller = Caller {
+            account_id: account.clone(),
+        };
+        self.command_server(&caller, id, None, |current, now| {
+            current.mark_follow_up_overdue(task, now)
+        })
+        .await
     }
 }

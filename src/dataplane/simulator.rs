@@ -12,9 +12,10 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     control_plane::ControlPlane,
     domain::{
-        replication_job::RunStep, source_server::ReplicationReport, BusinessStatus, DataReplicationState,
-        FollowUpTaskId, FollowUpTaskKind, InitiationStepName, InitiationStepStatus, LifeCycleState, Millis,
-        ReplicatedDisk, ReplicationJob, ReplicationJobStatus, RunPurpose, SourceDisk, SourceServer, Timestamp,
+        replication_job::RunStep, source_server::ReplicationReport, BusinessStatus,
+        DataReplicationState, FollowUpTaskId, FollowUpTaskKind, InitiationStepName,
+        InitiationStepStatus, LifeCycleState, Millis, ReplicatedDisk, ReplicationJob,
+        ReplicationJobStatus, RunPurpose, SourceDisk, SourceServer, Timestamp,
     },
 };
 
@@ -30,7 +31,7 @@ const BATCH: usize = 1000;
 /// What the simulator does next for a source server.
 #[derive(Debug, Clone, PartialEq)]
 enum ServerAction {
-    Report(ReplicationReport),
+    Report(Box<ReplicationReport>),
     CompleteTask(FollowUpTaskId),
 }
 
@@ -44,7 +45,10 @@ impl Simulator {
     /// A simulator that acts once per (scaled) second.
     pub fn new(plane: Arc<ControlPlane>) -> Self {
         let tick = plane.settings().time_scale.compress(Millis(1000));
-        Simulator { plane, tick: Duration::from_millis(tick.0.max(10) as u64) }
+        Simulator {
+            plane,
+            tick: Duration::from_millis(tick.0.max(10) as u64),
+        }
     }
 
     /// Runs until `shutdown` is cancelled.
@@ -70,16 +74,26 @@ impl Simulator {
         };
         let now = self.plane.now();
         let heartbeat = Millis(self.plane.heartbeat_window().0 / 4);
-        let task_time = self.plane.settings().time_scale.compress(Millis::minutes(1));
+        let task_time = self
+            .plane
+            .settings()
+            .time_scale
+            .compress(Millis::minutes(1));
         for server in work.servers {
             let server = server.value;
-            let Some(action) = next_server_action(&server, now, heartbeat, task_time) else { continue };
+            let Some(action) = next_server_action(&server, now, heartbeat, task_time) else {
+                continue;
+            };
             let outcome = match action {
                 ServerAction::Report(report) => {
-                    self.plane.report_replication(&server.account_id, &server.id, report).await
+                    self.plane
+                        .report_replication(&server.account_id, &server.id, *report)
+                        .await
                 }
                 ServerAction::CompleteTask(task) => {
-                    self.plane.complete_follow_up(&server.account_id, &server.id, &task).await
+                    self.plane
+                        .complete_follow_up(&server.account_id, &server.id, &task)
+                        .await
                 }
             };
             if let Err(err) = outcome {
@@ -88,7 +102,9 @@ impl Simulator {
         }
         for job in work.jobs {
             let job = job.value;
-            let Some(step) = next_job_step(&job) else { continue };
+            let Some(step) = next_job_step(&job) else {
+                continue;
+            };
             if let Err(err) = self.plane.advance_job(&job.account_id, &job.id, step).await {
                 tracing::debug!(job = %job.id, %err, "simulated run step refused");
             }
@@ -112,7 +128,10 @@ fn source_disks(server: &SourceServer) -> Vec<SourceDisk> {
     if server.source_properties.disks.is_empty() {
         DEFAULT_DISKS
             .iter()
-            .map(|&(name, bytes)| SourceDisk { device_name: name.into(), bytes })
+            .map(|&(name, bytes)| SourceDisk {
+                device_name: name.into(),
+                bytes,
+            })
             .collect()
     } else {
         server.source_properties.disks.clone()
@@ -120,7 +139,12 @@ fn source_disks(server: &SourceServer) -> Vec<SourceDisk> {
 }
 
 /// The next thing a source server's agent would do, if anything.
-fn next_server_action(server: &SourceServer, now: Timestamp, heartbeat: Millis, task_time: Millis) -> Option<ServerAction> {
+fn next_server_action(
+    server: &SourceServer,
+    now: Timestamp,
+    heartbeat: Millis,
+    task_time: Millis,
+) -> Option<ServerAction> {
     if let Some(task) = next_task(server, now, task_time) {
         return Some(ServerAction::CompleteTask(task));
     }
@@ -134,20 +158,27 @@ fn next_server_action(server: &SourceServer, now: Timestamp, heartbeat: Millis, 
                 .iter()
                 .map(|&name| (name, InitiationStepStatus::NotStarted))
                 .collect();
-            Some(ServerAction::Report(ReplicationReport {
+            Some(ServerAction::Report(Box::new(ReplicationReport {
                 initiation_steps: Some(steps),
                 ..report(DataReplicationState::Initiating, Vec::new())
-            }))
+            })))
         }
         DataReplicationState::Initiating => {
-            let mut steps = info.initiation.as_ref().map(|i| i.steps.clone()).unwrap_or_default();
-            match steps.iter_mut().find(|(_, status)| *status != InitiationStepStatus::Succeeded) {
+            let mut steps = info
+                .initiation
+                .as_ref()
+                .map(|i| i.steps.clone())
+                .unwrap_or_default();
+            match steps
+                .iter_mut()
+                .find(|(_, status)| *status != InitiationStepStatus::Succeeded)
+            {
                 Some((_, status)) => {
                     *status = InitiationStepStatus::Succeeded;
-                    Some(ServerAction::Report(ReplicationReport {
+                    Some(ServerAction::Report(Box::new(ReplicationReport {
                         initiation_steps: Some(steps),
                         ..report(DataReplicationState::Initiating, Vec::new())
-                    }))
+                    })))
                 }
                 None => {
                     let disks = source_disks(server)
@@ -160,7 +191,10 @@ fn next_server_action(server: &SourceServer, now: Timestamp, heartbeat: Millis, 
                             backlogged_storage_bytes: 0,
                         })
                         .collect();
-                    Some(ServerAction::Report(report(DataReplicationState::InitialSync, disks)))
+                    Some(ServerAction::Report(Box::new(report(
+                        DataReplicationState::InitialSync,
+                        disks,
+                    ))))
                 }
             }
         }
@@ -171,25 +205,37 @@ fn next_server_action(server: &SourceServer, now: Timestamp, heartbeat: Millis, 
                 .map(|disk| ReplicatedDisk {
                     replicated_storage_bytes: (disk.replicated_storage_bytes
                         + (disk.total_storage_bytes + SYNC_TICKS - 1) / SYNC_TICKS)
-                    .min(disk.total_storage_bytes),
+                        .min(disk.total_storage_bytes),
                     ..disk.clone()
                 })
                 .collect();
-            let done = disks.iter().all(|d| d.replicated_storage_bytes >= d.total_storage_bytes);
-            let state = if done { DataReplicationState::Continuous } else { DataReplicationState::InitialSync };
-            Some(ServerAction::Report(ReplicationReport {
+            let done = disks
+                .iter()
+                .all(|d| d.replicated_storage_bytes >= d.total_storage_bytes);
+            let state = if done {
+                DataReplicationState::Continuous
+            } else {
+                DataReplicationState::InitialSync
+            };
+            Some(ServerAction::Report(Box::new(ReplicationReport {
                 lag: done.then_some(Millis(1500)),
                 eta: (!done).then(|| now.plus(Millis(1000 * SYNC_TICKS))),
                 ..report(state, disks)
-            }))
+            })))
         }
         DataReplicationState::Continuous => {
-            let due = server.life_cycle.last_seen_by_service.is_none_or(|seen| now.since(seen) >= heartbeat);
+            let due = server
+                .life_cycle
+                .last_seen_by_service
+                .is_none_or(|seen| now.since(seen) >= heartbeat);
             due.then(|| {
-                ServerAction::Report(ReplicationReport {
+                ServerAction::Report(Box::new(ReplicationReport {
                     lag: Some(Millis(1500)),
-                    ..report(DataReplicationState::Continuous, info.replicated_disks.clone())
-                })
+                    ..report(
+                        DataReplicationState::Continuous,
+                        info.replicated_disks.clone(),
+                    )
+                }))
             })
         }
         _ => None,
@@ -201,13 +247,19 @@ fn next_server_action(server: &SourceServer, now: Timestamp, heartbeat: Millis, 
 /// could start.
 fn next_task(server: &SourceServer, now: Timestamp, task_time: Millis) -> Option<FollowUpTaskId> {
     let tasks = &server.follow_up_tasks;
-    let uninstall = tasks.iter().find(|t| t.kind == FollowUpTaskKind::AgentUninstall);
+    let uninstall = tasks
+        .iter()
+        .find(|t| t.kind == FollowUpTaskKind::AgentUninstall);
     tasks.iter().filter(|t| t.is_pending()).find_map(|task| {
         let startable = match task.kind {
             FollowUpTaskKind::AgentUninstall => Some(task.created),
-            FollowUpTaskKind::ReplicationResourcesTeardown => uninstall.map_or(Some(task.created), |u| u.completed),
+            FollowUpTaskKind::ReplicationResourcesTeardown => {
+                uninstall.map_or(Some(task.created), |u| u.completed)
+            }
         };
-        startable.filter(|start| now.since(*start) >= task_time).map(|_| task.id.clone())
+        startable
+            .filter(|start| now.since(*start) >= task_time)
+            .map(|_| task.id.clone())
     })
 }
 

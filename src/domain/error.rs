@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{ReplicationJobStatus, BusinessStatus, SourceState};
+use super::{BusinessStatus, ReplicationJobStatus, SourceState};
 
 /// Kind of resource an error is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -139,12 +139,18 @@ impl DomainError {
 
     /// An internal error that a retry may cure.
     pub fn unavailable(cause: impl Into<String>) -> Self {
-        DomainError::Internal { cause: cause.into(), retryable: true }
+        DomainError::Internal {
+            cause: cause.into(),
+            retryable: true,
+        }
     }
 
     /// An internal error that a retry will not cure.
     pub fn internal(cause: impl Into<String>) -> Self {
-        DomainError::Internal { cause: cause.into(), retryable: false }
+        DomainError::Internal {
+            cause: cause.into(),
+            retryable: false,
+        }
     }
 
     /// The cloud error code, verbatim (`ErrorInfo.reason`).

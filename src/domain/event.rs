@@ -35,6 +35,10 @@ cloud_enum!(
 );
 
 /// A resource of either kind.
+// Values are moved whole between the store and the handlers, one at a time,
+// never held in bulk; boxing the larger variant would only add an
+// allocation per write.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Resource {
     /// A source server.
@@ -109,7 +113,8 @@ impl StateSummary {
             life_cycle_state: s.life_cycle.state,
             data_replication_state: s.data_replication_info.state,
             is_archived: s.is_archived,
-            pending_follow_up_tasks: s.follow_up_tasks.iter().filter(|t| t.is_pending()).count() as u32,
+            pending_follow_up_tasks: s.follow_up_tasks.iter().filter(|t| t.is_pending()).count()
+                as u32,
         }
     }
 
@@ -164,7 +169,9 @@ impl Transition<SourceServer> {
     pub fn of_server(before: Option<&SourceServer>, after: SourceServer, now: Timestamp) -> Self {
         let event_type = match before {
             None => EventType::SourceServerRegistered,
-            Some(b) if b.life_cycle.state != after.life_cycle.state => EventType::LifeCycleStateChanged,
+            Some(b) if b.life_cycle.state != after.life_cycle.state => {
+                EventType::LifeCycleStateChanged
+            }
             Some(b) if b.is_archived != after.is_archived => EventType::SourceServerArchived,
             Some(b) if b.data_replication_info.state != after.data_replication_info.state => {
                 EventType::DataReplicationStateChanged

@@ -48,7 +48,12 @@ pub struct FollowUpTask {
 impl FollowUpTask {
     /// A pending task recorded at `now`, due after `deadline` (the kind's
     /// deadline, possibly compressed by the deployment's time scale).
-    pub fn record(id: FollowUpTaskId, kind: FollowUpTaskKind, now: Timestamp, deadline: Millis) -> Self {
+    pub fn record(
+        id: FollowUpTaskId,
+        kind: FollowUpTaskKind,
+        now: Timestamp,
+        deadline: Millis,
+    ) -> Self {
         FollowUpTask {
             id,
             kind,

@@ -160,7 +160,14 @@ mod tests {
 
     #[test]
     fn malformed_ids_are_rejected() {
-        for bad in ["", "s-", "s-123", "s-0123456789abcdefgh", "x-0123456789abcdefg", "s-0123456789abcdef!"] {
+        for bad in [
+            "",
+            "s-",
+            "s-123",
+            "s-0123456789abcdefgh",
+            "x-0123456789abcdefg",
+            "s-0123456789abcdef!",
+        ] {
             assert!(SourceServerId::parse("f", bad).is_err(), "{bad}");
         }
         assert!(SourceServerId::parse("f", "s-0123456789abcdefG").is_ok());

@@ -13,16 +13,18 @@ mod time;
 pub use error::{DomainError, FieldViolation, ResourceKind};
 pub use event::{EventType, LifecycleEvent, PendingEvent, Resource, StateSummary, Transition};
 pub use follow_up::{FollowUpTask, FollowUpTaskKind};
-pub use ids::{AccountId, Ec2InstanceId, FollowUpTaskId, LaunchJobId, ReplicationJobId, SourceServerId};
+pub use ids::{
+    AccountId, Ec2InstanceId, FollowUpTaskId, LaunchJobId, ReplicationJobId, SourceServerId,
+};
 pub use replication_job::{
     BusinessStatus, CurrentRun, CutOver, JobRun, JobSchedule, ReplicationJob, ReplicationJobStatus,
     RunPurpose, RunType,
 };
 pub use source_server::{
-    Cpu, DataReplicationError, DataReplicationInfo, DataReplicationInitiation, DataReplicationState,
-    FirstBoot, InitiationStepName, InitiationStepStatus, LastAction, LaunchedInstance, LifeCycle,
-    LifeCycleState, NetworkInterface, ReplicatedDisk, ReplicationType, SourceDisk, SourceProperties,
-    SourceServer, SourceState,
+    Cpu, DataReplicationError, DataReplicationInfo, DataReplicationInitiation,
+    DataReplicationState, FirstBoot, InitiationStepName, InitiationStepStatus, LastAction,
+    LaunchedInstance, LifeCycle, LifeCycleState, NetworkInterface, ReplicatedDisk, ReplicationType,
+    SourceDisk, SourceProperties, SourceServer, SourceState,
 };
 pub use time::{Millis, TimeScale, Timestamp};
 

@@ -113,7 +113,9 @@ pub enum StoreError {
 impl From<StoreError> for DomainError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Conflict(cause) | StoreError::Unavailable(cause) => DomainError::unavailable(cause),
+            StoreError::Conflict(cause) | StoreError::Unavailable(cause) => {
+                DomainError::unavailable(cause)
+            }
             StoreError::Corrupt(cause) => DomainError::internal(cause),
         }
     }
@@ -123,7 +125,11 @@ impl From<StoreError> for DomainError {
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Marks `account` initialised; true if it was not before.
-    async fn initialize_account(&self, account: &AccountId, now: Timestamp) -> Result<bool, StoreError>;
+    async fn initialize_account(
+        &self,
+        account: &AccountId,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
 
     /// True once `account` was initialised.
     async fn is_account_initialized(&self, account: &AccountId) -> Result<bool, StoreError>;
@@ -172,10 +178,16 @@ pub trait Store: Send + Sync + 'static {
     /// Source servers, of any account, that the data plane or scheduler
     /// must act on: not yet cut over, disconnected or archived, or with a
     /// pending follow-up task. At most `limit`, oldest change first.
-    async fn active_source_servers(&self, limit: usize) -> Result<Vec<Versioned<SourceServer>>, StoreError>;
+    async fn active_source_servers(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<Versioned<SourceServer>>, StoreError>;
 
     /// Replication jobs, of any account, that are Running or Waiting.
-    async fn active_replication_jobs(&self, limit: usize) -> Result<Vec<Versioned<ReplicationJob>>, StoreError>;
+    async fn active_replication_jobs(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<Versioned<ReplicationJob>>, StoreError>;
 
     /// The record of a client token, if it was used.
     async fn idempotency_record(
@@ -189,7 +201,8 @@ pub trait Store: Send + Sync + 'static {
     async fn commit(&self, batch: WriteBatch) -> Result<Vec<LifecycleEvent>, StoreError>;
 
     /// Up to `limit` events with revision >= `from`, in revision order.
-    async fn events_from(&self, from: u64, limit: usize) -> Result<Vec<LifecycleEvent>, StoreError>;
+    async fn events_from(&self, from: u64, limit: usize)
+        -> Result<Vec<LifecycleEvent>, StoreError>;
 
     /// The latest committed revision (0 when the log is empty).
     async fn head_revision(&self) -> Result<u64, StoreError>;
@@ -206,7 +219,11 @@ impl WriteBatch {
     /// A batch of one resource write and its event.
     pub fn single(resource: Resource, expected_version: Option<u64>, event: PendingEvent) -> Self {
         WriteBatch {
-            writes: vec![ResourceWrite { resource, expected_version, event }],
+            writes: vec![ResourceWrite {
+                resource,
+                expected_version,
+                event,
+            }],
             idempotency: None,
         }
     }

@@ -3,7 +3,9 @@
 use tonic::{Request, Response, Status};
 
 use super::Api;
-use crate::pb::v1::{account_service_server::AccountService, InitializeServiceRequest, InitializeServiceResponse};
+use crate::pb::v1::{
+    account_service_server::AccountService, InitializeServiceRequest, InitializeServiceResponse,
+};
 
 #[tonic::async_trait]
 impl AccountService for Api {

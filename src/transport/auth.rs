@@ -28,13 +28,16 @@ pub enum Authenticator {
 impl Authenticator {
     /// Authentication off.
     pub fn disabled() -> Result<Self, DomainError> {
-        Ok(Authenticator::Disabled(Caller { account_id: AccountId::parse("account", BUILT_IN_ACCOUNT)? }))
+        Ok(Authenticator::Disabled(Caller {
+            account_id: AccountId::parse("account", BUILT_IN_ACCOUNT)?,
+        }))
     }
 
     /// Tokens from `path`: lines of `HEX_SHA256_OF_TOKEN ACCOUNT_ID`;
     /// blank lines and `#` comments are skipped.
     pub fn from_tokens_file(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("reading {}: {e}", path.display()))?;
         let mut tokens = HashMap::new();
         for (number, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -42,11 +45,20 @@ impl Authenticator {
                 continue;
             }
             let mut parts = line.split_whitespace();
-            let (Some(digest), Some(account), None) = (parts.next(), parts.next(), parts.next()) else {
-                return Err(format!("{}:{}: expected `SHA256_HEX ACCOUNT_ID`", path.display(), number + 1));
+            let (Some(digest), Some(account), None) = (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(format!(
+                    "{}:{}: expected `SHA256_HEX ACCOUNT_ID`",
+                    path.display(),
+                    number + 1
+                ));
             };
             if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(format!("{}:{}: the digest must be 64 hex digits", path.display(), number + 1));
+                return Err(format!(
+                    "{}:{}: the digest must be 64 hex digits",
+                    path.display(),
+                    number + 1
+                ));
             }
             let account = AccountId::parse("account", account)
                 .map_err(|e| format!("{}:{}: {e}", path.display(), number + 1))?;
@@ -72,7 +84,9 @@ impl Authenticator {
                     .ok_or_else(|| Status::unauthenticated("a bearer token is required"))?;
                 tokens
                     .get(&Self::digest(token.trim()))
-                    .map(|account_id| Caller { account_id: account_id.clone() })
+                    .map(|account_id| Caller {
+                        account_id: account_id.clone(),
+                    })
                     .ok_or_else(|| Status::unauthenticated("the bearer token is not valid"))
             }
         }

@@ -49,7 +49,11 @@ impl Api {
     where
         Fut: Future<Output = Result<Resp, DomainError>>,
     {
-        let request_id = request.extensions().get::<RequestId>().cloned().unwrap_or_else(RequestId::generate);
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(RequestId::generate);
         let caller = self.auth.caller(request.metadata())?;
         handler(caller, request.into_inner(), request_id.clone())
             .await

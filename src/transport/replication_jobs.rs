@@ -7,11 +7,11 @@ use crate::{
     control_plane::JobCutOver,
     domain::ReplicationJobId,
     pb::v1::{
-        self as pb, replication_job_service_server::ReplicationJobService, CreateReplicationJobRequest,
-        CreateReplicationJobResponse, CutOverReplicationJobRequest, CutOverReplicationJobResponse,
-        DescribeReplicationJobsRequest, DescribeReplicationJobsResponse, GetReplicationJobRequest,
-        StartReplicationJobRequest, StartReplicationJobResponse, StopReplicationJobRequest,
-        StopReplicationJobResponse,
+        self as pb, replication_job_service_server::ReplicationJobService,
+        CreateReplicationJobRequest, CreateReplicationJobResponse, CutOverReplicationJobRequest,
+        CutOverReplicationJobResponse, DescribeReplicationJobsRequest,
+        DescribeReplicationJobsResponse, GetReplicationJobRequest, StartReplicationJobRequest,
+        StartReplicationJobResponse, StopReplicationJobRequest, StopReplicationJobResponse,
     },
 };
 
@@ -28,8 +28,14 @@ impl ReplicationJobService for Api {
         self.unary(request, move |caller, message, request_id| async move {
             let token = client_token("CreateReplicationJob", &message, |m| &mut m.client_token)?;
             let (source_id, spec) = convert::job_spec(&message)?;
-            let job_id = self.plane.create_replication_job(&caller, &source_id, spec, token.as_ref()).await?;
-            Ok(CreateReplicationJobResponse { request_id: request_id.to_string(), job_id: job_id.to_string() })
+            let job_id = self
+                .plane
+                .create_replication_job(&caller, &source_id, spec, token.as_ref())
+                .await?;
+            Ok(CreateReplicationJobResponse {
+                request_id: request_id.to_string(),
+                job_id: job_id.to_string(),
+            })
         })
         .await
     }
@@ -41,7 +47,10 @@ impl ReplicationJobService for Api {
         self.unary(request, move |caller, message, request_id| async move {
             let id = job_id(&message.job_id)?;
             let job = self.plane.get_replication_job(&caller, &id).await?;
-            Ok(pb::ReplicationJob { request_id: request_id.to_string(), ..convert::replication_job(&job) })
+            Ok(pb::ReplicationJob {
+                request_id: request_id.to_string(),
+                ..convert::replication_job(&job)
+            })
         })
         .await
     }
@@ -73,8 +82,12 @@ impl ReplicationJobService for Api {
         self.unary(request, move |caller, message, request_id| async move {
             let token = client_token("StartReplicationJob", &message, |m| &mut m.client_token)?;
             let id = job_id(&message.job_id)?;
-            self.plane.start_replication_job(&caller, &id, token.as_ref()).await?;
-            Ok(StartReplicationJobResponse { request_id: request_id.to_string() })
+            self.plane
+                .start_replication_job(&caller, &id, token.as_ref())
+                .await?;
+            Ok(StartReplicationJobResponse {
+                request_id: request_id.to_string(),
+            })
         })
         .await
     }
@@ -86,8 +99,12 @@ impl ReplicationJobService for Api {
         self.unary(request, move |caller, message, request_id| async move {
             let token = client_token("StopReplicationJob", &message, |m| &mut m.client_token)?;
             let id = job_id(&message.job_id)?;
-            self.plane.stop_replication_job(&caller, &id, token.as_ref()).await?;
-            Ok(StopReplicationJobResponse { request_id: request_id.to_string() })
+            self.plane
+                .stop_replication_job(&caller, &id, token.as_ref())
+                .await?;
+            Ok(StopReplicationJobResponse {
+                request_id: request_id.to_string(),
+            })
         })
         .await
     }
@@ -99,9 +116,15 @@ impl ReplicationJobService for Api {
         self.unary(request, move |caller, message, request_id| async move {
             let token = client_token("CutOverReplicationJob", &message, |m| &mut m.client_token)?;
             let id = job_id(&message.job_id)?;
-            let cut_over = JobCutOver { sync_data: message.sync_data };
-            self.plane.cut_over_replication_job(&caller, &id, cut_over, token.as_ref()).await?;
-            Ok(CutOverReplicationJobResponse { request_id: request_id.to_string() })
+            let cut_over = JobCutOver {
+                sync_data: message.sync_data,
+            };
+            self.plane
+                .cut_over_replication_job(&caller, &id, cut_over, token.as_ref())
+                .await?;
+            Ok(CutOverReplicationJobResponse {
+                request_id: request_id.to_string(),
+            })
         })
         .await
     }

@@ -7,9 +7,10 @@ use crate::{
     control_plane::{LaunchOutcome, ServerView},
     domain::SourceServerId,
     pb::v1::{
-        self as pb, source_server_service_server::SourceServerService, ChangeServerLifeCycleStateRequest,
-        DescribeSourceServersRequest, DescribeSourceServersResponse, DisconnectFromServiceRequest,
-        FinalizeCutoverRequest, GetSourceServerRequest, MarkAsArchivedRequest, RegisterSourceServerRequest,
+        self as pb, source_server_service_server::SourceServerService,
+        ChangeServerLifeCycleStateRequest, DescribeSourceServersRequest,
+        DescribeSourceServersResponse, DisconnectFromServiceRequest, FinalizeCutoverRequest,
+        GetSourceServerRequest, MarkAsArchivedRequest, RegisterSourceServerRequest,
         StartCutoverRequest, StartCutoverResponse, StartTestRequest, StartTestResponse,
     },
 };
@@ -18,13 +19,19 @@ use crate::{
 fn server_message(view: &ServerView) -> pb::SourceServer {
     convert::source_server(
         &view.server,
-        &convert::ServerView { arn: view.arn.clone(), source_state: view.source_state },
+        &convert::ServerView {
+            arn: view.arn.clone(),
+            source_state: view.source_state,
+        },
     )
 }
 
 /// The wire form of a server view as a call's whole response.
 fn server_response(view: &ServerView, request_id: &RequestId) -> pb::SourceServer {
-    pb::SourceServer { request_id: request_id.to_string(), ..server_message(view) }
+    pb::SourceServer {
+        request_id: request_id.to_string(),
+        ..server_message(view)
+    }
 }
 
 fn launch_job(outcome: &LaunchOutcome) -> pb::LaunchJob {
@@ -48,7 +55,10 @@ impl SourceServerService for Api {
         self.unary(request, move |caller, message, request_id| async move {
             let token = client_token("RegisterSourceServer", &message, |m| &mut m.client_token)?;
             let registration = convert::registration(&message)?;
-            let view = self.plane.register_source_server(&caller, registration, token.as_ref()).await?;
+            let view = self
+                .plane
+                .register_source_server(&caller, registration, token.as_ref())
+                .await?;
             Ok(server_response(&view, &request_id))
         })
         .await
@@ -86,7 +96,10 @@ impl SourceServerService for Api {
         .await
     }
 
-    async fn start_test(&self, request: Request<StartTestRequest>) -> Result<Response<StartTestResponse>, Status> {
+    async fn start_test(
+        &self,
+        request: Request<StartTestRequest>,
+    ) -> Result<Response<StartTestResponse>, Status> {
         self.unary(request, move |caller, message, request_id| async move {
             let token = client_token("StartTest", &message, |m| &mut m.client_token)?;
             let id = server_id(&message.source_server_id)?;
@@ -105,10 +118,15 @@ impl SourceServerService for Api {
         request: Request<ChangeServerLifeCycleStateRequest>,
     ) -> Result<Response<pb::SourceServer>, Status> {
         self.unary(request, move |caller, message, request_id| async move {
-            let token = client_token("ChangeServerLifeCycleState", &message, |m| &mut m.client_token)?;
+            let token = client_token("ChangeServerLifeCycleState", &message, |m| {
+                &mut m.client_token
+            })?;
             let id = server_id(&message.source_server_id)?;
             let target = convert::decode("state", message.state)?;
-            let view = self.plane.change_life_cycle_state(&caller, &id, target, token.as_ref()).await?;
+            let view = self
+                .plane
+                .change_life_cycle_state(&caller, &id, target, token.as_ref())
+                .await?;
             Ok(server_response(&view, &request_id))
         })
         .await
@@ -121,7 +139,10 @@ impl SourceServerService for Api {
         self.unary(request, move |caller, message, request_id| async move {
             let token = client_token("StartCutover", &message, |m| &mut m.client_token)?;
             let id = server_id(&message.source_server_id)?;
-            let outcome = self.plane.start_cutover(&caller, &id, token.as_ref()).await?;
+            let outcome = self
+                .plane
+                .start_cutover(&caller, &id, token.as_ref())
+                .await?;
             Ok(StartCutoverResponse {
                 request_id: request_id.to_string(),
                 job: Some(launch_job(&outcome)),
@@ -138,7 +159,10 @@ impl SourceServerService for Api {
         self.unary(request, move |caller, message, request_id| async move {
             let token = client_token("FinalizeCutover", &message, |m| &mut m.client_token)?;
             let id = server_id(&message.source_server_id)?;
-            let view = self.plane.finalize_cutover(&caller, &id, token.as_ref()).await?;
+            let view = self
+                .plane
+                .finalize_cutover(&caller, &id, token.as_ref())
+                .await?;
             Ok(server_response(&view, &request_id))
         })
         .await
@@ -151,7 +175,10 @@ impl SourceServerService for Api {
         self.unary(request, move |caller, message, request_id| async move {
             let token = client_token("DisconnectFromService", &message, |m| &mut m.client_token)?;
             let id = server_id(&message.source_server_id)?;
-            let view = self.plane.disconnect_from_service(&caller, &id, token.as_ref()).await?;
+            let view = self
+                .plane
+                .disconnect_from_service(&caller, &id, token.as_ref())
+                .await?;
             Ok(server_response(&view, &request_id))
         })
         .await
@@ -164,7 +191,10 @@ impl SourceServerService for Api {
         self.unary(request, move |caller, message, request_id| async move {
             let token = client_token("MarkAsArchived", &message, |m| &mut m.client_token)?;
             let id = server_id(&message.source_server_id)?;
-            let view = self.plane.mark_as_archived(&caller, &id, token.as_ref()).await?;
+            let view = self
+                .plane
+                .mark_as_archived(&caller, &id, token.as_ref())
+                .await?;
             Ok(server_response(&view, &request_id))
         })
         .await

@@ -24,8 +24,12 @@ pub fn code_of(err: &DomainError) -> Code {
         | DomainError::JobInvalidStatus { .. }
         | DomainError::JobInvalidBusinessStatus { .. }
         | DomainError::SourceServerStateInvalid { .. } => Code::FailedPrecondition,
-        DomainError::Internal { retryable: true, .. } => Code::Unavailable,
-        DomainError::Internal { retryable: false, .. } => Code::Internal,
+        DomainError::Internal {
+            retryable: true, ..
+        } => Code::Unavailable,
+        DomainError::Internal {
+            retryable: false, ..
+        } => Code::Internal,
     }
 }
 
@@ -44,17 +48,28 @@ pub fn to_status(err: &DomainError, request_id: &RequestId) -> Status {
     };
     match err {
         DomainError::NotFound { kind, id } => resource(kind, id, None),
-        DomainError::Conflict { kind, id, current_state, .. } => resource(kind, id, Some(current_state)),
-        DomainError::UninitializedAccount { account_id } => resource(&"Account", account_id, Some("UNINITIALIZED")),
-        DomainError::JobInvalidStatus { job_id, current, .. } => {
-            resource(&"ReplicationJob", job_id, Some(current.as_str()))
+        DomainError::Conflict {
+            kind,
+            id,
+            current_state,
+            ..
+        } => resource(kind, id, Some(current_state)),
+        DomainError::UninitializedAccount { account_id } => {
+            resource(&"Account", account_id, Some("UNINITIALIZED"))
         }
-        DomainError::JobInvalidBusinessStatus { job_id, current, .. } => {
-            resource(&"ReplicationJob", job_id, Some(current.map_or("None", |s| s.as_str())))
-        }
-        DomainError::SourceServerStateInvalid { source_id, current, .. } => {
-            resource(&"SourceServer", source_id, Some(current.as_str()))
-        }
+        DomainError::JobInvalidStatus {
+            job_id, current, ..
+        } => resource(&"ReplicationJob", job_id, Some(current.as_str())),
+        DomainError::JobInvalidBusinessStatus {
+            job_id, current, ..
+        } => resource(
+            &"ReplicationJob",
+            job_id,
+            Some(current.map_or("None", |s| s.as_str())),
+        ),
+        DomainError::SourceServerStateInvalid {
+            source_id, current, ..
+        } => resource(&"SourceServer", source_id, Some(current.as_str())),
         DomainError::Validation(_) | DomainError::Internal { .. } => {}
     }
     if let DomainError::Internal { cause, .. } = err {
@@ -64,11 +79,19 @@ pub fn to_status(err: &DomainError, request_id: &RequestId) -> Status {
     match err {
         DomainError::Validation(violations) => {
             for violation in violations {
-                details.add_bad_request_violation(violation.field.clone(), violation.description.clone());
+                details.add_bad_request_violation(
+                    violation.field.clone(),
+                    violation.description.clone(),
+                );
             }
         }
         DomainError::NotFound { kind, id } => {
-            details.set_resource_info(kind.to_string(), id.clone(), "", format!("{kind} {id} does not exist in the caller's account"));
+            details.set_resource_info(
+                kind.to_string(),
+                id.clone(),
+                "",
+                format!("{kind} {id} does not exist in the caller's account"),
+            );
         }
         _ => {}
     }

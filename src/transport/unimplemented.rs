@@ -8,9 +8,10 @@ use tonic::{Request, Response, Status};
 
 use super::Api;
 use crate::pb::v1::{
-    agent_service_server::AgentService, lifecycle_service_server::LifecycleService, AcknowledgeCommandRequest,
-    AcknowledgeCommandResponse, AgentCommand, ReceiveCommandsRequest, ReportReplicationRequest,
-    ReportReplicationResponse, WatchLifecycleEventsRequest, WatchLifecycleEventsResponse,
+    agent_service_server::AgentService, lifecycle_service_server::LifecycleService,
+    AcknowledgeCommandRequest, AcknowledgeCommandResponse, AgentCommand, ReceiveCommandsRequest,
+    ReportReplicationRequest, ReportReplicationResponse, WatchLifecycleEventsRequest,
+    WatchLifecycleEventsResponse,
 };
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -23,7 +24,9 @@ impl LifecycleService for Api {
         &self,
         _request: Request<WatchLifecycleEventsRequest>,
     ) -> Result<Response<Self::WatchLifecycleEventsStream>, Status> {
-        Err(Status::unimplemented("WatchLifecycleEvents is not available yet"))
+        Err(Status::unimplemented(
+            "WatchLifecycleEvents is not available yet",
+        ))
     }
 }
 

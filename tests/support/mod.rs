@@ -11,9 +11,11 @@ use std::{
 };
 
 use cutover::pb::v1::{
-    account_service_client::AccountServiceClient, replication_job_service_client::ReplicationJobServiceClient,
-    source_server_service_client::SourceServerServiceClient, GetReplicationJobRequest, GetSourceServerRequest,
-    LifeCycleState, RegisterSourceServerRequest, ReplicationJob, SourceServer,
+    account_service_client::AccountServiceClient,
+    replication_job_service_client::ReplicationJobServiceClient,
+    source_server_service_client::SourceServerServiceClient, GetReplicationJobRequest,
+    GetSourceServerRequest, LifeCycleState, RegisterSourceServerRequest, ReplicationJob,
+    SourceServer,
 };
 use tempfile::TempDir;
 use tonic::{transport::Channel, Code, Status};
@@ -43,7 +45,13 @@ impl TestServer {
     /// A server on `data_dir` (which the caller keeps).
     pub fn start_in(data_dir: &Path, args: &[&str]) -> TestServer {
         let mut child = Command::new(env!("CARGO_BIN_EXE_cutoverd"))
-            .args(["--listen", "127.0.0.1:0", "--shutdown-grace-seconds", "1", "--data-dir"])
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--shutdown-grace-seconds",
+                "1",
+                "--data-dir",
+            ])
             .arg(data_dir)
             .args(args)
             .env("CUTOVER_LOG", "warn")
@@ -53,7 +61,9 @@ impl TestServer {
             .expect("spawn cutoverd");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read listening line");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read listening line");
         let addr = line
             .trim()
             .strip_prefix("listening on ")
@@ -71,7 +81,10 @@ impl TestServer {
     /// Stops the server the way an operator does (SIGTERM) and waits.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
             let _ = child.wait();
         }
     }
@@ -127,7 +140,10 @@ where
         if let Some(value) = probe().await {
             return value;
         }
-        assert!(start.elapsed() < deadline, "timed out after {deadline:?} waiting for {what}");
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
@@ -150,22 +166,33 @@ pub fn expect_error(status: Status, code: Code, cloud_code: &str) -> Status {
     let info = status.get_details_error_info().expect("ErrorInfo");
     assert_eq!(info.domain, "cutover");
     assert!(info.metadata.contains_key("httpStatus"));
-    let header = status.metadata().get("x-request-id").expect("x-request-id on error");
-    assert_eq!(info.metadata.get("requestId").map(String::as_str), header.to_str().ok());
+    let header = status
+        .metadata()
+        .get("x-request-id")
+        .expect("x-request-id on error");
+    assert_eq!(
+        info.metadata.get("requestId").map(String::as_str),
+        header.to_str().ok()
+    );
     status
 }
 
 /// Fetches a source server.
 pub async fn get_server(client: &mut SourceServerServiceClient<Channel>, id: &str) -> SourceServer {
     client
-        .get_source_server(GetSourceServerRequest { source_server_id: id.into() })
+        .get_source_server(GetSourceServerRequest {
+            source_server_id: id.into(),
+        })
         .await
         .expect("GetSourceServer")
         .into_inner()
 }
 
 /// Fetches a replication job.
-pub async fn get_job(client: &mut ReplicationJobServiceClient<Channel>, id: &str) -> ReplicationJob {
+pub async fn get_job(
+    client: &mut ReplicationJobServiceClient<Channel>,
+    id: &str,
+) -> ReplicationJob {
     client
         .get_replication_job(GetReplicationJobRequest { job_id: id.into() })
         .await

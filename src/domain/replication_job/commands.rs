@@ -44,7 +44,10 @@ impl JobSpec {
     /// incremental jobs; name and description lengths.
     pub fn validate(&self) -> Result<(), DomainError> {
         if self.name.chars().count() > MAX_NAME {
-            return Err(DomainError::invalid_field("name", format!("at most {MAX_NAME} characters")));
+            return Err(DomainError::invalid_field(
+                "name",
+                format!("at most {MAX_NAME} characters"),
+            ));
         }
         if self.description.chars().count() > MAX_DESCRIPTION {
             return Err(DomainError::invalid_field(
@@ -52,7 +55,11 @@ impl JobSpec {
                 format!("at most {MAX_DESCRIPTION} characters"),
             ));
         }
-        if let JobSchedule::Incremental { frequency_hours, max_images } = self.schedule {
+        if let JobSchedule::Incremental {
+            frequency_hours,
+            max_images,
+        } = self.schedule
+        {
             if !(1..=168).contains(&frequency_hours) {
                 return Err(DomainError::invalid_field(
                     "frequency",
@@ -159,11 +166,22 @@ impl ReplicationJob {
         let mut next = self.clone();
         next.started = next.started.or(Some(now));
         let (business, purpose) = match self.cut_over {
-            Some(CutOver { sync_data: true, .. }) => (BusinessStatus::Syncing, RunPurpose::FinalSync),
-            Some(CutOver { sync_data: false, .. }) => (BusinessStatus::Cleaning, RunPurpose::Release),
+            Some(CutOver {
+                sync_data: true, ..
+            }) => (BusinessStatus::Syncing, RunPurpose::FinalSync),
+            Some(CutOver {
+                sync_data: false, ..
+            }) => (BusinessStatus::Cleaning, RunPurpose::Release),
             None => (BusinessStatus::Preparing, RunPurpose::Replication),
         };
-        next.running(business, CurrentRun { start: now, run_type: RunType::Manual, purpose });
+        next.running(
+            business,
+            CurrentRun {
+                start: now,
+                run_type: RunType::Manual,
+                purpose,
+            },
+        );
         Ok(self.changed(next, now))
     }
 
@@ -176,7 +194,10 @@ impl ReplicationJob {
     }
 
     /// The scheduler starts an incremental run whose time has come.
-    pub fn start_scheduled_run(&self, now: Timestamp) -> Result<Transition<ReplicationJob>, DomainError> {
+    pub fn start_scheduled_run(
+        &self,
+        now: Timestamp,
+    ) -> Result<Transition<ReplicationJob>, DomainError> {
         self.require_status(&[ReplicationJobStatus::Waiting])?;
         if self.next_run.is_none_or(|due| now < due) {
             return Err(DomainError::JobInvalidStatus {
@@ -189,7 +210,11 @@ impl ReplicationJob {
         next.next_run = None;
         next.running(
             BusinessStatus::Preparing,
-            CurrentRun { start: now, run_type: RunType::Schedule, purpose: RunPurpose::Replication },
+            CurrentRun {
+                start: now,
+                run_type: RunType::Schedule,
+                purpose: RunPurpose::Replication,
+            },
         );
         Ok(self.changed(next, now))
     }
@@ -198,23 +223,42 @@ impl ReplicationJob {
     /// it runs a last full sync (`sync_data`) or goes straight to releasing
     /// its intermediate resources. Whether the source can take the chosen
     /// path is the caller's check.
-    pub fn cut_over(&self, sync_data: bool, now: Timestamp) -> Result<Transition<ReplicationJob>, DomainError> {
+    pub fn cut_over(
+        &self,
+        sync_data: bool,
+        now: Timestamp,
+    ) -> Result<Transition<ReplicationJob>, DomainError> {
         self.require_status(&[ReplicationJobStatus::Waiting])?;
         let mut next = self.clone();
         next.next_run = None;
-        next.cut_over = Some(CutOver { requested: now, sync_data });
+        next.cut_over = Some(CutOver {
+            requested: now,
+            sync_data,
+        });
         let (business, purpose) = if sync_data {
             (BusinessStatus::Syncing, RunPurpose::FinalSync)
         } else {
             (BusinessStatus::Cleaning, RunPurpose::Release)
         };
-        next.running(business, CurrentRun { start: now, run_type: RunType::Manual, purpose });
+        next.running(
+            business,
+            CurrentRun {
+                start: now,
+                run_type: RunType::Manual,
+                purpose,
+            },
+        );
         Ok(self.changed(next, now))
     }
 
     /// The data plane reports on the run in progress. `scale` compresses
     /// the frequency that schedules the next incremental run.
-    pub fn advance(&self, step: RunStep, scale: TimeScale, now: Timestamp) -> Result<Transition<ReplicationJob>, DomainError> {
+    pub fn advance(
+        &self,
+        step: RunStep,
+        scale: TimeScale,
+        now: Timestamp,
+    ) -> Result<Transition<ReplicationJob>, DomainError> {
         let mut next = self.clone();
         let purpose = self.current_run.map(|r| r.purpose);
         match step {
@@ -227,7 +271,10 @@ impl ReplicationJob {
                 if !(progress.is_finite() && (self.progress..=100.0).contains(&progress)) {
                     return Err(DomainError::invalid_field(
                         "progress",
-                        format!("must be between the current {} and 100, got {progress}", self.progress),
+                        format!(
+                            "must be between the current {} and 100, got {progress}",
+                            self.progress
+                        ),
                     ));
                 }
                 next.progress = progress;
@@ -252,7 +299,12 @@ impl ReplicationJob {
                 self.require_business_status(&[BusinessStatus::Syncing])?;
                 self.require_purpose(purpose, RunPurpose::FinalSync)?;
                 if let Some(run) = self.current_run {
-                    next.runs.push(JobRun { start: run.start, end: now, image_id: "FINAL".into(), run_type: run.run_type });
+                    next.runs.push(JobRun {
+                        start: run.start,
+                        end: now,
+                        image_id: "FINAL".into(),
+                        run_type: run.run_type,
+                    });
                 }
                 next.progress = 100.0;
                 next.business_status = Some(BusinessStatus::Cleaning);
@@ -266,7 +318,11 @@ impl ReplicationJob {
         Ok(self.changed(next, now))
     }
 
-    fn require_purpose(&self, actual: Option<RunPurpose>, expected: RunPurpose) -> Result<(), DomainError> {
+    fn require_purpose(
+        &self,
+        actual: Option<RunPurpose>,
+        expected: RunPurpose,
+    ) -> Result<(), DomainError> {
         if actual == Some(expected) {
             Ok(())
         } else {
@@ -282,19 +338,33 @@ impl ReplicationJob {
         let Some(run) = self.current_run else { return };
         match self.schedule {
             JobSchedule::RunOnce => {
-                self.runs.push(JobRun { start: run.start, end: now, image_id: "FULL".into(), run_type: run.run_type });
+                self.runs.push(JobRun {
+                    start: run.start,
+                    end: now,
+                    image_id: "FULL".into(),
+                    run_type: run.run_type,
+                });
                 self.idle(ReplicationJobStatus::Finished);
                 self.ended = Some(now);
             }
-            JobSchedule::Incremental { frequency_hours, max_images } => {
+            JobSchedule::Incremental {
+                frequency_hours,
+                max_images,
+            } => {
                 self.cycles = self.cycles.saturating_add(1);
                 let image = format!("CYCLE_{}", self.cycles);
-                self.runs.push(JobRun { start: run.start, end: now, image_id: image.clone(), run_type: run.run_type });
+                self.runs.push(JobRun {
+                    start: run.start,
+                    end: now,
+                    image_id: image.clone(),
+                    run_type: run.run_type,
+                });
                 self.image_ids.push(image);
                 let excess = self.image_ids.len().saturating_sub(max_images as usize);
                 self.image_ids.drain(..excess);
                 self.idle(ReplicationJobStatus::Waiting);
-                self.next_run = Some(now.plus(scale.compress(Millis::hours(i64::from(frequency_hours)))));
+                self.next_run =
+                    Some(now.plus(scale.compress(Millis::hours(i64::from(frequency_hours)))));
             }
         }
     }

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{source_server::cloud_enum, AccountId, ReplicationJobId, SourceServerId, Timestamp};
+use crate::domain::{
+    source_server::cloud_enum, AccountId, ReplicationJobId, SourceServerId, Timestamp,
+};
 
 cloud_enum!(
     /// SMC's job statuses.
@@ -29,7 +31,10 @@ cloud_enum!(
 impl ReplicationJobStatus {
     /// Unfinished jobs block a new job for the same source server.
     pub fn is_unfinished(self) -> bool {
-        !matches!(self, ReplicationJobStatus::Finished | ReplicationJobStatus::Deleting)
+        !matches!(
+            self,
+            ReplicationJobStatus::Finished | ReplicationJobStatus::Deleting
+        )
     }
 }
 

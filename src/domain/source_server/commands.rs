@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 
 use crate::domain::{
-    AccountId, DataReplicationError, DataReplicationInfo, DataReplicationInitiation, DataReplicationState,
-    DomainError, Ec2InstanceId, FirstBoot, FollowUpTask, FollowUpTaskId, FollowUpTaskKind,
-    InitiationStepName, InitiationStepStatus, LastAction, LaunchJobId, LaunchedInstance, LifeCycle,
-    LifeCycleState, Millis, ReplicatedDisk, ReplicationType, ResourceKind, SourceProperties, SourceServer,
-    SourceServerId, SourceState, TimeScale, Timestamp, Transition,
+    AccountId, DataReplicationError, DataReplicationInfo, DataReplicationInitiation,
+    DataReplicationState, DomainError, Ec2InstanceId, FirstBoot, FollowUpTask, FollowUpTaskId,
+    FollowUpTaskKind, InitiationStepName, InitiationStepStatus, LastAction, LaunchJobId,
+    LaunchedInstance, LifeCycle, LifeCycleState, Millis, ReplicatedDisk, ReplicationType,
+    ResourceKind, SourceProperties, SourceServer, SourceServerId, SourceState, TimeScale,
+    Timestamp, Transition,
 };
 
 /// What RegisterSourceServer knows before an agent reports.
@@ -63,10 +64,15 @@ fn validate_tags(tags: &BTreeMap<String, String>) -> Result<(), DomainError> {
         ));
     }
     for (key, value) in tags {
-        if key.is_empty() || key.chars().count() > MAX_TAG_LEN || value.chars().count() > MAX_TAG_LEN {
+        if key.is_empty()
+            || key.chars().count() > MAX_TAG_LEN
+            || value.chars().count() > MAX_TAG_LEN
+        {
             return Err(DomainError::invalid_field(
                 "tags",
-                format!("tag keys must be 1-{MAX_TAG_LEN} characters and values at most {MAX_TAG_LEN}"),
+                format!(
+                    "tag keys must be 1-{MAX_TAG_LEN} characters and values at most {MAX_TAG_LEN}"
+                ),
             ));
         }
     }
@@ -77,7 +83,10 @@ fn validate_disks(disks: &[ReplicatedDisk]) -> Result<(), DomainError> {
     if disks.len() > MAX_DISKS {
         return Err(DomainError::invalid_field(
             "replicated_disks",
-            format!("at most {MAX_DISKS} disks are replicated, got {}", disks.len()),
+            format!(
+                "at most {MAX_DISKS} disks are replicated, got {}",
+                disks.len()
+            ),
         ));
     }
     for disk in disks {
@@ -87,7 +96,9 @@ fn validate_disks(disks: &[ReplicatedDisk]) -> Result<(), DomainError> {
             disk.rescanned_storage_bytes,
             disk.backlogged_storage_bytes,
         ];
-        if counters.iter().any(|&c| c < 0) || disk.replicated_storage_bytes > disk.total_storage_bytes {
+        if counters.iter().any(|&c| c < 0)
+            || disk.replicated_storage_bytes > disk.total_storage_bytes
+        {
             return Err(DomainError::invalid_field(
                 "replicated_disks",
                 format!(
@@ -113,7 +124,9 @@ pub fn register(
         id,
         is_archived: false,
         tags: registration.tags,
-        replication_type: registration.replication_type.unwrap_or(ReplicationType::AgentBased),
+        replication_type: registration
+            .replication_type
+            .unwrap_or(ReplicationType::AgentBased),
         launched_instance: None,
         source_properties: registration.source_properties,
         data_replication_info: DataReplicationInfo {
@@ -149,7 +162,11 @@ impl SourceServer {
         }
     }
 
-    fn require_state(&self, allowed: &[LifeCycleState], operation: &str) -> Result<(), DomainError> {
+    fn require_state(
+        &self,
+        allowed: &[LifeCycleState],
+        operation: &str,
+    ) -> Result<(), DomainError> {
         if allowed.contains(&self.life_cycle.state) && !self.is_archived {
             return Ok(());
         }
@@ -157,7 +174,11 @@ impl SourceServer {
         Err(self.conflict(format!(
             "{operation} requires lifecycle state {}{}",
             names.join(" or "),
-            if self.is_archived { " and an unarchived server" } else { "" }
+            if self.is_archived {
+                " and an unarchived server"
+            } else {
+                ""
+            }
         )))
     }
 
@@ -167,14 +188,21 @@ impl SourceServer {
 
     /// True while replication is connected: before cutover or disconnection.
     pub fn is_replicating(&self) -> bool {
-        !matches!(self.life_cycle.state, LifeCycleState::Cutover | LifeCycleState::Disconnected)
-            && !self.is_archived
+        !matches!(
+            self.life_cycle.state,
+            LifeCycleState::Cutover | LifeCycleState::Disconnected
+        ) && !self.is_archived
     }
 
     /// SMC's view: Available if an agent was seen within `heartbeat_window`
     /// of `now`, replication is neither DISCONNECTED nor STOPPED and the
     /// server is not archived; InUse if Available with a Running job.
-    pub fn source_state(&self, now: Timestamp, heartbeat_window: Millis, has_running_job: bool) -> SourceState {
+    pub fn source_state(
+        &self,
+        now: Timestamp,
+        heartbeat_window: Millis,
+        has_running_job: bool,
+    ) -> SourceState {
         let seen_recently = self
             .life_cycle
             .last_seen_by_service
@@ -183,7 +211,10 @@ impl SourceServer {
             self.data_replication_info.state,
             DataReplicationState::Disconnected | DataReplicationState::Stopped
         );
-        match (seen_recently && replicating && !self.is_archived, has_running_job) {
+        match (
+            seen_recently && replicating && !self.is_archived,
+            has_running_job,
+        ) {
             (true, true) => SourceState::InUse,
             (true, false) => SourceState::Available,
             (false, _) => SourceState::Unavailable,
@@ -199,7 +230,9 @@ impl SourceServer {
         now: Timestamp,
     ) -> Result<Transition<SourceServer>, DomainError> {
         if !self.is_replicating() {
-            return Err(self.conflict("replication is disconnected; agent reports are no longer accepted"));
+            return Err(
+                self.conflict("replication is disconnected; agent reports are no longer accepted")
+            );
         }
         if report.state == DataReplicationState::Disconnected {
             return Err(DomainError::invalid_field(
@@ -208,7 +241,10 @@ impl SourceServer {
             ));
         }
         if report.lag.is_some_and(|lag| lag.0 < 0) {
-            return Err(DomainError::invalid_field("lag_duration", "must not be negative"));
+            return Err(DomainError::invalid_field(
+                "lag_duration",
+                "must not be negative",
+            ));
         }
         validate_disks(&report.replicated_disks)?;
         let mut next = self.clone();
@@ -226,14 +262,24 @@ impl SourceServer {
         info.error = report.error;
         if let Some(steps) = report.initiation_steps {
             let start = info.initiation.as_ref().map_or(now, |i| i.start);
-            info.initiation = Some(DataReplicationInitiation { start, next_attempt: None, steps });
+            info.initiation = Some(DataReplicationInitiation {
+                start,
+                next_attempt: None,
+                steps,
+            });
         }
         if report.state == DataReplicationState::Continuous {
             info.last_snapshot = Some(now);
         }
-        let any_bytes = info.replicated_disks.iter().any(|d| d.replicated_storage_bytes > 0);
+        let any_bytes = info
+            .replicated_disks
+            .iter()
+            .any(|d| d.replicated_storage_bytes > 0);
         if let Some(properties) = report.source_properties {
-            next.source_properties = SourceProperties { last_updated: Some(now), ..properties };
+            next.source_properties = SourceProperties {
+                last_updated: Some(now),
+                ..properties
+            };
         }
         let life = &mut next.life_cycle;
         life.last_seen_by_service = Some(now);
@@ -244,17 +290,25 @@ impl SourceServer {
             life.elapsed_replication = Some(now.since(first));
         }
         life.state = match life.state {
-            LifeCycleState::PendingInstallation | LifeCycleState::Discovered => LifeCycleState::NotReady,
+            LifeCycleState::PendingInstallation | LifeCycleState::Discovered => {
+                LifeCycleState::NotReady
+            }
             state => state,
         };
-        if life.state == LifeCycleState::NotReady && report.state == DataReplicationState::Continuous {
+        if life.state == LifeCycleState::NotReady
+            && report.state == DataReplicationState::Continuous
+        {
             life.state = LifeCycleState::ReadyForTest;
         }
         Ok(self.changed(next, now))
     }
 
     /// StartTest: READY_FOR_TEST → TESTING with a launched test instance.
-    pub fn start_test(&self, launch: Launch, now: Timestamp) -> Result<Transition<SourceServer>, DomainError> {
+    pub fn start_test(
+        &self,
+        launch: Launch,
+        now: Timestamp,
+    ) -> Result<Transition<SourceServer>, DomainError> {
         self.require_state(&[LifeCycleState::ReadyForTest], "StartTest")?;
         let mut next = self.clone();
         next.life_cycle.state = LifeCycleState::Testing;
@@ -279,11 +333,17 @@ impl SourceServer {
         match target {
             LifeCycleState::ReadyForCutover => {
                 self.require_state(
-                    &[LifeCycleState::Testing, LifeCycleState::ReadyForTest, LifeCycleState::CuttingOver],
+                    &[
+                        LifeCycleState::Testing,
+                        LifeCycleState::ReadyForTest,
+                        LifeCycleState::CuttingOver,
+                    ],
                     "ChangeServerLifeCycleState(READY_FOR_CUTOVER)",
                 )?;
                 if self.data_replication_info.lag.is_none() {
-                    return Err(self.conflict("READY_FOR_CUTOVER requires replication lag to be known"));
+                    return Err(
+                        self.conflict("READY_FOR_CUTOVER requires replication lag to be known")
+                    );
                 }
                 if self.life_cycle.state == LifeCycleState::CuttingOver {
                     if let Some(cutover) = next.life_cycle.last_cutover.as_mut() {
@@ -315,7 +375,11 @@ impl SourceServer {
     }
 
     /// StartCutover: READY_FOR_CUTOVER → CUTTING_OVER with a cutover instance.
-    pub fn start_cutover(&self, launch: Launch, now: Timestamp) -> Result<Transition<SourceServer>, DomainError> {
+    pub fn start_cutover(
+        &self,
+        launch: Launch,
+        now: Timestamp,
+    ) -> Result<Transition<SourceServer>, DomainError> {
         self.require_state(&[LifeCycleState::ReadyForCutover], "StartCutover")?;
         let mut next = self.clone();
         next.life_cycle.state = LifeCycleState::CuttingOver;
@@ -342,15 +406,25 @@ impl SourceServer {
         self.require_state(&[LifeCycleState::CuttingOver], "FinalizeCutover")?;
         let mut next = self.clone();
         let Some(cutover) = next.life_cycle.last_cutover.as_mut() else {
-            return Err(DomainError::internal(format!("{} is CUTTING_OVER without a cutover launch", self.id)));
+            return Err(DomainError::internal(format!(
+                "{} is CUTTING_OVER without a cutover launch",
+                self.id
+            )));
         };
         cutover.finalized = Some(now);
         next.life_cycle.state = LifeCycleState::Cutover;
         disconnect_replication(&mut next.data_replication_info);
-        let kinds = [FollowUpTaskKind::AgentUninstall, FollowUpTaskKind::ReplicationResourcesTeardown];
+        let kinds = [
+            FollowUpTaskKind::AgentUninstall,
+            FollowUpTaskKind::ReplicationResourcesTeardown,
+        ];
         for (id, kind) in task_ids.into_iter().zip(kinds) {
-            next.follow_up_tasks
-                .push(FollowUpTask::record(id, kind, now, scale.compress(kind.deadline())));
+            next.follow_up_tasks.push(FollowUpTask::record(
+                id,
+                kind,
+                now,
+                scale.compress(kind.deadline()),
+            ));
         }
         Ok(self.changed(next, now))
     }
@@ -358,8 +432,13 @@ impl SourceServer {
     /// DisconnectFromService: any state but CUTOVER → DISCONNECTED, with
     /// replication disconnected as FinalizeCutover does.
     pub fn disconnect(&self, now: Timestamp) -> Result<Transition<SourceServer>, DomainError> {
-        if matches!(self.life_cycle.state, LifeCycleState::Cutover | LifeCycleState::Disconnected) {
-            return Err(self.conflict("DisconnectFromService requires a server that is neither CUTOVER nor DISCONNECTED"));
+        if matches!(
+            self.life_cycle.state,
+            LifeCycleState::Cutover | LifeCycleState::Disconnected
+        ) {
+            return Err(self.conflict(
+                "DisconnectFromService requires a server that is neither CUTOVER nor DISCONNECTED",
+            ));
         }
         let mut next = self.clone();
         next.life_cycle.state = LifeCycleState::Disconnected;
@@ -368,8 +447,14 @@ impl SourceServer {
     }
 
     /// MarkAsArchived: a CUTOVER or DISCONNECTED server becomes archived.
-    pub fn mark_as_archived(&self, now: Timestamp) -> Result<Transition<SourceServer>, DomainError> {
-        self.require_state(&[LifeCycleState::Cutover, LifeCycleState::Disconnected], "MarkAsArchived")?;
+    pub fn mark_as_archived(
+        &self,
+        now: Timestamp,
+    ) -> Result<Transition<SourceServer>, DomainError> {
+        self.require_state(
+            &[LifeCycleState::Cutover, LifeCycleState::Disconnected],
+            "MarkAsArchived",
+        )?;
         let mut next = self.clone();
         next.is_archived = true;
         Ok(self.changed(next, now))
@@ -380,13 +465,20 @@ impl SourceServer {
             .iter()
             .position(|t| &t.id == id && t.is_pending())
             .ok_or_else(|| {
-                DomainError::invalid_field("task_id", format!("{id} is not a pending task of {}", self.id))
+                DomainError::invalid_field(
+                    "task_id",
+                    format!("{id} is not a pending task of {}", self.id),
+                )
             })
     }
 
     /// The data plane carried out a follow-up task. A task that is already
     /// completed is refused, so no step is ever recorded twice.
-    pub fn complete_follow_up(&self, id: &FollowUpTaskId, now: Timestamp) -> Result<Transition<SourceServer>, DomainError> {
+    pub fn complete_follow_up(
+        &self,
+        id: &FollowUpTaskId,
+        now: Timestamp,
+    ) -> Result<Transition<SourceServer>, DomainError> {
         let index = self.pending_task(id)?;
         let mut next = self.clone();
         let task = &mut next.follow_up_tasks[index];
@@ -396,11 +488,17 @@ impl SourceServer {
     }
 
     /// A pending task's deadline passed: it is flagged overdue (once).
-    pub fn mark_follow_up_overdue(&self, id: &FollowUpTaskId, now: Timestamp) -> Result<Transition<SourceServer>, DomainError> {
+    pub fn mark_follow_up_overdue(
+        &self,
+        id: &FollowUpTaskId,
+        now: Timestamp,
+    ) -> Result<Transition<SourceServer>, DomainError> {
         let index = self.pending_task(id)?;
         let task = &self.follow_up_tasks[index];
         if task.overdue || now < task.deadline {
-            return Err(self.conflict(format!("task {id} is not past its deadline, or already overdue")));
+            return Err(self.conflict(format!(
+                "task {id} is not past its deadline, or already overdue"
+            )));
         }
         let mut next = self.clone();
         next.follow_up_tasks[index].overdue = true;

@@ -66,6 +66,13 @@ impl SqliteStore {
     /// Opens (creating it and its parent directories if needed) the
     /// database at `path`, and applies pending schema migrations. Blocks:
     /// call it at start-up, or from a blocking context.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Unavailable`] when the file cannot be created or
+    /// opened, cannot use WAL, or a migration fails, or when the database
+    /// was migrated by a newer build; [`StoreError::Corrupt`] when the file
+    /// is not a database.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|err| {
@@ -90,6 +97,7 @@ impl SqliteStore {
     }
 
     /// The database file.
+    #[must_use]
     pub fn path(&self) -> &Path {
         &self.inner.path
     }

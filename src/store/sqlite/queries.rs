@@ -181,7 +181,7 @@ pub(super) fn list_source_servers(
     }
     cond.push_list(
         "id IN (SELECT value FROM json_each(?))",
-        filter.ids.iter().map(|id| id.as_str()),
+        filter.ids.iter().map(SourceServerId::as_str),
     )?;
     if let Some(archived) = filter.is_archived {
         cond.push("is_archived = ?", Value::Integer(i64::from(archived)));
@@ -217,11 +217,11 @@ pub(super) fn list_replication_jobs(
     }
     cond.push_list(
         "id IN (SELECT value FROM json_each(?))",
-        filter.ids.iter().map(|id| id.as_str()),
+        filter.ids.iter().map(ReplicationJobId::as_str),
     )?;
     cond.push_list(
         "source_id IN (SELECT value FROM json_each(?))",
-        filter.source_ids.iter().map(|id| id.as_str()),
+        filter.source_ids.iter().map(SourceServerId::as_str),
     )?;
     cond.push_list(
         "status IN (SELECT value FROM json_each(?))",
@@ -249,7 +249,7 @@ pub(super) fn sources_with_running_jobs(
     if sources.is_empty() {
         return Ok(HashSet::new());
     }
-    let list = json_list(sources.iter().map(|id| id.as_str()))?;
+    let list = json_list(sources.iter().map(SourceServerId::as_str))?;
     let mut stmt = conn
         .prepare_cached(
             "SELECT DISTINCT source_id FROM replication_jobs

@@ -28,7 +28,7 @@ struct Migration {
 const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
     name: "initial schema",
-    sql: r#"
+    sql: r"
 CREATE TABLE accounts (
     account_id     TEXT    NOT NULL PRIMARY KEY,
     initialized_at INTEGER NOT NULL
@@ -98,7 +98,7 @@ CREATE TABLE secrets (
     name  TEXT NOT NULL PRIMARY KEY,
     value BLOB NOT NULL
 );
-"#,
+",
 }];
 
 /// Opens a connection to `path` with the store's settings: WAL journal,

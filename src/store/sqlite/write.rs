@@ -4,7 +4,9 @@ use rusqlite::{ffi, params, Connection, TransactionBehavior};
 
 use super::map_err;
 use super::queries::{encode, head_revision, secret, to_i64};
-use crate::domain::{AccountId, LifecycleEvent, ReplicationJob, Resource, SourceServer, Timestamp};
+use crate::domain::{
+    AccountId, BusinessStatus, LifecycleEvent, ReplicationJob, Resource, SourceServer, Timestamp,
+};
 use crate::store::{StoreError, WriteBatch};
 
 /// Which constraint `err` violated, if it is a constraint violation.
@@ -69,7 +71,7 @@ pub(super) fn commit(
         revision += 1;
         match &write.resource {
             Resource::SourceServer(server) => {
-                write_server(&tx, server, write.expected_version, revision)?
+                write_server(&tx, server, write.expected_version, revision)?;
             }
             Resource::ReplicationJob(job) => write_job(&tx, job, write.expected_version, revision)?,
         }
@@ -164,7 +166,7 @@ fn write_job(
         id,
         job.source_id.as_str(),
         job.status.as_str(),
-        job.business_status.map(|s| s.as_str()),
+        job.business_status.map(BusinessStatus::as_str),
         job.status.is_unfinished(),
         to_i64(revision),
         body,
