@@ -50,6 +50,19 @@ pub struct Config {
     /// Log format.
     #[arg(long, env = "CUTOVER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Most lifecycle events kept in the log; older ones are compacted.
+    #[arg(
+        long,
+        env = "CUTOVER_EVENT_RETENTION_COUNT",
+        default_value_t = 1_000_000
+    )]
+    pub event_retention_count: u64,
+    /// Hours lifecycle events are kept (0: no age limit).
+    #[arg(long, env = "CUTOVER_EVENT_RETENTION_HOURS", default_value_t = 168)]
+    pub event_retention_hours: u64,
+    /// Milliseconds between compactions of the event log.
+    #[arg(long, env = "CUTOVER_COMPACTION_INTERVAL_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(10..))]
+    pub compaction_interval_ms: u64,
     /// Seconds open calls get to finish on shutdown.
     #[arg(long, env = "CUTOVER_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,

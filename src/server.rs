@@ -12,7 +12,7 @@ use crate::{
     config::Config,
     control_plane::{run_scheduler, Caller, ControlPlane, Settings, SystemClock},
     dataplane::Simulator,
-    domain::TimeScale,
+    domain::{Millis, TimeScale},
     pb::{
         self,
         v1::{
@@ -24,6 +24,7 @@ use crate::{
     },
     store::{SqliteStore, Store},
     transport::{Api, Authenticator, RequestIdLayer},
+    watch::{run_compaction, Retention},
 };
 
 /// Why the service could not start or stopped with an error.
@@ -61,11 +62,28 @@ pub async fn serve(
             auth
         }
     };
-    let api = Api::new(Arc::clone(&plane), Arc::new(auth));
+    let drained = CancellationToken::new();
+    let api = Api::new(Arc::clone(&plane), Arc::new(auth), drained.clone());
 
     let background = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(run_scheduler(Arc::clone(&plane), background.clone()));
+    let retention = Retention {
+        max_events: config.event_retention_count,
+        max_age: (config.event_retention_hours > 0).then(|| {
+            Millis::hours(
+                i64::try_from(config.event_retention_hours).unwrap_or(i64::MAX / 3_600_000),
+            )
+        }),
+        interval: Duration::from_millis(config.compaction_interval_ms),
+    };
+    let clock = Arc::clone(&plane);
+    tasks.spawn(run_compaction(
+        Arc::clone(plane.store()),
+        retention,
+        move || clock.now(),
+        background.clone(),
+    ));
     if !config.no_simulator {
         tasks.spawn(Simulator::new(Arc::clone(&plane)).run(background.clone()));
     }
@@ -89,7 +107,6 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let drained = CancellationToken::new();
     let grace = Duration::from_secs(config.shutdown_grace_seconds);
     let server = Server::builder()
         .layer(RequestIdLayer)

@@ -106,6 +106,22 @@ pub enum DomainError {
         /// The states the operation accepts.
         allowed: Vec<SourceState>,
     },
+    /// A watch asked for revisions the log no longer keeps; the client
+    /// re-lists (snapshot) and watches from the snapshot's revision.
+    #[error("revision {requested} has been compacted; the oldest revision kept is {oldest}")]
+    RevisionCompacted {
+        /// The revision asked for.
+        requested: u64,
+        /// The oldest revision still kept.
+        oldest: u64,
+    },
+    /// The server is shutting down; a watch resumes from `resume_from`
+    /// elsewhere or after the restart.
+    #[error("the server is shutting down; resume from revision {resume_from}")]
+    ShuttingDown {
+        /// The first revision the client has not seen.
+        resume_from: u64,
+    },
     /// SMC `InternalError`; `retryable` when trying again may help.
     #[error("An error occurred while processing your request. Please try again. If the problem still exists, please submit a ticket.")]
     Internal {
@@ -163,6 +179,8 @@ impl DomainError {
             DomainError::JobInvalidStatus { .. } => "ReplicationJob.InvalidStatus",
             DomainError::JobInvalidBusinessStatus { .. } => "ReplicationJob.InvalidBusinessStatus",
             DomainError::SourceServerStateInvalid { .. } => "SourceServerState.Invalid",
+            DomainError::RevisionCompacted { .. } => "RevisionCompacted",
+            DomainError::ShuttingDown { .. } => "ServiceShuttingDown",
             DomainError::Internal { .. } => "InternalError",
         }
     }
@@ -177,6 +195,8 @@ impl DomainError {
             | DomainError::JobInvalidStatus { .. }
             | DomainError::JobInvalidBusinessStatus { .. }
             | DomainError::SourceServerStateInvalid { .. } => 400,
+            DomainError::RevisionCompacted { .. } => 410,
+            DomainError::ShuttingDown { .. } => 503,
             DomainError::Internal { .. } => 500,
         }
     }

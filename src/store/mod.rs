@@ -207,6 +207,23 @@ pub trait Store: Send + Sync + 'static {
     /// The latest committed revision (0 when the log is empty).
     async fn head_revision(&self) -> Result<u64, StoreError>;
 
+    /// Every resource of `account` and the revision they reflect, as one
+    /// consistent snapshot.
+    async fn snapshot(&self, account: &AccountId) -> Result<(u64, Vec<Resource>), StoreError>;
+
+    /// The oldest revision still in the log (head + 1 when it is empty
+    /// after compaction); a watcher cannot resume from before it.
+    async fn oldest_revision(&self) -> Result<u64, StoreError>;
+
+    /// Deletes the oldest events so that at most `keep_count` remain and
+    /// none is older than `older_than`; returns how many were deleted.
+    /// Revisions keep counting from where they were.
+    async fn compact_events(
+        &self,
+        keep_count: u64,
+        older_than: Option<Timestamp>,
+    ) -> Result<u64, StoreError>;
+
     /// Committed events as they become durable, in revision order.
     fn subscribe(&self) -> broadcast::Receiver<std::sync::Arc<LifecycleEvent>>;
 

@@ -5,6 +5,7 @@
 mod account;
 pub mod auth;
 pub mod convert;
+mod lifecycle;
 mod replication_jobs;
 pub mod request_id;
 mod source_servers;
@@ -15,6 +16,7 @@ use std::{future::Future, sync::Arc};
 
 use prost::Message;
 use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::{
@@ -30,12 +32,20 @@ pub use request_id::{RequestId, RequestIdLayer};
 pub struct Api {
     plane: Arc<ControlPlane>,
     auth: Arc<Authenticator>,
+    /// Cancelled when the server starts shutting down: open watches end
+    /// with UNAVAILABLE so that shutdown never waits on them.
+    drain: CancellationToken,
 }
 
 impl Api {
-    /// Handlers over `plane`, authenticating callers with `auth`.
-    pub fn new(plane: Arc<ControlPlane>, auth: Arc<Authenticator>) -> Self {
-        Api { plane, auth }
+    /// Handlers over `plane`, authenticating callers with `auth`; streams
+    /// end when `drain` is cancelled.
+    pub fn new(
+        plane: Arc<ControlPlane>,
+        auth: Arc<Authenticator>,
+        drain: CancellationToken,
+    ) -> Self {
+        Api { plane, auth, drain }
     }
 
     /// Runs one unary call: authenticates, hands the message to `handler`

@@ -17,13 +17,7 @@ use crate::{
 
 /// The wire form of a server view.
 fn server_message(view: &ServerView) -> pb::SourceServer {
-    convert::source_server(
-        &view.server,
-        &convert::ServerView {
-            arn: view.arn.clone(),
-            source_state: view.source_state,
-        },
-    )
+    convert::source_server(&view.server, view.arn.clone(), Some(view.source_state))
 }
 
 /// The wire form of a server view as a call's whole response.

@@ -24,7 +24,9 @@ pub fn code_of(err: &DomainError) -> Code {
         | DomainError::JobInvalidStatus { .. }
         | DomainError::JobInvalidBusinessStatus { .. }
         | DomainError::SourceServerStateInvalid { .. } => Code::FailedPrecondition,
-        DomainError::Internal {
+        DomainError::RevisionCompacted { .. } => Code::OutOfRange,
+        DomainError::ShuttingDown { .. }
+        | DomainError::Internal {
             retryable: true, ..
         } => Code::Unavailable,
         DomainError::Internal {
@@ -70,6 +72,13 @@ pub fn to_status(err: &DomainError, request_id: &RequestId) -> Status {
         DomainError::SourceServerStateInvalid {
             source_id, current, ..
         } => resource(&"SourceServer", source_id, Some(current.as_str())),
+        DomainError::RevisionCompacted { requested, oldest } => {
+            metadata.insert("requestedRevision".into(), requested.to_string());
+            metadata.insert("oldestRevision".into(), oldest.to_string());
+        }
+        DomainError::ShuttingDown { resume_from } => {
+            metadata.insert("resumeRevision".into(), resume_from.to_string());
+        }
         DomainError::Validation(_) | DomainError::Internal { .. } => {}
     }
     if let DomainError::Internal { cause, .. } = err {

@@ -1,5 +1,5 @@
-//! Services declared in the contract whose behaviour lands in later
-//! issues: they answer UNIMPLEMENTED until then.
+//! The agent API is declared in the contract; its behaviour lands with the
+//! agent protocol. Until then it answers UNIMPLEMENTED.
 
 use std::pin::Pin;
 
@@ -8,27 +8,11 @@ use tonic::{Request, Response, Status};
 
 use super::Api;
 use crate::pb::v1::{
-    agent_service_server::AgentService, lifecycle_service_server::LifecycleService,
-    AcknowledgeCommandRequest, AcknowledgeCommandResponse, AgentCommand, ReceiveCommandsRequest,
-    ReportReplicationRequest, ReportReplicationResponse, WatchLifecycleEventsRequest,
-    WatchLifecycleEventsResponse,
+    agent_service_server::AgentService, AcknowledgeCommandRequest, AcknowledgeCommandResponse,
+    AgentCommand, ReceiveCommandsRequest, ReportReplicationRequest, ReportReplicationResponse,
 };
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
-
-#[tonic::async_trait]
-impl LifecycleService for Api {
-    type WatchLifecycleEventsStream = BoxStream<WatchLifecycleEventsResponse>;
-
-    async fn watch_lifecycle_events(
-        &self,
-        _request: Request<WatchLifecycleEventsRequest>,
-    ) -> Result<Response<Self::WatchLifecycleEventsStream>, Status> {
-        Err(Status::unimplemented(
-            "WatchLifecycleEvents is not available yet",
-        ))
-    }
-}
 
 #[tonic::async_trait]
 impl AgentService for Api {

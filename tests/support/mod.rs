@@ -225,3 +225,67 @@ pub async fn wait_for_state(
     })
     .await
 }
+
+/// The `x-request-id` response metadata of a call.
+pub fn request_id_header(metadata: &tonic::metadata::MetadataMap) -> String {
+    metadata
+        .get("x-request-id")
+        .expect("x-request-id metadata")
+        .to_str()
+        .expect("ascii request id")
+        .to_owned()
+}
+
+/// Polls a replication job until `done` holds.
+pub async fn wait_for_job(
+    jobs: &mut ReplicationJobServiceClient<Channel>,
+    id: &str,
+    done: impl Fn(&ReplicationJob) -> bool,
+) -> ReplicationJob {
+    eventually(DEADLINE, &format!("job {id}"), || {
+        let mut jobs = jobs.clone();
+        let done = &done;
+        async move {
+            let job = get_job(&mut jobs, id).await;
+            done(&job).then_some(job)
+        }
+    })
+    .await
+}
+
+/// A replicating server (registered and READY_FOR_TEST; needs the
+/// simulator) with an incremental job that completed its first run and is
+/// Waiting. Returns `(source_server_id, job_id)`.
+pub async fn waiting_job(server: &TestServer, frequency: i32, max_images: i32) -> (String, String) {
+    use cutover::pb::v1::{
+        CreateReplicationJobRequest, ReplicationJobStatus, StartReplicationJobRequest,
+    };
+    let mut servers = server.servers().await;
+    let source = register(&mut servers).await;
+    wait_for_state(&mut servers, &source, LifeCycleState::ReadyForTest).await;
+    let mut jobs = server.jobs().await;
+    let job_id = jobs
+        .create_replication_job(CreateReplicationJobRequest {
+            source_id: source.clone(),
+            name: "wave-1".into(),
+            run_once: Some(false),
+            frequency,
+            max_number_of_image_to_keep: max_images,
+            ..Default::default()
+        })
+        .await
+        .expect("CreateReplicationJob")
+        .into_inner()
+        .job_id;
+    jobs.start_replication_job(StartReplicationJobRequest {
+        job_id: job_id.clone(),
+        ..Default::default()
+    })
+    .await
+    .expect("StartReplicationJob");
+    wait_for_job(&mut jobs, &job_id, |job| {
+        job.status == ReplicationJobStatus::Waiting as i32
+    })
+    .await;
+    (source, job_id)
+}

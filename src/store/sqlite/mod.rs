@@ -8,6 +8,7 @@
 //! small pool of other connections and never wait for the writer. All
 //! SQLite calls run on tokio's blocking thread pool.
 
+mod event_log;
 mod queries;
 mod schema;
 #[cfg(test)]
@@ -23,8 +24,8 @@ use rusqlite::{Connection, ErrorCode};
 use tokio::sync::broadcast;
 
 use crate::domain::{
-    AccountId, LifecycleEvent, ReplicationJob, ReplicationJobId, SourceServer, SourceServerId,
-    Timestamp,
+    AccountId, LifecycleEvent, ReplicationJob, ReplicationJobId, Resource, SourceServer,
+    SourceServerId, Timestamp,
 };
 use crate::store::{
     IdempotencyRecord, ReplicationJobFilter, SourceServerFilter, Store, StoreError, Versioned,
@@ -325,6 +326,25 @@ impl Store for SqliteStore {
 
     async fn head_revision(&self) -> Result<u64, StoreError> {
         self.read(queries::head_revision).await
+    }
+
+    async fn snapshot(&self, account: &AccountId) -> Result<(u64, Vec<Resource>), StoreError> {
+        let account = account.clone();
+        self.read(move |conn| event_log::snapshot(conn, &account))
+            .await
+    }
+
+    async fn oldest_revision(&self) -> Result<u64, StoreError> {
+        self.read(event_log::oldest_revision).await
+    }
+
+    async fn compact_events(
+        &self,
+        keep_count: u64,
+        older_than: Option<Timestamp>,
+    ) -> Result<u64, StoreError> {
+        self.write(move |conn, _| event_log::compact(conn, keep_count, older_than))
+            .await
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<LifecycleEvent>> {

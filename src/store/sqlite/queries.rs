@@ -357,7 +357,10 @@ pub(super) fn events_from(
 /// The latest revision, 0 when there is none.
 pub(super) fn head_revision(conn: &Connection) -> Result<u64, StoreError> {
     let head: i64 = conn
-        .prepare_cached("SELECT COALESCE(MAX(revision), 0) FROM events")
+        .prepare_cached(
+            "SELECT MAX(COALESCE((SELECT MAX(revision) FROM events), 0),
+                        (SELECT compacted_through FROM event_log))",
+        )
         .and_then(|mut stmt| stmt.query_row([], |row| row.get(0)))
         .map_err(map_err)?;
     to_u64(head, "head revision")

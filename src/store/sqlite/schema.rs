@@ -25,10 +25,11 @@ struct Migration {
 }
 
 /// Every schema change, in order.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    sql: r"
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema",
+        sql: r"
 CREATE TABLE accounts (
     account_id     TEXT    NOT NULL PRIMARY KEY,
     initialized_at INTEGER NOT NULL
@@ -99,7 +100,23 @@ CREATE TABLE secrets (
     value BLOB NOT NULL
 );
 ",
-}];
+    },
+    Migration {
+        version: 2,
+        name: "event log compaction",
+        sql: r"
+-- Revisions keep counting after compaction empties the log.
+CREATE TABLE event_log (
+    id                INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    compacted_through INTEGER NOT NULL
+);
+INSERT INTO event_log (id, compacted_through) VALUES (1, 0);
+
+-- Age-based retention finds its cut-off by time.
+CREATE INDEX events_by_time ON events (time);
+",
+    },
+];
 
 /// Opens a connection to `path` with the store's settings: WAL journal,
 /// `synchronous=FULL` (a commit is fsynced before it returns) and a busy

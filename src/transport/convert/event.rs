@@ -1,21 +1,21 @@
 //! Lifecycle events and the state summaries they move between.
 
 use crate::{
-    domain::{LifecycleEvent, Resource, SourceServer, SourceState, StateSummary},
+    domain::{LifecycleEvent, Resource, SourceServer, StateSummary},
     pb::v1::{self as pb, lifecycle_event, resource_state},
 };
 
-use super::{
-    encode, encode_optional, replication_job, saturating_i32, source_server, timestamp, ServerView,
-};
+use super::{encode, encode_optional, replication_job, saturating_i32, source_server, timestamp};
 
 /// A committed event as the watch stream sends it.
 ///
-/// `view` is the ARN and derived source state of the source server the
-/// event carries; the caller computes it (the source state needs the store)
-/// and passes `None` for a replication job's event. A source server's event
-/// without a view shows an empty ARN and `SOURCE_STATE_UNSPECIFIED`.
-pub fn lifecycle_event(event: &LifecycleEvent, view: Option<&ServerView>) -> pb::LifecycleEvent {
+/// `arn` names the source servers events carry. Their source state is
+/// UNSPECIFIED: it is derived at read time (heartbeat window, running jobs)
+/// and an event is a record of the past.
+pub fn lifecycle_event(
+    event: &LifecycleEvent,
+    arn: impl Fn(&SourceServer) -> String,
+) -> pb::LifecycleEvent {
     let resource = &event.resource;
     pb::LifecycleEvent {
         revision: event.revision,
@@ -27,27 +27,13 @@ pub fn lifecycle_event(event: &LifecycleEvent, view: Option<&ServerView>) -> pb:
         previous_state: event.event.previous.as_ref().map(resource_state),
         new_state: Some(resource_state(&event.event.new)),
         resource: Some(match resource {
-            Resource::SourceServer(server) => lifecycle_event::Resource::SourceServer(match view {
-                Some(view) => source_server(server, view),
-                None => unviewed_server(server),
-            }),
+            Resource::SourceServer(server) => {
+                lifecycle_event::Resource::SourceServer(source_server(server, arn(server), None))
+            }
             Resource::ReplicationJob(job) => {
                 lifecycle_event::Resource::ReplicationJob(replication_job(job))
             }
         }),
-    }
-}
-
-/// A source server without its view: an empty ARN and
-/// `SOURCE_STATE_UNSPECIFIED`.
-fn unviewed_server(server: &SourceServer) -> pb::SourceServer {
-    let placeholder = ServerView {
-        arn: String::new(),
-        source_state: SourceState::Unavailable,
-    };
-    pb::SourceServer {
-        source_state: pb::SourceState::Unspecified.into(),
-        ..source_server(server, &placeholder)
     }
 }
 

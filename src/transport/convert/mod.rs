@@ -34,7 +34,7 @@ pub use event::{lifecycle_event, resource_state};
 pub use replication_job::{job_spec, replication_job, replication_job_filter, MAX_FILTER_JOB_IDS};
 pub use source_server::{
     registration, replication_report, source_properties, source_properties_from, source_server,
-    source_server_filter, ServerView, MAX_FILTER_LIFE_CYCLE_STATES, MAX_FILTER_SOURCE_SERVER_IDS,
+    source_server_filter, MAX_FILTER_LIFE_CYCLE_STATES, MAX_FILTER_SOURCE_SERVER_IDS,
 };
 pub use time::{
     duration, millis_from, optional_duration, optional_millis_from, optional_timestamp,

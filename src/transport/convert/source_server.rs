@@ -13,8 +13,8 @@ use crate::{
 };
 
 use super::{
-    decode, decode_all, decode_optional, duration, encode, optional_duration, optional_millis_from,
-    optional_timestamp, optional_timestamp_from, saturating_i32, timestamp,
+    decode, decode_all, decode_optional, duration, encode, encode_optional, optional_duration,
+    optional_millis_from, optional_timestamp, optional_timestamp_from, saturating_i32, timestamp,
 };
 
 /// At most this many ids in `filters.source_server_ids` (MGN).
@@ -22,23 +22,19 @@ pub const MAX_FILTER_SOURCE_SERVER_IDS: usize = 200;
 /// At most this many states in `filters.life_cycle_states` (MGN).
 pub const MAX_FILTER_LIFE_CYCLE_STATES: usize = 10;
 
-/// What a source server message shows beyond the stored resource, computed
-/// by the caller: the ARN (from the deployment's partition and region) and
-/// SMC's derived source state (from the clock, heartbeat window and jobs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerView {
-    /// `arn:{partition}:mgn:{region}:{account}:source-server/{id}`.
-    pub arn: String,
-    /// SMC's derived state.
-    pub source_state: SourceState,
-}
-
-/// A source server as the API shows it; `request_id` is left empty for
-/// the caller to set when the message is a whole response.
-pub fn source_server(server: &SourceServer, view: &ServerView) -> pb::SourceServer {
+/// A source server as the API shows it, with what the stored resource does
+/// not hold, computed by the caller: its ARN (from the deployment's
+/// partition and region) and SMC's derived source state (`None` where it is
+/// not derived, shown as UNSPECIFIED). `request_id` is left empty for the
+/// caller to set when the message is a whole response.
+pub fn source_server(
+    server: &SourceServer,
+    arn: String,
+    source_state: Option<SourceState>,
+) -> pb::SourceServer {
     pb::SourceServer {
         source_server_id: server.id.to_string(),
-        arn: view.arn.clone(),
+        arn,
         is_archived: server.is_archived,
         tags: server
             .tags
@@ -50,7 +46,7 @@ pub fn source_server(server: &SourceServer, view: &ServerView) -> pb::SourceServ
         source_properties: Some(source_properties(&server.source_properties)),
         data_replication_info: Some(data_replication_info(&server.data_replication_info)),
         life_cycle: Some(life_cycle(&server.life_cycle)),
-        source_state: encode(view.source_state),
+        source_state: encode_optional(source_state),
         follow_up_tasks: server.follow_up_tasks.iter().map(follow_up_task).collect(),
         account_id: server.account_id.to_string(),
         request_id: String::new(),

@@ -1,6 +1,6 @@
 //! Domain → proto: lifecycle events and their state summaries.
 
-use super::{full_server, job_with_runs, ts, view, ACCOUNT, JOB, SERVER};
+use super::{arn, full_server, job_with_runs, ts, ACCOUNT, JOB, SERVER};
 use crate::{
     domain::{EventType, LifecycleEvent, PendingEvent, Resource, StateSummary, Timestamp},
     pb::v1::{self as pb, lifecycle_event, resource_state},
@@ -25,7 +25,7 @@ fn a_source_server_event_carries_states_and_the_viewed_resource() {
         },
         resource: Resource::SourceServer(server.clone()),
     };
-    let m = lifecycle_event(&event, Some(&view()));
+    let m = lifecycle_event(&event, |_| arn());
     assert_eq!(m.revision, 77);
     assert_eq!(m.time, ts(1_700_000_004_000));
     assert_eq!(m.account_id, ACCOUNT);
@@ -57,17 +57,17 @@ fn a_source_server_event_carries_states_and_the_viewed_resource() {
         m.resource,
         Some(lifecycle_event::Resource::SourceServer(source_server(
             &server,
-            &view()
+            arn(),
+            None
         )))
     );
 
-    let unviewed = lifecycle_event(&event, None);
-    let Some(lifecycle_event::Resource::SourceServer(s)) = unviewed.resource else {
+    let Some(lifecycle_event::Resource::SourceServer(s)) = m.resource else {
         panic!("expected a source server");
     };
     assert_eq!(
-        (s.arn.as_str(), s.source_state),
-        ("", pb::SourceState::Unspecified as i32)
+        (s.arn, s.source_state),
+        (arn(), pb::SourceState::Unspecified as i32)
     );
 }
 
@@ -84,7 +84,7 @@ fn a_job_creation_event_has_no_previous_state() {
         },
         resource: Resource::ReplicationJob(job.clone()),
     };
-    let m = lifecycle_event(&event, None);
+    let m = lifecycle_event(&event, |_| String::new());
     assert_eq!(m.resource_type, pb::ResourceType::ReplicationJob as i32);
     assert_eq!(m.resource_id, JOB);
     assert_eq!(

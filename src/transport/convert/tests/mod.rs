@@ -10,9 +10,8 @@ use crate::domain::{
     JobRun, JobSchedule, LastAction, LaunchJobId, LaunchedInstance, LifeCycle, LifeCycleState,
     Millis, NetworkInterface, ReplicatedDisk, ReplicationJob, ReplicationJobId,
     ReplicationJobStatus, ReplicationType, RunType, SourceDisk, SourceProperties, SourceServer,
-    SourceServerId, SourceState, Timestamp,
+    SourceServerId, Timestamp,
 };
-use crate::transport::convert::ServerView;
 
 mod events;
 mod inbound;
@@ -24,12 +23,9 @@ pub(super) fn ts(ms: i64) -> Option<prost_types::Timestamp> {
     Some(crate::transport::convert::timestamp(Timestamp(ms)))
 }
 
-/// The view of the fixture server.
-pub(super) fn view() -> ServerView {
-    ServerView {
-        arn: format!("arn:aws:mgn:us-east-1:{ACCOUNT}:source-server/{SERVER}"),
-        source_state: SourceState::InUse,
-    }
+/// The ARN of the fixture server.
+pub(super) fn arn() -> String {
+    format!("arn:aws:mgn:us-east-1:{ACCOUNT}:source-server/{SERVER}")
 }
 
 /// The field of the one violation of a validation error; panics on

@@ -2,7 +2,7 @@
 
 use prost_types::{Duration, Timestamp as ProtoTimestamp};
 
-use super::{full_server, job_with_runs, ts, view, ACCOUNT, JOB, SERVER};
+use super::{arn, full_server, job_with_runs, ts, ACCOUNT, JOB, SERVER};
 use crate::{
     domain::JobSchedule,
     pb::v1 as pb,
@@ -11,9 +11,13 @@ use crate::{
 
 #[test]
 fn a_fully_populated_source_server_maps_every_field() {
-    let m = source_server(&full_server(), &view());
+    let m = source_server(
+        &full_server(),
+        arn(),
+        Some(crate::domain::SourceState::InUse),
+    );
     assert_eq!(m.source_server_id, SERVER);
-    assert_eq!(m.arn, view().arn);
+    assert_eq!(m.arn, arn());
     assert!(m.is_archived);
     assert_eq!(m.tags.len(), 2);
     assert_eq!(m.tags["env"], "prod");
@@ -214,7 +218,7 @@ fn absent_values_stay_absent() {
     life.last_seen_by_service = None;
     life.last_test = None;
     life.last_cutover = None;
-    let m = source_server(&server, &view());
+    let m = source_server(&server, arn(), Some(crate::domain::SourceState::InUse));
     assert_eq!(m.launched_instance, None);
     assert_eq!(m.source_properties.unwrap().last_updated_date_time, None);
     let d = m.data_replication_info.unwrap();

@@ -1,0 +1,153 @@
+//! `cutover.v1.LifecycleService`: the resumable watch of lifecycle events.
+
+use std::{collections::HashSet, pin::Pin, time::Duration};
+
+use futures_util::{Stream, StreamExt};
+use tonic::{Request, Response, Status};
+
+use super::{convert, status::to_status, Api, RequestId};
+use crate::{
+    control_plane::Caller,
+    domain::{DomainError, ReplicationJobId, Resource, SourceServerId},
+    pb::v1::{
+        self as pb, lifecycle_service_server::LifecycleService,
+        watch_lifecycle_events_response::Kind, WatchLifecycleEventsRequest,
+        WatchLifecycleEventsResponse,
+    },
+    watch::{self, EventFilter, WatchItem, WatchRequest},
+};
+
+/// Most resource ids one watch may name.
+const MAX_RESOURCE_IDS: usize = 1000;
+/// Bookmark intervals accepted.
+const PROGRESS_INTERVAL: std::ops::RangeInclusive<Duration> =
+    Duration::from_millis(10)..=Duration::from_secs(24 * 3600);
+
+type WatchStream =
+    Pin<Box<dyn Stream<Item = Result<WatchLifecycleEventsResponse, Status>> + Send + 'static>>;
+
+fn watch_request(
+    caller: &Caller,
+    message: &WatchLifecycleEventsRequest,
+) -> Result<WatchRequest, DomainError> {
+    if message.resource_ids.len() > MAX_RESOURCE_IDS {
+        return Err(DomainError::invalid_field(
+            "resource_ids",
+            format!(
+                "at most {MAX_RESOURCE_IDS} ids, got {}",
+                message.resource_ids.len()
+            ),
+        ));
+    }
+    let mut resource_ids = HashSet::new();
+    for id in &message.resource_ids {
+        if SourceServerId::parse("resource_ids", id).is_err() {
+            ReplicationJobId::parse("resource_ids", id).map_err(|_| {
+                DomainError::invalid_field(
+                    "resource_ids",
+                    format!("{id:?} is neither an `s-` nor a `j-` id"),
+                )
+            })?;
+        }
+        resource_ids.insert(id.clone());
+    }
+    if message.send_initial_snapshot && message.start_revision != 0 {
+        return Err(DomainError::invalid_field(
+            "start_revision",
+            "must be 0 with send_initial_snapshot: the snapshot says where live events start",
+        ));
+    }
+    let progress_interval = match &message.progress_interval {
+        Some(interval) => {
+            let millis = convert::millis_from("progress_interval", interval)?;
+            let interval = Duration::from_millis(u64::try_from(millis.0).unwrap_or(0));
+            if !PROGRESS_INTERVAL.contains(&interval) {
+                return Err(DomainError::invalid_field(
+                    "progress_interval",
+                    "must be between 10 ms and 24 h",
+                ));
+            }
+            Some(interval)
+        }
+        None => None,
+    };
+    Ok(WatchRequest {
+        filter: EventFilter {
+            account_id: caller.account_id.clone(),
+            resource_kinds: convert::decode_all("resource_types", &message.resource_types)?,
+            resource_ids,
+            event_types: convert::decode_all("event_types", &message.event_types)?,
+        },
+        start_revision: message.start_revision,
+        send_initial_snapshot: message.send_initial_snapshot,
+        progress_interval,
+    })
+}
+
+impl Api {
+    /// The wire form of a watch item. A snapshot's servers get their derived
+    /// state as of the snapshot; events' servers get none (see
+    /// `convert::lifecycle_event`).
+    fn watch_message(&self, item: WatchItem) -> WatchLifecycleEventsResponse {
+        let arn = |server: &crate::domain::SourceServer| self.plane.arn(server);
+        let kind = match item {
+            WatchItem::Event(event) => Kind::Event(convert::lifecycle_event(&event, arn)),
+            WatchItem::Snapshot {
+                resource: Resource::SourceServer(server),
+                has_running_job,
+            } => {
+                let state = self.plane.source_state(&server, has_running_job);
+                Kind::Snapshot(pb::ResourceSnapshot {
+                    resource: Some(pb::resource_snapshot::Resource::SourceServer(
+                        convert::source_server(&server, arn(&server), Some(state)),
+                    )),
+                })
+            }
+            WatchItem::Snapshot {
+                resource: Resource::ReplicationJob(job),
+                ..
+            } => Kind::Snapshot(pb::ResourceSnapshot {
+                resource: Some(pb::resource_snapshot::Resource::ReplicationJob(
+                    convert::replication_job(&job),
+                )),
+            }),
+            WatchItem::SnapshotEnd(revision) => Kind::SnapshotEnd(pb::SnapshotEnd { revision }),
+            WatchItem::Bookmark(revision) => Kind::Bookmark(pb::Bookmark { revision }),
+        };
+        WatchLifecycleEventsResponse { kind: Some(kind) }
+    }
+}
+
+#[tonic::async_trait]
+impl LifecycleService for Api {
+    type WatchLifecycleEventsStream = WatchStream;
+
+    async fn watch_lifecycle_events(
+        &self,
+        request: Request<WatchLifecycleEventsRequest>,
+    ) -> Result<Response<Self::WatchLifecycleEventsStream>, Status> {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(RequestId::generate);
+        let caller = self.auth.caller(request.metadata())?;
+        let opened = async {
+            self.plane.require_initialized(&caller).await?;
+            let watch_request = watch_request(&caller, request.get_ref())?;
+            watch::open(
+                self.plane.store().clone(),
+                watch_request,
+                self.drain.clone(),
+            )
+            .await
+        };
+        let items = opened.await.map_err(|err| to_status(&err, &request_id))?;
+        let api = self.clone();
+        let stream = items.map(move |item| match item {
+            Ok(item) => Ok(api.watch_message(item)),
+            Err(err) => Err(to_status(&err, &request_id)),
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+}

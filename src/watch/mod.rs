@@ -1,0 +1,70 @@
+//! The lifecycle watch: every committed event, in revision order, to many
+//! watchers at once, resumable by revision.
+//!
+//! One broadcast channel, fed by the store as events become durable, fans
+//! out to every watcher; a watcher keeps only its position. A watcher that
+//! falls behind (its consumer is slow, or it lagged the channel) reads the
+//! range it missed from the stored log instead of having the server buffer
+//! for it, so server memory stays bounded whatever the consumers do.
+
+mod filter;
+mod retention;
+mod watcher;
+
+use std::{sync::Arc, time::Duration};
+
+use futures_util::Stream;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    domain::{DomainError, LifecycleEvent, Resource},
+    store::Store,
+};
+
+pub use filter::EventFilter;
+pub use retention::{run_compaction, Retention};
+
+/// What a watcher asked for.
+#[derive(Debug, Clone)]
+pub struct WatchRequest {
+    /// Which events and resources it sees.
+    pub filter: EventFilter,
+    /// 0: from now on; N: every event with revision >= N.
+    pub start_revision: u64,
+    /// Send the matching resources first, then a snapshot marker.
+    pub send_initial_snapshot: bool,
+    /// Send a bookmark when nothing was sent for this long.
+    pub progress_interval: Option<Duration>,
+}
+
+/// One message of a watch.
+#[derive(Debug, Clone)]
+pub enum WatchItem {
+    /// A lifecycle event.
+    Event(Arc<LifecycleEvent>),
+    /// A resource of the initial snapshot; for a source server, whether a
+    /// job of it is Running in the same snapshot (SMC's InUse).
+    Snapshot {
+        /// The resource.
+        resource: Resource,
+        /// A job of this source server is Running.
+        has_running_job: bool,
+    },
+    /// End of the snapshot: it reflects every event up to this revision.
+    SnapshotEnd(u64),
+    /// Every event up to this revision was considered.
+    Bookmark(u64),
+}
+
+/// Opens a watch. Fails at once with [`DomainError::RevisionCompacted`] if
+/// `start_revision` is older than the log keeps; the stream ends with
+/// [`DomainError::ShuttingDown`] when `drain` is cancelled.
+pub async fn open(
+    store: Arc<dyn Store>,
+    request: WatchRequest,
+    drain: CancellationToken,
+) -> Result<impl Stream<Item = Result<WatchItem, DomainError>> + Send + 'static, DomainError> {
+    watcher::Watcher::open(store, request, drain)
+        .await
+        .map(watcher::Watcher::into_stream)
+}

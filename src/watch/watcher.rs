@@ -1,0 +1,223 @@
+//! One watcher: snapshot, then catch-up from the stored log, then live
+//! events from the broadcast, falling back to the log whenever it lagged or
+//! saw a gap. Revisions are delivered strictly in order, none twice.
+
+use std::{
+    collections::{HashSet, VecDeque},
+    sync::Arc,
+};
+
+use futures_util::Stream;
+use tokio::{
+    sync::broadcast::{self, error::RecvError},
+    time::Instant,
+};
+use tokio_util::sync::CancellationToken;
+
+use super::{WatchItem, WatchRequest};
+use crate::{
+    domain::{DomainError, LifecycleEvent, ReplicationJobStatus, Resource, SourceServerId},
+    store::Store,
+};
+
+/// Events read from the log per round trip while catching up.
+const CATCH_UP_BATCH: usize = 256;
+
+/// Where the watcher reads its next events from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The stored log, until it has nothing from `next` on.
+    Log,
+    /// The live broadcast.
+    Live,
+}
+
+pub(super) struct Watcher {
+    store: Arc<dyn Store>,
+    live: broadcast::Receiver<Arc<LifecycleEvent>>,
+    request: WatchRequest,
+    /// The next revision this watcher has not considered yet.
+    next: u64,
+    source: Source,
+    ready: VecDeque<WatchItem>,
+    last_sent: Instant,
+    drain: CancellationToken,
+    ended: bool,
+}
+
+impl Watcher {
+    pub(super) async fn open(
+        store: Arc<dyn Store>,
+        request: WatchRequest,
+        drain: CancellationToken,
+    ) -> Result<Watcher, DomainError> {
+        // Subscribe before reading where to start, so nothing committed in
+        // between is missed: anything older comes from the log.
+        let live = store.subscribe();
+        let mut ready = VecDeque::new();
+        let next = if request.send_initial_snapshot {
+            let (revision, resources) = store.snapshot(&request.filter.account_id).await?;
+            let running: HashSet<SourceServerId> = resources
+                .iter()
+                .filter_map(|resource| match resource {
+                    Resource::ReplicationJob(job)
+                        if job.status == ReplicationJobStatus::Running =>
+                    {
+                        Some(job.source_id.clone())
+                    }
+                    _ => None,
+                })
+                .collect();
+            ready.extend(
+                resources
+                    .into_iter()
+                    .filter(|resource| request.filter.matches_resource(resource))
+                    .map(|resource| {
+                        let has_running_job = match &resource {
+                            Resource::SourceServer(server) => running.contains(&server.id),
+                            Resource::ReplicationJob(_) => false,
+                        };
+                        WatchItem::Snapshot {
+                            resource,
+                            has_running_job,
+                        }
+                    }),
+            );
+            ready.push_back(WatchItem::SnapshotEnd(revision));
+            revision + 1
+        } else if request.start_revision == 0 {
+            store.head_revision().await? + 1
+        } else {
+            let oldest = store.oldest_revision().await?;
+            if request.start_revision < oldest {
+                return Err(DomainError::RevisionCompacted {
+                    requested: request.start_revision,
+                    oldest,
+                });
+            }
+            request.start_revision
+        };
+        Ok(Watcher {
+            store,
+            live,
+            request,
+            next,
+            source: Source::Log,
+            ready,
+            last_sent: Instant::now(),
+            drain,
+            ended: false,
+        })
+    }
+
+    pub(super) fn into_stream(
+        self,
+    ) -> impl Stream<Item = Result<WatchItem, DomainError>> + Send + 'static {
+        futures_util::stream::unfold(self, |mut watcher| async move {
+            let item = watcher.next_item().await?;
+            Some((item, watcher))
+        })
+    }
+
+    async fn next_item(&mut self) -> Option<Result<WatchItem, DomainError>> {
+        if self.ended {
+            return None;
+        }
+        let outcome = self.advance().await;
+        match &outcome {
+            Ok(_) => self.last_sent = Instant::now(),
+            Err(_) => self.ended = true,
+        }
+        Some(outcome)
+    }
+
+    /// The next item to send; waits for one when there is none.
+    async fn advance(&mut self) -> Result<WatchItem, DomainError> {
+        loop {
+            if self.drain.is_cancelled() {
+                return Err(DomainError::ShuttingDown {
+                    resume_from: self.next,
+                });
+            }
+            if let Some(item) = self.ready.pop_front() {
+                return Ok(item);
+            }
+            match self.source {
+                Source::Log => self.catch_up().await?,
+                Source::Live => {
+                    if let Some(item) = self.wait_live().await? {
+                        return Ok(item);
+                    }
+                }
+            }
+            if let Some(bookmark) = self.due_bookmark() {
+                return Ok(bookmark);
+            }
+        }
+    }
+
+    /// Reads one batch from the log; switches to live when it is drained.
+    async fn catch_up(&mut self) -> Result<(), DomainError> {
+        let events = self.store.events_from(self.next, CATCH_UP_BATCH).await?;
+        let Some(first) = events.first() else {
+            self.source = Source::Live;
+            return Ok(());
+        };
+        if first.revision != self.next {
+            // Compaction removed what this watcher still needed.
+            return Err(DomainError::RevisionCompacted {
+                requested: self.next,
+                oldest: self.store.oldest_revision().await?,
+            });
+        }
+        for event in events {
+            self.next = event.revision + 1;
+            if self.request.filter.matches(&event) {
+                self.ready.push_back(WatchItem::Event(Arc::new(event)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for the next live event, a bookmark or the drain.
+    async fn wait_live(&mut self) -> Result<Option<WatchItem>, DomainError> {
+        let bookmark_at = self
+            .request
+            .progress_interval
+            .map(|interval| self.last_sent + interval);
+        let received = tokio::select! {
+            () = self.drain.cancelled() => return Err(DomainError::ShuttingDown { resume_from: self.next }),
+            () = sleep_until(bookmark_at) => return Ok(None),
+            received = self.live.recv() => received,
+        };
+        match received {
+            Ok(event) if event.revision < self.next => Ok(None),
+            Ok(event) if event.revision == self.next => {
+                self.next += 1;
+                Ok(self
+                    .request
+                    .filter
+                    .matches(&event)
+                    .then_some(WatchItem::Event(event)))
+            }
+            // A gap: the missing revisions are in the log.
+            Ok(_) | Err(RecvError::Lagged(_)) => {
+                self.source = Source::Log;
+                Ok(None)
+            }
+            Err(RecvError::Closed) => Err(DomainError::unavailable("the event log closed")),
+        }
+    }
+
+    fn due_bookmark(&self) -> Option<WatchItem> {
+        let interval = self.request.progress_interval?;
+        (self.last_sent.elapsed() >= interval).then(|| WatchItem::Bookmark(self.next - 1))
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
