@@ -93,24 +93,28 @@ impl Api {
         let kind = match item {
             WatchItem::Event(event) => Kind::Event(convert::lifecycle_event(&event, arn)),
             WatchItem::Snapshot {
-                resource: Resource::SourceServer(server),
+                resource,
                 has_running_job,
             } => {
-                let state = self.plane.source_state(&server, has_running_job);
+                let resource = match *resource {
+                    Resource::SourceServer(server) => {
+                        let state = self.plane.source_state(&server, has_running_job);
+                        pb::resource_snapshot::Resource::SourceServer(convert::source_server(
+                            &server,
+                            arn(&server),
+                            Some(state),
+                        ))
+                    }
+                    Resource::ReplicationJob(job) => {
+                        pb::resource_snapshot::Resource::ReplicationJob(convert::replication_job(
+                            &job,
+                        ))
+                    }
+                };
                 Kind::Snapshot(pb::ResourceSnapshot {
-                    resource: Some(pb::resource_snapshot::Resource::SourceServer(
-                        convert::source_server(&server, arn(&server), Some(state)),
-                    )),
+                    resource: Some(resource),
                 })
             }
-            WatchItem::Snapshot {
-                resource: Resource::ReplicationJob(job),
-                ..
-            } => Kind::Snapshot(pb::ResourceSnapshot {
-                resource: Some(pb::resource_snapshot::Resource::ReplicationJob(
-                    convert::replication_job(&job),
-                )),
-            }),
             WatchItem::SnapshotEnd(revision) => Kind::SnapshotEnd(pb::SnapshotEnd { revision }),
             WatchItem::Bookmark(revision) => Kind::Bookmark(pb::Bookmark { revision }),
         };

@@ -45,8 +45,8 @@ pub enum WatchItem {
     /// A resource of the initial snapshot; for a source server, whether a
     /// job of it is Running in the same snapshot (SMC's InUse).
     Snapshot {
-        /// The resource.
-        resource: Resource,
+        /// The resource (boxed: snapshots are rare, events are not).
+        resource: Box<Resource>,
         /// A job of this source server is Running.
         has_running_job: bool,
     },

@@ -78,7 +78,7 @@ impl Watcher {
                             Resource::ReplicationJob(_) => false,
                         };
                         WatchItem::Snapshot {
-                            resource,
+                            resource: Box::new(resource),
                             has_running_job,
                         }
                     }),
