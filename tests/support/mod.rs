@@ -289,3 +289,23 @@ pub async fn waiting_job(server: &TestServer, frequency: i32, max_images: i32) -
     .await;
     (source, job_id)
 }
+
+impl TestServer {
+    /// The server process's resident memory, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
+
+    /// LifecycleService client.
+    pub async fn lifecycle(
+        &self,
+    ) -> cutover::pb::v1::lifecycle_service_client::LifecycleServiceClient<Channel> {
+        cutover::pb::v1::lifecycle_service_client::LifecycleServiceClient::new(self.channel().await)
+    }
+}

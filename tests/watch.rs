@@ -1,0 +1,379 @@
+//! The lifecycle watch over real gRPC: snapshots, resumption, restarts,
+//! compaction, filters, bookmarks, slow consumers and many watchers.
+
+mod support;
+
+use std::{collections::HashSet, time::Duration};
+
+use cutover::pb::v1::{
+    lifecycle_service_client::LifecycleServiceClient, watch_lifecycle_events_response::Kind,
+    DisconnectFromServiceRequest, LifecycleEventType, MarkAsArchivedRequest, ResourceType,
+    WatchLifecycleEventsRequest, WatchLifecycleEventsResponse,
+};
+use support::*;
+use tonic::{transport::Channel, Code, Streaming};
+use tonic_types::StatusExt;
+
+fn from(start_revision: u64) -> WatchLifecycleEventsRequest {
+    WatchLifecycleEventsRequest {
+        start_revision,
+        ..Default::default()
+    }
+}
+
+async fn open(
+    client: &mut LifecycleServiceClient<Channel>,
+    request: WatchLifecycleEventsRequest,
+) -> Streaming<WatchLifecycleEventsResponse> {
+    client
+        .watch_lifecycle_events(request)
+        .await
+        .expect("watch")
+        .into_inner()
+}
+
+/// The next message, within the test deadline.
+async fn next(stream: &mut Streaming<WatchLifecycleEventsResponse>) -> Kind {
+    tokio::time::timeout(DEADLINE, stream.message())
+        .await
+        .expect("a message before the deadline")
+        .expect("stream healthy")
+        .expect("stream open")
+        .kind
+        .expect("kind")
+}
+
+/// Reads events until revision `last`, returning their revisions (any
+/// other message kind is skipped).
+async fn revisions_until(
+    stream: &mut Streaming<WatchLifecycleEventsResponse>,
+    last: u64,
+) -> Vec<u64> {
+    let mut seen = Vec::new();
+    while seen.last() != Some(&last) {
+        if let Kind::Event(event) = next(stream).await {
+            seen.push(event.revision);
+        }
+    }
+    seen
+}
+
+/// Three transitions per server, from one caller: registration,
+/// disconnection, archival. Returns the server ids.
+async fn drive(server: &TestServer, servers: usize) -> Vec<String> {
+    let mut client = server.servers().await;
+    let mut ids = Vec::new();
+    for _ in 0..servers {
+        let id = register(&mut client).await;
+        client
+            .disconnect_from_service(DisconnectFromServiceRequest {
+                source_server_id: id.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("disconnect");
+        client
+            .mark_as_archived(MarkAsArchivedRequest {
+                source_server_id: id.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("archive");
+        ids.push(id);
+    }
+    ids
+}
+
+fn assert_gap_free(revisions: &[u64], first: u64) {
+    let expected: Vec<u64> = (first..first + revisions.len() as u64).collect();
+    assert_eq!(
+        revisions,
+        expected.as_slice(),
+        "revisions must be contiguous from {first}"
+    );
+}
+
+#[tokio::test]
+async fn snapshot_then_live_has_no_gap_and_no_duplicate_under_writes() {
+    let server = TestServer::start(&["--sim-speed", "200"]);
+    let mut servers = server.servers().await;
+    for _ in 0..5 {
+        register(&mut servers).await;
+    }
+    // The simulator keeps writing while the snapshot is taken.
+    let mut lifecycle = server.lifecycle().await;
+    let mut watch = open(
+        &mut lifecycle,
+        WatchLifecycleEventsRequest {
+            send_initial_snapshot: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut snapshot_ids = HashSet::new();
+    let snapshot_revision = loop {
+        match next(&mut watch).await {
+            Kind::Snapshot(snapshot) => {
+                let Some(cutover::pb::v1::resource_snapshot::Resource::SourceServer(s)) =
+                    snapshot.resource
+                else {
+                    panic!("only servers exist")
+                };
+                assert!(
+                    snapshot_ids.insert(s.source_server_id),
+                    "each resource once"
+                );
+            }
+            Kind::SnapshotEnd(end) => break end.revision,
+            other => panic!("unexpected before the snapshot end: {other:?}"),
+        }
+    };
+    assert_eq!(snapshot_ids.len(), 5);
+    let live = revisions_until(&mut watch, snapshot_revision + 40).await;
+    assert_gap_free(&live, snapshot_revision + 1);
+
+    // An independent full replay agrees on what those revisions were.
+    let mut replay = open(&mut lifecycle, from(1)).await;
+    let all = revisions_until(&mut replay, snapshot_revision + 40).await;
+    assert_gap_free(&all, 1);
+}
+
+#[tokio::test]
+async fn resuming_after_a_disconnect_gets_exactly_the_missed_events() {
+    let server = TestServer::start(&["--no-simulator"]);
+    let mut lifecycle = server.lifecycle().await;
+    drive(&server, 4).await; // revisions 1..=12
+    let mut watch = open(&mut lifecycle, from(1)).await;
+    let seen = revisions_until(&mut watch, 7).await;
+    assert_gap_free(&seen, 1);
+    drop(watch);
+    drive(&server, 3).await; // revisions 13..=21
+    let mut resumed = open(&mut lifecycle, from(8)).await;
+    let rest = revisions_until(&mut resumed, 21).await;
+    assert_gap_free(&rest, 8);
+    // And nothing after 21 until there is a 22nd change.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), resumed.message())
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn a_watch_resumes_across_a_server_restart_without_missing_anything() {
+    let dir = tempfile::TempDir::new().expect("dir");
+    let mut server = TestServer::start_in(dir.path(), &["--no-simulator"]);
+    let mut lifecycle = server.lifecycle().await;
+    let mut watch = open(&mut lifecycle, from(0)).await;
+    drive(&server, 2).await; // 1..=6
+    let seen = revisions_until(&mut watch, 6).await;
+    assert_gap_free(&seen, 1);
+    server.stop();
+    let end = loop {
+        match tokio::time::timeout(DEADLINE, watch.message())
+            .await
+            .expect("end before deadline")
+        {
+            Ok(Some(_)) => continue,
+            Ok(None) => panic!("the stream must end with a status"),
+            Err(status) => break status,
+        }
+    };
+    assert_eq!(end.code(), Code::Unavailable, "{end:?}");
+    let info = end.get_details_error_info().expect("ErrorInfo");
+    assert_eq!(info.metadata["resumeRevision"], "7");
+
+    let server = TestServer::start_in(dir.path(), &["--no-simulator"]);
+    drive(&server, 2).await; // 7..=12 while the watcher is away
+    let mut lifecycle = server.lifecycle().await;
+    let mut resumed = open(&mut lifecycle, from(7)).await;
+    let rest = revisions_until(&mut resumed, 12).await;
+    assert_gap_free(&rest, 7);
+}
+
+#[tokio::test]
+async fn compacted_revisions_end_the_watch_with_out_of_range_and_the_oldest_kept() {
+    let server = TestServer::start(&[
+        "--no-simulator",
+        "--event-retention-count",
+        "5",
+        "--compaction-interval-ms",
+        "20",
+    ]);
+    drive(&server, 5).await; // 1..=15; only 11..=15 are kept
+    let mut lifecycle = server.lifecycle().await;
+    // Compaction runs in the background: wait until it caught up with the
+    // last write, each refusal naming the oldest revision kept at the time.
+    eventually(DEADLINE, "compaction to keep only 11..=15", || {
+        let mut lifecycle = lifecycle.clone();
+        async move {
+            let status = lifecycle.watch_lifecycle_events(from(1)).await.err()?;
+            assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
+            let info = status.get_details_error_info().expect("ErrorInfo");
+            assert_eq!(info.reason, "RevisionCompacted");
+            assert_eq!(info.metadata["requestedRevision"], "1");
+            (info.metadata["oldestRevision"] == "11").then_some(())
+        }
+    })
+    .await;
+    let mut watch = open(&mut lifecycle, from(11)).await;
+    assert_gap_free(&revisions_until(&mut watch, 15).await, 11);
+}
+
+#[tokio::test]
+async fn filters_by_resource_id_and_event_type() {
+    let server = TestServer::start(&["--no-simulator"]);
+    let mut lifecycle = server.lifecycle().await;
+    let mut client = server.servers().await;
+    let target = register(&mut client).await; // revision 1
+    let mut by_id = open(
+        &mut lifecycle,
+        WatchLifecycleEventsRequest {
+            start_revision: 1,
+            resource_ids: vec![target.clone()],
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut by_type = open(
+        &mut lifecycle,
+        WatchLifecycleEventsRequest {
+            start_revision: 1,
+            event_types: vec![LifecycleEventType::SourceServerArchived as i32],
+            resource_types: vec![ResourceType::SourceServer as i32],
+            ..Default::default()
+        },
+    )
+    .await;
+    let others = drive(&server, 3).await;
+    client
+        .disconnect_from_service(DisconnectFromServiceRequest {
+            source_server_id: target.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("disconnect");
+    for _ in 0..2 {
+        let Kind::Event(event) = next(&mut by_id).await else {
+            panic!("event")
+        };
+        assert_eq!(event.resource_id, target);
+    }
+    for id in &others {
+        let Kind::Event(event) = next(&mut by_type).await else {
+            panic!("event")
+        };
+        assert_eq!(&event.resource_id, id);
+        assert_eq!(
+            event.event_type,
+            LifecycleEventType::SourceServerArchived as i32
+        );
+    }
+}
+
+#[tokio::test]
+async fn bookmarks_advance_a_filtered_watcher_that_sees_nothing() {
+    let server = TestServer::start(&["--no-simulator"]);
+    let mut client = server.servers().await;
+    let quiet = register(&mut client).await; // revision 1
+    let mut lifecycle = server.lifecycle().await;
+    let mut watch = open(
+        &mut lifecycle,
+        WatchLifecycleEventsRequest {
+            start_revision: 2,
+            resource_ids: vec![quiet],
+            progress_interval: Some(prost_types::Duration {
+                seconds: 0,
+                nanos: 50_000_000,
+            }),
+            ..Default::default()
+        },
+    )
+    .await;
+    drive(&server, 2).await; // 2..=7, none about the quiet server
+    let bookmark = loop {
+        match next(&mut watch).await {
+            Kind::Bookmark(mark) if mark.revision == 7 => break mark.revision,
+            Kind::Bookmark(mark) => assert!(mark.revision < 7),
+            other => panic!("the filter matches nothing: {other:?}"),
+        }
+    };
+    // Resuming from the bookmark skips what the watcher already considered.
+    let mut resumed = open(&mut lifecycle, from(bookmark + 1)).await;
+    drive(&server, 1).await;
+    assert_gap_free(&revisions_until(&mut resumed, 10).await, 8);
+}
+
+#[tokio::test]
+async fn a_slow_consumer_does_not_grow_server_memory_and_still_gets_everything() {
+    let server = TestServer::start(&["--no-simulator"]);
+    let mut lifecycle = server.lifecycle().await;
+    let mut slow = open(&mut lifecycle, from(1)).await;
+    let before = server.rss_kib();
+    // More events than the live broadcast holds (4096), unread.
+    let clients = futures_util::future::join_all((0..8).map(|_| server.servers())).await;
+    futures_util::future::join_all(clients.into_iter().map(|mut client| async move {
+        for _ in 0..650 {
+            register(&mut client).await;
+        }
+    }))
+    .await;
+    let after = server.rss_kib();
+    assert!(
+        after < before + 64 * 1024,
+        "server RSS grew from {before} KiB to {after} KiB"
+    );
+    let all = revisions_until(&mut slow, 5200).await;
+    assert_gap_free(&all, 1);
+}
+
+#[tokio::test]
+async fn a_thousand_watchers_each_get_every_event_of_a_cutover_run_in_order() {
+    let server = TestServer::start(&["--no-simulator"]);
+    let channels: Vec<Channel> =
+        futures_util::future::join_all((0..10).map(|_| server.channel())).await;
+    let mut watchers = Vec::new();
+    for i in 0..1000 {
+        let mut client = LifecycleServiceClient::new(channels[i % channels.len()].clone());
+        watchers.push(open(&mut client, from(1)).await);
+    }
+    let driver = tokio::spawn({
+        let endpoint = server.endpoint.clone();
+        async move {
+            let channel = Channel::from_shared(endpoint)
+                .expect("endpoint")
+                .connect()
+                .await
+                .expect("connect");
+            let mut client =
+                cutover::pb::v1::source_server_service_client::SourceServerServiceClient::new(
+                    channel,
+                );
+            for _ in 0..67 {
+                let id = register(&mut client).await;
+                client
+                    .disconnect_from_service(DisconnectFromServiceRequest {
+                        source_server_id: id.clone(),
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("disconnect");
+                client
+                    .mark_as_archived(MarkAsArchivedRequest {
+                        source_server_id: id,
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("archive");
+            }
+        }
+    });
+    let readers: Vec<_> = watchers
+        .into_iter()
+        .map(|mut watch| tokio::spawn(async move { revisions_until(&mut watch, 201).await }))
+        .collect();
+    driver.await.expect("driver");
+    for reader in readers {
+        assert_gap_free(&reader.await.expect("reader"), 1);
+    }
+}
