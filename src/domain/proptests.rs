@@ -1145,6 +1145,7 @@ fn run_server_case(case: &ServerCase, edges: &mut BTreeSet<ServerEdge>) {
             server = t.resource;
         }
     }
+    eprintln!("STAT server final={:?} archived={}", server.life_cycle.state, server.is_archived);
 }
 
 #[test]
@@ -1956,6 +1957,7 @@ fn run_job_case(case: &JobCase, edges: &mut JobEdges, extra: &dyn Fn(&Replicatio
             job = t.resource;
         }
     }
+    eprintln!("STAT job final={:?} cut={:?} runs={}", job.status, job.cut_over.map(|c| c.sync_data), job.runs.len());
 }
 
 #[test]
