@@ -377,3 +377,94 @@ async fn a_thousand_watchers_each_get_every_event_of_a_cutover_run_in_order() {
         assert_gap_free(&reader.await.expect("reader"), 1);
     }
 }
+
+#[tokio::test]
+async fn a_watcher_sees_only_its_own_account() {
+    use cutover::{
+        pb::v1::source_server_service_client::SourceServerServiceClient, transport::Authenticator,
+    };
+    use tonic::{metadata::MetadataValue, service::Interceptor, Request, Status};
+
+    #[derive(Clone)]
+    struct Bearer(MetadataValue<tonic::metadata::Ascii>);
+    impl Interceptor for Bearer {
+        fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+            request
+                .metadata_mut()
+                .insert("authorization", self.0.clone());
+            Ok(request)
+        }
+    }
+    let dir = tempfile::TempDir::new().expect("dir");
+    let tokens = dir.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        format!(
+            "{} 111111111111\n{} 222222222222\n",
+            Authenticator::digest("alpha"),
+            Authenticator::digest("beta")
+        ),
+    )
+    .expect("tokens file");
+    let server = TestServer::start(&[
+        "--no-simulator",
+        "--tokens-file",
+        tokens.to_str().expect("utf-8"),
+    ]);
+    let channel = server.channel().await;
+    let bearer = |token: &str| Bearer(format!("Bearer {token}").parse().expect("header"));
+    for token in ["alpha", "beta"] {
+        cutover::pb::v1::account_service_client::AccountServiceClient::with_interceptor(
+            channel.clone(),
+            bearer(token),
+        )
+        .initialize_service(cutover::pb::v1::InitializeServiceRequest::default())
+        .await
+        .expect("initialize");
+    }
+    let mut beta = LifecycleServiceClient::with_interceptor(channel.clone(), bearer("beta"));
+    let mut beta_watch = beta
+        .watch_lifecycle_events(WatchLifecycleEventsRequest {
+            start_revision: 1,
+            progress_interval: Some(prost_types::Duration {
+                seconds: 0,
+                nanos: 50_000_000,
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let mut alpha = SourceServerServiceClient::with_interceptor(channel.clone(), bearer("alpha"));
+    for _ in 0..3 {
+        alpha
+            .register_source_server(cutover::pb::v1::RegisterSourceServerRequest::default())
+            .await
+            .expect("register");
+    }
+    // Beta's watcher considers alpha's revisions 1..=3 but is shown none.
+    loop {
+        match next(&mut beta_watch).await {
+            Kind::Bookmark(mark) if mark.revision == 3 => break,
+            Kind::Bookmark(_) => {}
+            other => panic!("another account's event leaked: {other:?}"),
+        }
+    }
+    let mut snapshot = beta
+        .watch_lifecycle_events(WatchLifecycleEventsRequest {
+            send_initial_snapshot: true,
+            ..Default::default()
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    assert!(
+        matches!(next(&mut snapshot).await, Kind::SnapshotEnd(end) if end.revision == 3),
+        "beta's snapshot is empty"
+    );
+    let unauthenticated = LifecycleServiceClient::new(channel)
+        .watch_lifecycle_events(from(0))
+        .await
+        .expect_err("no token");
+    assert_eq!(unauthenticated.code(), Code::Unauthenticated);
+}

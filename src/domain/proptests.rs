@@ -1145,7 +1145,6 @@ fn run_server_case(case: &ServerCase, edges: &mut BTreeSet<ServerEdge>) {
             server = t.resource;
         }
     }
-    eprintln!("STAT server final={:?} archived={}", server.life_cycle.state, server.is_archived);
 }
 
 #[test]
@@ -1896,6 +1895,8 @@ fn resolve_job(cmd: &JobCmd, j: &ReplicationJob) -> JobOp {
         JobCmd::Natural { flip, pick } => match (j.status, j.business_status) {
             (S::Waiting, _) if pick % 4 == 0 => JobOp::CutOver(*flip),
             (S::Waiting, _) => JobOp::StartScheduled,
+            // The data plane fails now and then, at any step.
+            (S::Running, _) if pick % 8 == 7 => JobOp::Step(RunStep::Failed("AgentLost".into())),
             (S::Running, Some(B::Preparing)) => JobOp::Step(RunStep::Syncing),
             (S::Running, Some(B::Syncing)) if *flip && j.progress < 100.0 => {
                 JobOp::Step(RunStep::Progress((j.progress + 30.0).min(100.0)))
@@ -1957,7 +1958,6 @@ fn run_job_case(case: &JobCase, edges: &mut JobEdges, extra: &dyn Fn(&Replicatio
             job = t.resource;
         }
     }
-    eprintln!("STAT job final={:?} cut={:?} runs={}", job.status, job.cut_over.map(|c| c.sync_data), job.runs.len());
 }
 
 #[test]
