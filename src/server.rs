@@ -1,17 +1,20 @@
 //! Assembles the service: store, control plane, background work, and the
 //! gRPC server with health, reflection and request ids.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::Server;
+use tonic::transport::{server::TcpIncoming, Channel, Server};
 
 use crate::{
     config::Config,
-    control_plane::{run_scheduler, Caller, ControlPlane, Settings, SystemClock},
-    dataplane::Simulator,
+    control_plane::{run_scheduler, ControlPlane, Settings, SystemClock},
+    dataplane::{Fleet, FleetCredentials},
     domain::{Millis, TimeScale},
     pb::{
         self,
@@ -48,21 +51,25 @@ pub async fn serve(
         ..Settings::default()
     };
     let plane = Arc::new(ControlPlane::new(store, Arc::new(SystemClock), settings));
-    let auth = match &config.tokens_file {
-        Some(path) => Authenticator::from_tokens_file(path)?,
+    let local = listener.local_addr()?;
+    let (auth, fleet_credentials) = match &config.tokens_file {
+        Some(path) => {
+            let token = hex::encode(rand::random::<[u8; 32]>());
+            let auth = Authenticator::from_tokens_file(path)?.with_data_plane_token(&token);
+            (auth, FleetCredentials::DataPlane(token))
+        }
         None => {
             let auth = Authenticator::disabled()?;
-            if let Authenticator::Disabled(Caller { account_id }) = &auth {
-                plane
-                    .initialize_service(&Caller {
-                        account_id: account_id.clone(),
-                    })
-                    .await?;
+            if let Some(caller) = auth.built_in() {
+                plane.initialize_service(caller).await?;
             }
-            auth
+            (auth, FleetCredentials::None)
         }
     };
     let drained = CancellationToken::new();
+    // Without TCP_NODELAY, a reply written in two segments waits for the
+    // client's delayed ACK (about 40 ms on Linux).
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let api = Api::new(Arc::clone(&plane), Arc::new(auth), drained.clone());
 
     let background = CancellationToken::new();
@@ -85,7 +92,10 @@ pub async fn serve(
         background.clone(),
     ));
     if !config.no_simulator {
-        tasks.spawn(Simulator::new(Arc::clone(&plane)).run(background.clone()));
+        let channel = Channel::from_shared(format!("http://{}", loopback(local)))?.connect_lazy();
+        tasks.spawn(
+            Fleet::new(Arc::clone(&plane), channel, fleet_credentials).run(background.clone()),
+        );
     }
 
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -118,7 +128,7 @@ pub async fn serve(
         .add_service(ReplicationJobServiceServer::new(api.clone()))
         .add_service(LifecycleServiceServer::new(api.clone()))
         .add_service(AgentServiceServer::new(api))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), {
+        .serve_with_incoming_shutdown(incoming, {
             let shutdown = shutdown.clone();
             let drained = drained.clone();
             async move {
@@ -141,4 +151,18 @@ pub async fn serve(
     background.cancel();
     while tasks.join_next().await.is_some() {}
     outcome.map_err(Into::into)
+}
+
+/// The address the built-in data plane reaches this server at: the
+/// listening address, with a wildcard replaced by loopback.
+fn loopback(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port())
+        }
+        _ => addr,
+    }
 }

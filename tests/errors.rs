@@ -10,17 +10,20 @@ use std::{
     path::Path,
 };
 
+use cutover::pb::v1::replication_job_service_client::ReplicationJobServiceClient;
 use cutover::pb::v1::{
-    ChangeServerLifeCycleStateRequest, CreateReplicationJobRequest, CutOverReplicationJobRequest,
-    DescribeReplicationJobsRequest, DescribeSourceServersFilters, DescribeSourceServersRequest,
-    DisconnectFromServiceRequest, FinalizeCutoverRequest, GetReplicationJobRequest,
-    GetSourceServerRequest, InitializeServiceRequest, LifeCycleState, MarkAsArchivedRequest,
-    RegisterSourceServerRequest, ReplicationJobBusinessStatus, ReplicationJobStatus,
-    StartCutoverRequest, StartReplicationJobRequest, StartTestRequest, StopReplicationJobRequest,
+    lifecycle_service_client::LifecycleServiceClient, ChangeServerLifeCycleStateRequest,
+    CreateReplicationJobRequest, CutOverReplicationJobRequest, DescribeReplicationJobsRequest,
+    DescribeSourceServersFilters, DescribeSourceServersRequest, DisconnectFromServiceRequest,
+    FinalizeCutoverRequest, GetReplicationJobRequest, GetSourceServerRequest,
+    InitializeServiceRequest, LifeCycleState, MarkAsArchivedRequest, RegisterSourceServerRequest,
+    ReplicationJobBusinessStatus, ReplicationJobStatus, StartCutoverRequest,
+    StartReplicationJobRequest, StartTestRequest, StopReplicationJobRequest,
+    WatchLifecycleEventsRequest,
 };
 use sha2::Digest;
 use support::*;
-use tonic::{metadata::MetadataMap, Code, Request, Status};
+use tonic::{metadata::MetadataMap, transport::Channel, Code, Request, Status};
 use tonic_types::StatusExt;
 
 const NO_SIMULATOR: &[&str] = &["--no-simulator"];
@@ -1090,6 +1093,17 @@ async fn accounts_must_be_authenticated_initialised_and_isolated() {
         .expect_err("cut over before init");
     uninitialised(status, ACCOUNT_A);
 
+    let watch = async {
+        let mut watch = LifecycleServiceClient::new(server.channel().await);
+        let mut stream = watch
+            .watch_lifecycle_events(bearer(WatchLifecycleEventsRequest::default(), ALPHA))
+            .await?
+            .into_inner();
+        stream.message().await
+    };
+    let status = watch.await.expect_err("watch before init");
+    uninitialised(status, ACCOUNT_A);
+
     // InitializeService is idempotent.
     let response = accounts
         .initialize_service(bearer(InitializeServiceRequest::default(), ALPHA))
@@ -1617,6 +1631,24 @@ async fn source_server_state_invalid_for_jobs() {
     .await;
     assert_eq!(done.replication_job_runs.len(), 1, "no final sync ran");
 
+    // The job's status is checked before the source: a Finished job of a
+    // disconnected source is InvalidStatus, not SourceServerState.Invalid.
+    let status = jobs
+        .cut_over_replication_job(CutOverReplicationJobRequest {
+            job_id: job_id.clone(),
+            sync_data: true,
+            ..Default::default()
+        })
+        .await
+        .expect_err("cut over a Finished job of a disconnected source");
+    expect_smc(
+        status,
+        "ReplicationJob.InvalidStatus",
+        "ReplicationJob",
+        &job_id,
+        "Finished",
+    );
+
     // With the job finished the source has no unfinished job, and is
     // Unavailable.
     let status = jobs
@@ -1894,4 +1926,239 @@ async fn every_success_carries_its_request_id() {
     let unique: HashSet<&String> = seen.iter().collect();
     assert_eq!(unique.len(), seen.len(), "request ids are unique: {seen:?}");
     assert_eq!(seen.len(), 19);
+}
+
+/// Polls, as `token`'s account, until the server reaches `state`.
+async fn wait_for_state_as(server: &TestServer, token: &str, id: &str, state: LifeCycleState) {
+    let client = server.servers().await;
+    eventually(DEADLINE, &format!("{id} to reach {state:?}"), || {
+        let mut client = client.clone();
+        async move {
+            let found = client
+                .get_source_server(bearer(
+                    GetSourceServerRequest {
+                        source_server_id: id.into(),
+                    },
+                    token,
+                ))
+                .await
+                .expect("GetSourceServer")
+                .into_inner();
+            (found.life_cycle.map(|l| l.state) == Some(state as i32)).then_some(())
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn jobs_are_isolated_between_accounts_and_initialisation_is_durable() {
+    const ALPHA: &str = "alpha-secret";
+    const BRAVO: &str = "bravo-secret";
+    const ACCOUNT_A: &str = "123456789012";
+    let dir = tempfile::TempDir::new().expect("dir");
+    let tokens = write_tokens(dir.path(), &[(ALPHA, ACCOUNT_A), (BRAVO, "210987654321")]);
+    let tokens = tokens.to_str().expect("utf-8 path").to_owned();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).expect("data dir");
+    let args = ["--sim-speed", "100", "--tokens-file", tokens.as_str()];
+    let mut server = TestServer::start_in(&data, &args);
+    let mut servers = server.servers().await;
+    let mut jobs = server.jobs().await;
+    let mut accounts = server.accounts().await;
+    for token in [ALPHA, BRAVO] {
+        let init = accounts
+            .initialize_service(bearer(InitializeServiceRequest::default(), token))
+            .await
+            .expect("initialise")
+            .into_inner();
+        assert!(init.newly_initialized);
+    }
+
+    let source = servers
+        .register_source_server(bearer(RegisterSourceServerRequest::default(), ALPHA))
+        .await
+        .expect("register for A")
+        .into_inner()
+        .source_server_id;
+    wait_for_state_as(&server, ALPHA, &source, LifeCycleState::ReadyForTest).await;
+    let job_id = jobs
+        .create_replication_job(bearer(
+            CreateReplicationJobRequest {
+                source_id: source.clone(),
+                ..Default::default()
+            },
+            ALPHA,
+        ))
+        .await
+        .expect("A creates a job")
+        .into_inner()
+        .job_id;
+
+    let b_cannot_see = |jobs: &mut ReplicationJobServiceClient<Channel>| {
+        let mut jobs = jobs.clone();
+        let job_id = job_id.clone();
+        let source = source.clone();
+        async move {
+            let status = jobs
+                .get_replication_job(bearer(
+                    GetReplicationJobRequest {
+                        job_id: job_id.clone(),
+                    },
+                    BRAVO,
+                ))
+                .await
+                .expect_err("B reads A's job");
+            expect_not_found(status, "ReplicationJob", &job_id);
+            let status = jobs
+                .start_replication_job(bearer(
+                    StartReplicationJobRequest {
+                        job_id: job_id.clone(),
+                        ..Default::default()
+                    },
+                    BRAVO,
+                ))
+                .await
+                .expect_err("B starts A's job");
+            expect_not_found(status, "ReplicationJob", &job_id);
+            let status = jobs
+                .stop_replication_job(bearer(
+                    StopReplicationJobRequest {
+                        job_id: job_id.clone(),
+                        ..Default::default()
+                    },
+                    BRAVO,
+                ))
+                .await
+                .expect_err("B stops A's job");
+            expect_not_found(status, "ReplicationJob", &job_id);
+            let status = jobs
+                .cut_over_replication_job(bearer(
+                    CutOverReplicationJobRequest {
+                        job_id: job_id.clone(),
+                        ..Default::default()
+                    },
+                    BRAVO,
+                ))
+                .await
+                .expect_err("B cuts over A's job");
+            expect_not_found(status, "ReplicationJob", &job_id);
+            for request in [
+                DescribeReplicationJobsRequest::default(),
+                DescribeReplicationJobsRequest {
+                    job_ids: vec![job_id.clone()],
+                    ..Default::default()
+                },
+                DescribeReplicationJobsRequest {
+                    source_ids: vec![source.clone()],
+                    ..Default::default()
+                },
+            ] {
+                let listed = jobs
+                    .describe_replication_jobs(bearer(request, BRAVO))
+                    .await
+                    .expect("B lists jobs")
+                    .into_inner();
+                assert!(
+                    listed.replication_jobs.is_empty(),
+                    "B sees A's job: {listed:?}"
+                );
+            }
+        }
+    };
+    b_cannot_see(&mut jobs).await;
+    let a_jobs = jobs
+        .describe_replication_jobs(bearer(DescribeReplicationJobsRequest::default(), ALPHA))
+        .await
+        .expect("A lists jobs")
+        .into_inner();
+    let listed: Vec<&str> = a_jobs
+        .replication_jobs
+        .iter()
+        .map(|j| j.job_id.as_str())
+        .collect();
+    assert_eq!(listed, vec![job_id.as_str()]);
+    let job = jobs
+        .get_replication_job(bearer(
+            GetReplicationJobRequest {
+                job_id: job_id.clone(),
+            },
+            ALPHA,
+        ))
+        .await
+        .expect("A reads its job")
+        .into_inner();
+    assert_eq!(
+        job.status,
+        ReplicationJobStatus::Ready as i32,
+        "B's attempts changed nothing"
+    );
+    assert_eq!(job.account_id, ACCOUNT_A);
+
+    // After a restart both accounts are still initialised, and still apart.
+    drop((servers, jobs, accounts));
+    server.stop();
+    let server = TestServer::start_in(&data, &args);
+    let mut servers = server.servers().await;
+    let mut jobs = server.jobs().await;
+    let mut accounts = server.accounts().await;
+    servers
+        .register_source_server(bearer(RegisterSourceServerRequest::default(), BRAVO))
+        .await
+        .expect("B is still initialised");
+    let again = accounts
+        .initialize_service(bearer(InitializeServiceRequest::default(), ALPHA))
+        .await
+        .expect("initialise A again")
+        .into_inner();
+    assert!(
+        !again.newly_initialized,
+        "initialisation survives a restart"
+    );
+    b_cannot_see(&mut jobs).await;
+    jobs.get_replication_job(bearer(
+        GetReplicationJobRequest {
+            job_id: job_id.clone(),
+        },
+        ALPHA,
+    ))
+    .await
+    .expect("A still reads its job");
+}
+
+#[tokio::test]
+async fn a_locked_store_is_unavailable_and_the_server_recovers() {
+    let server = TestServer::start(NO_SIMULATOR);
+    let mut servers = server.servers().await;
+    let id = register(&mut servers).await;
+
+    // Another process holds the database's write lock for longer than the
+    // server waits: a write fails with a status that says retrying helps.
+    let db =
+        rusqlite::Connection::open(server.data_dir.join("cutover.db")).expect("open cutover.db");
+    db.execute_batch("BEGIN EXCLUSIVE")
+        .expect("take the write lock");
+    let status = servers
+        .register_source_server(RegisterSourceServerRequest::default())
+        .await
+        .expect_err("register while the store is locked");
+    let status = expect_error(status, Code::Unavailable, "InternalError");
+    assert_eq!(status.message(), INTERNAL_MESSAGE);
+    assert_eq!(metadata(&status)["httpStatus"], "500");
+    db.execute_batch("ROLLBACK")
+        .expect("release the write lock");
+    drop(db);
+
+    // Once the lock is gone the same call succeeds.
+    let fresh = register(&mut servers).await;
+    assert_ne!(fresh, id);
+    let listed = servers
+        .describe_source_servers(DescribeSourceServersRequest::default())
+        .await
+        .expect("describe")
+        .into_inner();
+    assert_eq!(
+        listed.items.len(),
+        2,
+        "the failed write left nothing behind"
+    );
 }

@@ -2,7 +2,9 @@
 //! lets the domain decide, and commits the result with its event, retrying
 //! on a concurrent write so that no update is lost.
 
+mod agent;
 mod clock;
+mod delivery;
 mod idempotency;
 mod page_token;
 mod replication_jobs;
@@ -20,6 +22,7 @@ use crate::{
 };
 
 pub use clock::{Clock, SystemClock};
+pub use delivery::Delivery;
 pub use idempotency::ClientToken;
 pub use page_token::Page;
 pub use replication_jobs::JobCutOver;

@@ -44,7 +44,7 @@ pub struct LaunchOutcome {
 struct ServerOutcome(SourceServer);
 
 impl ControlPlane {
-    async fn load_server(
+    pub(super) async fn load_server(
         &self,
         account: &AccountId,
         id: &SourceServerId,

@@ -1,6 +1,12 @@
 //! The data plane: replication agents move the bytes; the service only
-//! coordinates. [`simulator`] plays every agent's part on one machine.
+//! coordinates. [`Agent`] speaks the agent protocol for one source server
+//! with simulated disks; [`Fleet`] runs one per server as the built-in
+//! simulated data plane.
 
-pub mod simulator;
+pub mod agent;
+pub mod credentials;
+pub mod fleet;
 
-pub use simulator::Simulator;
+pub use agent::{Agent, AgentSettings};
+pub use credentials::Credentials;
+pub use fleet::{Fleet, FleetCredentials};

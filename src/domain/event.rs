@@ -31,6 +31,8 @@ cloud_enum!(
         ReplicationJobStatusChanged => "REPLICATION_JOB_STATUS_CHANGED",
         /// A job's progress changed, status unchanged.
         ReplicationJobProgress => "REPLICATION_JOB_PROGRESS",
+        /// A follow-up task was delivered to the data plane (again).
+        FollowUpTaskDelivered => "FOLLOW_UP_TASK_DELIVERED",
     }
 );
 

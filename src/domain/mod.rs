@@ -2,6 +2,7 @@
 //! jobs (SMC). Commands take the current state and `now`, and return the new
 //! state with exactly one event, or a [`DomainError`]. No I/O, no clock.
 
+pub mod agent_command;
 mod error;
 mod event;
 mod follow_up;

@@ -245,3 +245,31 @@ impl WriteBatch {
         }
     }
 }
+
+impl WriteBatch {
+    /// A batch writing `transitions` of one resource in order, the first
+    /// decided on `version` (`None`: a creation), each the next version.
+    pub fn chain<R>(
+        transitions: Vec<crate::domain::Transition<R>>,
+        version: Option<u64>,
+        wrap: impl Fn(R) -> Resource,
+    ) -> Self {
+        let mut expected = version;
+        let writes = transitions
+            .into_iter()
+            .map(|transition| {
+                let write = ResourceWrite {
+                    resource: wrap(transition.resource),
+                    expected_version: expected,
+                    event: transition.event,
+                };
+                expected = Some(expected.map_or(1, |v| v + 1));
+                write
+            })
+            .collect();
+        WriteBatch {
+            writes,
+            idempotency: None,
+        }
+    }
+}

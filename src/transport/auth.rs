@@ -2,6 +2,10 @@
 //! already-initialised account (SPEC 1, loopback development default). With
 //! one, a bearer token is required and maps to its account; the file holds
 //! only SHA-256 digests of tokens, one `HEX_DIGEST ACCOUNT_ID` per line.
+//!
+//! The built-in simulated data plane acts for every account: it gets a
+//! random data-plane token, held only in memory, and names the account it
+//! acts for in `x-cutover-account`.
 
 use std::{collections::HashMap, path::Path};
 
@@ -10,6 +14,7 @@ use tonic::{metadata::MetadataMap, Status};
 
 use crate::{
     control_plane::Caller,
+    dataplane::credentials::ACCOUNT_HEADER,
     domain::{AccountId, DomainError},
 };
 
@@ -18,9 +23,16 @@ pub const BUILT_IN_ACCOUNT: &str = "000000000000";
 
 /// Maps a request's credentials to its caller.
 #[derive(Debug, Clone)]
-pub enum Authenticator {
+pub struct Authenticator {
+    accounts: Accounts,
+    /// Digest of the data-plane token, when there is one.
+    data_plane: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+enum Accounts {
     /// Authentication off: everyone is the built-in account.
-    Disabled(Caller),
+    BuiltIn(Caller),
     /// Bearer tokens, by the hex SHA-256 digest of the token.
     Tokens(HashMap<String, AccountId>),
 }
@@ -28,9 +40,13 @@ pub enum Authenticator {
 impl Authenticator {
     /// Authentication off.
     pub fn disabled() -> Result<Self, DomainError> {
-        Ok(Authenticator::Disabled(Caller {
+        let caller = Caller {
             account_id: AccountId::parse("account", BUILT_IN_ACCOUNT)?,
-        }))
+        };
+        Ok(Authenticator {
+            accounts: Accounts::BuiltIn(caller),
+            data_plane: None,
+        })
     }
 
     /// Tokens from `path`: lines of `HEX_SHA256_OF_TOKEN ACCOUNT_ID`;
@@ -44,27 +60,40 @@ impl Authenticator {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
+            let at = || format!("{}:{}", path.display(), number + 1);
             let mut parts = line.split_whitespace();
             let (Some(digest), Some(account), None) = (parts.next(), parts.next(), parts.next())
             else {
-                return Err(format!(
-                    "{}:{}: expected `SHA256_HEX ACCOUNT_ID`",
-                    path.display(),
-                    number + 1
-                ));
+                return Err(format!("{}: expected `SHA256_HEX ACCOUNT_ID`", at()));
             };
             if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(format!(
-                    "{}:{}: the digest must be 64 hex digits",
-                    path.display(),
-                    number + 1
-                ));
+                return Err(format!("{}: the digest must be 64 hex digits", at()));
             }
-            let account = AccountId::parse("account", account)
-                .map_err(|e| format!("{}:{}: {e}", path.display(), number + 1))?;
+            let account =
+                AccountId::parse("account", account).map_err(|e| format!("{}: {e}", at()))?;
             tokens.insert(digest.to_ascii_lowercase(), account);
         }
-        Ok(Authenticator::Tokens(tokens))
+        Ok(Authenticator {
+            accounts: Accounts::Tokens(tokens),
+            data_plane: None,
+        })
+    }
+
+    /// Also accepts `token` as the data plane's, acting for the account
+    /// each call names.
+    pub fn with_data_plane_token(self, token: &str) -> Self {
+        Authenticator {
+            data_plane: Some(Self::digest(token)),
+            ..self
+        }
+    }
+
+    /// The built-in account, when authentication is off.
+    pub fn built_in(&self) -> Option<&Caller> {
+        match &self.accounts {
+            Accounts::BuiltIn(caller) => Some(caller),
+            Accounts::Tokens(_) => None,
+        }
     }
 
     /// The digest a tokens file lists for `token`.
@@ -74,21 +103,35 @@ impl Authenticator {
 
     /// The caller a request's metadata authenticates, or UNAUTHENTICATED.
     pub fn caller(&self, metadata: &MetadataMap) -> Result<Caller, Status> {
-        match self {
-            Authenticator::Disabled(caller) => Ok(caller.clone()),
-            Authenticator::Tokens(tokens) => {
-                let token = metadata
-                    .get("authorization")
-                    .and_then(|value| value.to_str().ok())
-                    .and_then(|value| value.strip_prefix("Bearer "))
-                    .ok_or_else(|| Status::unauthenticated("a bearer token is required"))?;
-                tokens
-                    .get(&Self::digest(token.trim()))
-                    .map(|account_id| Caller {
-                        account_id: account_id.clone(),
-                    })
-                    .ok_or_else(|| Status::unauthenticated("the bearer token is not valid"))
-            }
+        let tokens = match &self.accounts {
+            Accounts::BuiltIn(caller) => return Ok(caller.clone()),
+            Accounts::Tokens(tokens) => tokens,
+        };
+        let token = metadata
+            .get("authorization")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or_else(|| Status::unauthenticated("a bearer token is required"))?;
+        let digest = Self::digest(token.trim());
+        if self.data_plane.as_ref() == Some(&digest) {
+            let account = metadata
+                .get(ACCOUNT_HEADER)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| AccountId::parse(ACCOUNT_HEADER, value).ok())
+                .ok_or_else(|| {
+                    Status::unauthenticated(format!(
+                        "the data plane must name an account in {ACCOUNT_HEADER}"
+                    ))
+                })?;
+            return Ok(Caller {
+                account_id: account,
+            });
         }
+        tokens
+            .get(&digest)
+            .map(|account_id| Caller {
+                account_id: account_id.clone(),
+            })
+            .ok_or_else(|| Status::unauthenticated("the bearer token is not valid"))
     }
 }

@@ -3,6 +3,7 @@
 //! statuses only in [`status`].
 
 mod account;
+mod agent;
 pub mod auth;
 pub mod convert;
 mod lifecycle;
@@ -10,7 +11,6 @@ mod replication_jobs;
 pub mod request_id;
 mod source_servers;
 pub mod status;
-mod unimplemented;
 
 use std::{future::Future, sync::Arc};
 

@@ -1,5 +1,6 @@
 //! Replication jobs: SMC's job status machine, incremental runs and cutover.
 
+mod acknowledge;
 mod commands;
 mod model;
 

@@ -11,9 +11,9 @@
 
 use crate::{
     domain::{
-        BusinessStatus, DataReplicationState, DomainError, EventType, FirstBoot, FollowUpTaskKind,
-        InitiationStepName, InitiationStepStatus, LifeCycleState, ReplicationJobStatus,
-        ReplicationType, ResourceKind, RunType, SourceState,
+        agent_command::CommandKind, BusinessStatus, DataReplicationState, DomainError, EventType,
+        FirstBoot, FollowUpTaskKind, InitiationStepName, InitiationStepStatus, LifeCycleState,
+        ReplicationJobStatus, ReplicationType, ResourceKind, RunType, SourceState,
     },
     pb::v1 as pb,
 };
@@ -159,10 +159,13 @@ same_names!(BusinessStatus => ReplicationJobBusinessStatus {
     Preparing, Syncing, Processing, Cleaning,
 });
 same_names!(RunType => ReplicationJobRunType { Manual, Schedule });
+same_names!(CommandKind => AgentCommandKind {
+    RunIncrementalSync, RunFinalSync, ReleaseResources, UninstallAgent, TeardownReplicationResources,
+});
 same_names!(EventType => LifecycleEventType {
     SourceServerRegistered, LifeCycleStateChanged, DataReplicationStateChanged,
     ReplicationProgress, SourceServerArchived, FollowUpTaskCompleted, FollowUpTaskOverdue,
-    ReplicationJobCreated, ReplicationJobStatusChanged, ReplicationJobProgress,
+    ReplicationJobCreated, ReplicationJobStatusChanged, ReplicationJobProgress, FollowUpTaskDelivered,
 });
 
 /// Events are only ever about source servers and replication jobs; the

@@ -2,6 +2,7 @@
 //! builders here, the tests by theme in the submodules.
 
 mod durability;
+mod event_log;
 mod reads;
 mod writes;
 

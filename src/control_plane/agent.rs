@@ -1,0 +1,157 @@
+//! Use cases of the data plane's agents: reports, the commands an agent
+//! must run, and their acknowledgements.
+
+use rand::thread_rng;
+use serde::{Deserialize, Serialize};
+
+use super::{Caller, ClientToken, ControlPlane};
+use crate::{
+    domain::{
+        agent_command::{
+            follow_up_commands, job_command, Acknowledgement, AgentCommand, CommandOutcome,
+            CommandRef,
+        },
+        source_server::{self, Registration, ReplicationReport},
+        DomainError, ReplicationJobStatus, Resource, ResourceKind, SourceServer, SourceServerId,
+        Transition,
+    },
+    store::{ReplicationJobFilter, WriteBatch},
+};
+
+/// Most jobs of one source server looked at for commands (at most one is
+/// unfinished at a time; this only bounds the read).
+const JOBS_PER_SERVER: usize = 16;
+
+/// What an acknowledgement records for its client token.
+#[derive(Serialize, Deserialize)]
+struct Acknowledged;
+
+impl ControlPlane {
+    /// An agent's report. Without a server id, the agent is new: a server
+    /// is registered from the report's source facts and the report applied
+    /// to it, in one commit.
+    pub async fn agent_report(
+        &self,
+        caller: &Caller,
+        id: Option<&SourceServerId>,
+        report: ReplicationReport,
+    ) -> Result<SourceServer, DomainError> {
+        self.require_initialized(caller).await?;
+        let report = &report;
+        let server: SourceServer = self
+            .mutate(caller, None, move || async move {
+                let now = self.now();
+                let (base, version) = match id {
+                    Some(id) => {
+                        let current = self.load_server(&caller.account_id, id).await?;
+                        (None, Some(current))
+                    }
+                    None => {
+                        let registration = Registration {
+                            source_properties: report.source_properties.clone().unwrap_or_default(),
+                            ..Registration::default()
+                        };
+                        let id = SourceServerId::generate(&mut thread_rng());
+                        (
+                            Some(source_server::register(
+                                caller.account_id.clone(),
+                                id,
+                                registration,
+                                now,
+                            )?),
+                            None,
+                        )
+                    }
+                };
+                let (current, expected) = match (&base, &version) {
+                    (Some(created), _) => (&created.resource, None),
+                    (None, Some(loaded)) => (&loaded.value, Some(loaded.version)),
+                    (None, None) => return Err(DomainError::internal("report without a server")),
+                };
+                let reported = current.report_replication(report.clone(), now)?;
+                let after = reported.resource.clone();
+                let transitions: Vec<Transition<SourceServer>> =
+                    base.into_iter().chain([reported]).collect();
+                Ok((
+                    WriteBatch::chain(transitions, expected, Resource::SourceServer),
+                    after,
+                ))
+            })
+            .await?;
+        Ok(server)
+    }
+
+    /// The commands `id`'s agent must run now, derived from durable state:
+    /// pending follow-up tasks (uninstall before teardown) and the data
+    /// plane's step of a Running job.
+    pub async fn agent_commands(
+        &self,
+        caller: &Caller,
+        id: &SourceServerId,
+    ) -> Result<Vec<AgentCommand>, DomainError> {
+        self.require_initialized(caller).await?;
+        let server = self.load_server(&caller.account_id, id).await?;
+        let running = ReplicationJobFilter {
+            source_ids: vec![id.clone()],
+            statuses: vec![ReplicationJobStatus::Running],
+            ..ReplicationJobFilter::default()
+        };
+        let jobs = self
+            .store
+            .list_replication_jobs(&caller.account_id, &running, None, JOBS_PER_SERVER)
+            .await?;
+        let mut commands = follow_up_commands(&server.value);
+        commands.extend(jobs.iter().filter_map(job_command));
+        Ok(commands)
+    }
+
+    /// An agent acknowledges `command`: progress, or its outcome. The
+    /// transitions it implies commit together; acknowledging a step that
+    /// is no longer pending changes nothing.
+    pub async fn acknowledge_command(
+        &self,
+        caller: &Caller,
+        command: &CommandRef,
+        ack: Acknowledgement,
+        token: Option<&ClientToken>,
+    ) -> Result<(), DomainError> {
+        self.require_initialized(caller).await?;
+        let ack = &ack;
+        let scale = self.settings.time_scale;
+        self.mutate(caller, token, move || async move {
+            let now = self.now();
+            let batch = match command {
+                CommandRef::FollowUp { server, task } => {
+                    let current = self.load_server(&caller.account_id, server).await?;
+                    let pending = current
+                        .value
+                        .follow_up_tasks
+                        .iter()
+                        .any(|t| &t.id == task && t.is_pending());
+                    let transitions = match (&ack.outcome, pending) {
+                        (Some(CommandOutcome::Succeeded), true) => {
+                            vec![current.value.complete_follow_up(task, now)?]
+                        }
+                        _ => Vec::new(),
+                    };
+                    WriteBatch::chain(transitions, Some(current.version), Resource::SourceServer)
+                }
+                CommandRef::JobStep { job, .. } => {
+                    let current = self
+                        .store
+                        .replication_job(&caller.account_id, job)
+                        .await?
+                        .ok_or_else(|| DomainError::NotFound {
+                            kind: ResourceKind::ReplicationJob,
+                            id: job.to_string(),
+                        })?;
+                    let transitions = current.value.acknowledge(command, ack, scale, now)?;
+                    WriteBatch::chain(transitions, Some(current.version), Resource::ReplicationJob)
+                }
+            };
+            Ok((batch, Acknowledged))
+        })
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,170 @@
+//! Delivery of commands to one agent: every pending command when the agent
+//! connects, each new one as soon as the state it derives from changes,
+//! and again, with back-off, until the agent acknowledges it done.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Arc,
+    time::Duration,
+};
+
+use futures_util::Stream;
+use tokio::{
+    sync::broadcast::{self, error::RecvError},
+    time::Instant,
+};
+use tokio_util::sync::CancellationToken;
+
+use super::{Caller, ControlPlane};
+use crate::domain::{
+    agent_command::{AgentCommand, CommandRef},
+    DomainError, LifecycleEvent, Millis, Resource, SourceServerId,
+};
+
+/// First redelivery of an unacknowledged command, before time compression.
+const FIRST_RETRY: Millis = Millis(5_000);
+/// Longest wait between deliveries, before time compression.
+const MAX_RETRY: Millis = Millis::minutes(5);
+
+/// A command as delivered: with the delivery's attempt number.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery {
+    /// The command.
+    pub command: AgentCommand,
+    /// 1 for the first delivery.
+    pub attempt: u32,
+}
+
+struct CommandStream {
+    plane: Arc<ControlPlane>,
+    caller: Caller,
+    server: SourceServerId,
+    live: broadcast::Receiver<Arc<LifecycleEvent>>,
+    /// Commands delivered on this stream: attempt and when.
+    sent: HashMap<CommandRef, (u32, Instant)>,
+    ready: VecDeque<Delivery>,
+    drain: CancellationToken,
+    ended: bool,
+}
+
+impl ControlPlane {
+    /// The command stream of `server`'s agent; ends when `drain` is
+    /// cancelled (the agent reconnects and is sent what is still pending).
+    pub async fn command_stream(
+        self: &Arc<Self>,
+        caller: Caller,
+        server: SourceServerId,
+        drain: CancellationToken,
+    ) -> Result<impl Stream<Item = Result<Delivery, DomainError>> + Send + 'static, DomainError>
+    {
+        // Subscribe first, so no change after the first read is missed.
+        let live = self.store.subscribe();
+        self.agent_commands(&caller, &server).await?;
+        let stream = CommandStream {
+            plane: Arc::clone(self),
+            caller,
+            server,
+            live,
+            sent: HashMap::new(),
+            ready: VecDeque::new(),
+            drain,
+            ended: false,
+        };
+        Ok(futures_util::stream::unfold(
+            stream,
+            |mut stream| async move {
+                if stream.ended {
+                    return None;
+                }
+                let item = stream.next().await;
+                stream.ended = item.is_err();
+                Some((item, stream))
+            },
+        ))
+    }
+
+    /// How long an unacknowledged delivery waits before the next one.
+    fn retry_after(&self, attempt: u32) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(16);
+        let wait = Millis(FIRST_RETRY.0.saturating_mul(1 << exponent).min(MAX_RETRY.0));
+        Duration::from_millis(self.settings.time_scale.compress(wait).0.max(1) as u64)
+    }
+}
+
+impl CommandStream {
+    async fn next(&mut self) -> Result<Delivery, DomainError> {
+        loop {
+            if self.drain.is_cancelled() {
+                return Err(DomainError::unavailable(
+                    "the server is shutting down; reconnect",
+                ));
+            }
+            if let Some(delivery) = self.ready.pop_front() {
+                return Ok(delivery);
+            }
+            self.refresh().await?;
+            if self.ready.is_empty() {
+                self.wait().await?;
+            }
+        }
+    }
+
+    /// Queues every pending command that was not delivered yet, or whose
+    /// retry is due; forgets those no longer pending.
+    async fn refresh(&mut self) -> Result<(), DomainError> {
+        let commands = self
+            .plane
+            .agent_commands(&self.caller, &self.server)
+            .await?;
+        self.sent
+            .retain(|id, _| commands.iter().any(|c| &c.id == id));
+        let now = Instant::now();
+        for command in commands {
+            let attempt = match self.sent.get(&command.id) {
+                None => command.attempts + 1,
+                Some(&(attempt, at)) if now >= at + self.plane.retry_after(attempt) => attempt + 1,
+                Some(_) => continue,
+            };
+            self.sent.insert(command.id.clone(), (attempt, now));
+            self.ready.push_back(Delivery { command, attempt });
+        }
+        Ok(())
+    }
+
+    /// Waits until something this agent cares about changed, or a retry is
+    /// due.
+    async fn wait(&mut self) -> Result<(), DomainError> {
+        let next_retry = self
+            .sent
+            .values()
+            .map(|&(attempt, at)| at + self.plane.retry_after(attempt))
+            .min();
+        loop {
+            tokio::select! {
+                () = self.drain.cancelled() => return Ok(()),
+                () = sleep_until(next_retry) => return Ok(()),
+                received = self.live.recv() => match received {
+                    Ok(event) if self.concerns(&event) => return Ok(()),
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(_)) => return Ok(()),
+                    Err(RecvError::Closed) => return Err(DomainError::unavailable("the event log closed")),
+                },
+            }
+        }
+    }
+
+    fn concerns(&self, event: &LifecycleEvent) -> bool {
+        event.resource.account_id() == &self.caller.account_id
+            && match &event.resource {
+                Resource::SourceServer(server) => server.id == self.server,
+                Resource::ReplicationJob(job) => job.source_id == self.server,
+            }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

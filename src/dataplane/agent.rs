@@ -1,0 +1,442 @@
+//! A replication agent for one source server, speaking the agent protocol
+//! over gRPC: it reports replication of simulated disks (initiation steps,
+//! initial sync, then continuous replication with heartbeats) and carries
+//! out the commands the service sends, acknowledging progress and outcome.
+//! The built-in simulated data plane runs one per server; `cutover-agent`
+//! runs one as its own process.
+
+use std::{collections::HashMap, time::Duration};
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tonic::{service::interceptor::InterceptedService, transport::Channel, Code};
+
+use super::credentials::Credentials;
+use crate::pb::v1::{
+    agent_service_client::AgentServiceClient,
+    source_server_service_client::SourceServerServiceClient, AcknowledgeCommandRequest,
+    AgentCommand, AgentCommandKind, AgentCommandOutcome, DataReplicationInitiationStep,
+    DataReplicationState, GetSourceServerRequest, InitiationStepName, InitiationStepStatus,
+    LifeCycleState, ReceiveCommandsRequest, ReplicatedDisk, ReportReplicationRequest, SourceDisk,
+    SourceProperties,
+};
+
+/// Disks an agent simulates when its server names none.
+const DEFAULT_DISKS: [(&str, i64); 2] = [("/dev/sda", 8 << 30), ("/dev/sdb", 16 << 30)];
+/// Ticks the initial sync takes.
+const SYNC_TICKS: i64 = 5;
+/// Progress a sync command makes per tick, in percent.
+const SYNC_STEP: f64 = 25.0;
+
+type Intercepted = InterceptedService<Channel, Credentials>;
+
+/// How an agent behaves.
+#[derive(Debug, Clone)]
+pub struct AgentSettings {
+    /// One step of simulated work.
+    pub tick: Duration,
+    /// How often a continuous agent reports when nothing changes.
+    pub heartbeat: Duration,
+    /// How long uninstalling and tearing down take.
+    pub task_time: Duration,
+    /// Never acknowledge the uninstall command (to see a task go overdue).
+    pub ignore_uninstall: bool,
+}
+
+/// Where the simulated replication is.
+#[derive(Debug, Clone, PartialEq)]
+enum Replication {
+    /// Setting up: the steps done so far.
+    Initiating(usize),
+    /// Copying the disks.
+    InitialSync(Vec<ReplicatedDisk>),
+    /// Continuous; the last report was sent at this tick.
+    Continuous(Vec<ReplicatedDisk>, u64),
+    /// Not reporting any more (uninstalled, cut over or disconnected).
+    Silent,
+}
+
+/// A command being carried out.
+#[derive(Debug, Clone)]
+struct Running {
+    command: AgentCommand,
+    progress: f64,
+    started_tick: u64,
+}
+
+/// One source server's agent.
+pub struct Agent {
+    agents: AgentServiceClient<Intercepted>,
+    servers: SourceServerServiceClient<Intercepted>,
+    settings: AgentSettings,
+    server_id: String,
+    disks: Vec<SourceDisk>,
+    replication: Replication,
+    running: HashMap<String, Running>,
+    done: HashMap<String, AgentCommandOutcome>,
+    tick: u64,
+}
+
+impl Agent {
+    /// An agent for `server_id` (empty: a new server, created by the first
+    /// report), talking over `channel` with `credentials`.
+    pub fn new(
+        channel: Channel,
+        credentials: Credentials,
+        server_id: String,
+        settings: AgentSettings,
+    ) -> Agent {
+        Agent {
+            agents: AgentServiceClient::with_interceptor(channel.clone(), credentials.clone()),
+            servers: SourceServerServiceClient::with_interceptor(channel, credentials),
+            settings,
+            server_id,
+            disks: Vec::new(),
+            replication: Replication::Initiating(0),
+            running: HashMap::new(),
+            done: HashMap::new(),
+            tick: 0,
+        }
+    }
+
+    /// The server this agent reports for (empty until the first report).
+    pub fn server_id(&self) -> &str {
+        &self.server_id
+    }
+
+    /// Runs until `shutdown`: resumes from the server's state, then reports
+    /// and carries out commands, one step per tick.
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        if let Err(status) = self.resume().await {
+            tracing::warn!(server = %self.server_id, %status, "agent cannot start");
+            return;
+        }
+        let (commands_tx, mut commands) = mpsc::channel(64);
+        let listener = tokio::spawn(listen(
+            self.agents.clone(),
+            self.server_id.clone(),
+            commands_tx,
+            shutdown.clone(),
+        ));
+        let mut interval = tokio::time::interval(self.settings.tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                Some(command) = commands.recv() => self.accept(command).await,
+                _ = interval.tick() => {
+                    self.tick += 1;
+                    self.report().await;
+                    self.work().await;
+                }
+            }
+        }
+        listener.abort();
+    }
+
+    /// Picks up where the server is: a new agent registers its server; a
+    /// known one continues replication as the service last saw it.
+    async fn resume(&mut self) -> Result<(), tonic::Status> {
+        if self.server_id.is_empty() {
+            self.disks = default_disks();
+            let response = self
+                .agents
+                .report_replication(ReportReplicationRequest {
+                    source_properties: Some(SourceProperties {
+                        disks: self.disks.clone(),
+                        ..Default::default()
+                    }),
+                    data_replication_state: DataReplicationState::Initiating as i32,
+                    initiation_steps: steps(0),
+                    ..Default::default()
+                })
+                .await?;
+            self.server_id = response.into_inner().source_server_id;
+            return Ok(());
+        }
+        let server = self
+            .servers
+            .get_source_server(GetSourceServerRequest {
+                source_server_id: self.server_id.clone(),
+            })
+            .await?
+            .into_inner();
+        self.disks = server
+            .source_properties
+            .map(|p| p.disks)
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(default_disks);
+        let info = server.data_replication_info.unwrap_or_default();
+        let life = server.life_cycle.map_or(0, |l| l.state);
+        self.replication = if server.is_archived
+            || [
+                LifeCycleState::Cutover as i32,
+                LifeCycleState::Disconnected as i32,
+            ]
+            .contains(&life)
+        {
+            Replication::Silent
+        } else if info.data_replication_state == DataReplicationState::Continuous as i32 {
+            Replication::Continuous(info.replicated_disks, 0)
+        } else if info.data_replication_state == DataReplicationState::InitialSync as i32 {
+            Replication::InitialSync(info.replicated_disks)
+        } else {
+            Replication::Initiating(0)
+        };
+        Ok(())
+    }
+
+    /// One step of replication, reported.
+    async fn report(&mut self) {
+        let heartbeat_ticks = (self.settings.heartbeat.as_millis()
+            / self.settings.tick.as_millis().max(1))
+        .max(1) as u64;
+        let (next, request) = match &self.replication {
+            Replication::Silent => return,
+            Replication::Continuous(_, last) if self.tick < last + heartbeat_ticks => return,
+            Replication::Initiating(done)
+                if *done < InitiationStepName::StartDataTransfer as usize =>
+            {
+                let done = done + 1;
+                (
+                    Replication::Initiating(done),
+                    self.request(DataReplicationState::Initiating, Vec::new(), steps(done)),
+                )
+            }
+            Replication::Initiating(_) => {
+                let disks = self.disks.iter().map(|d| disk(d, 0)).collect::<Vec<_>>();
+                (
+                    Replication::InitialSync(disks.clone()),
+                    self.request(DataReplicationState::InitialSync, disks, Vec::new()),
+                )
+            }
+            Replication::InitialSync(disks) => {
+                let disks: Vec<ReplicatedDisk> = disks
+                    .iter()
+                    .map(|d| ReplicatedDisk {
+                        replicated_storage_bytes: (d.replicated_storage_bytes
+                            + (d.total_storage_bytes + SYNC_TICKS - 1) / SYNC_TICKS)
+                            .min(d.total_storage_bytes),
+                        ..d.clone()
+                    })
+                    .collect();
+                if disks
+                    .iter()
+                    .all(|d| d.replicated_storage_bytes >= d.total_storage_bytes)
+                {
+                    (
+                        Replication::Continuous(disks.clone(), self.tick),
+                        self.continuous(disks),
+                    )
+                } else {
+                    (
+                        Replication::InitialSync(disks.clone()),
+                        self.request(DataReplicationState::InitialSync, disks, Vec::new()),
+                    )
+                }
+            }
+            Replication::Continuous(disks, _) => (
+                Replication::Continuous(disks.clone(), self.tick),
+                self.continuous(disks.clone()),
+            ),
+        };
+        match self.agents.report_replication(request).await {
+            Ok(_) => self.replication = next,
+            // Cut over, disconnected or archived: replication is over.
+            Err(status) if status.code() == Code::FailedPrecondition => {
+                self.replication = Replication::Silent
+            }
+            Err(status) => {
+                tracing::debug!(server = %self.server_id, %status, "report failed; retrying")
+            }
+        }
+    }
+
+    fn request(
+        &self,
+        state: DataReplicationState,
+        disks: Vec<ReplicatedDisk>,
+        steps: Vec<DataReplicationInitiationStep>,
+    ) -> ReportReplicationRequest {
+        ReportReplicationRequest {
+            source_server_id: self.server_id.clone(),
+            data_replication_state: state as i32,
+            replicated_disks: disks,
+            initiation_steps: steps,
+            ..Default::default()
+        }
+    }
+
+    fn continuous(&self, disks: Vec<ReplicatedDisk>) -> ReportReplicationRequest {
+        ReportReplicationRequest {
+            lag_duration: Some(prost_types::Duration {
+                seconds: 1,
+                nanos: 500_000_000,
+            }),
+            ..self.request(DataReplicationState::Continuous, disks, Vec::new())
+        }
+    }
+
+    /// A delivered command: started, or, if already done, acknowledged
+    /// again (deliveries are at least once).
+    async fn accept(&mut self, command: AgentCommand) {
+        if let Some(&outcome) = self.done.get(&command.command_id) {
+            self.acknowledge(&command.command_id, 100.0, outcome).await;
+            return;
+        }
+        let progress = command.progress;
+        self.running
+            .entry(command.command_id.clone())
+            .or_insert(Running {
+                command,
+                progress,
+                started_tick: self.tick,
+            });
+    }
+
+    /// One step of every running command.
+    async fn work(&mut self) {
+        let task_ticks = (self.settings.task_time.as_millis()
+            / self.settings.tick.as_millis().max(1))
+        .max(1) as u64;
+        let ids: Vec<String> = self.running.keys().cloned().collect();
+        for id in ids {
+            let Some(running) = self.running.get(&id).cloned() else {
+                continue;
+            };
+            let kind = AgentCommandKind::try_from(running.command.kind)
+                .unwrap_or(AgentCommandKind::Unspecified);
+            let (progress, outcome) = match kind {
+                AgentCommandKind::RunIncrementalSync | AgentCommandKind::RunFinalSync => {
+                    let progress = (running.progress + SYNC_STEP).min(100.0);
+                    (
+                        progress,
+                        (progress >= 100.0).then_some(AgentCommandOutcome::Succeeded),
+                    )
+                }
+                AgentCommandKind::ReleaseResources => (100.0, Some(AgentCommandOutcome::Succeeded)),
+                AgentCommandKind::UninstallAgent if self.settings.ignore_uninstall => continue,
+                AgentCommandKind::UninstallAgent
+                | AgentCommandKind::TeardownReplicationResources => {
+                    if self.tick < running.started_tick + task_ticks {
+                        continue;
+                    }
+                    (100.0, Some(AgentCommandOutcome::Succeeded))
+                }
+                AgentCommandKind::Unspecified => (0.0, Some(AgentCommandOutcome::Failed)),
+            };
+            let acknowledged = self
+                .acknowledge(
+                    &id,
+                    progress,
+                    outcome.unwrap_or(AgentCommandOutcome::Unspecified),
+                )
+                .await;
+            if !acknowledged {
+                continue;
+            }
+            match outcome {
+                Some(outcome) => {
+                    self.running.remove(&id);
+                    self.done.insert(id, outcome);
+                    if kind == AgentCommandKind::UninstallAgent {
+                        self.replication = Replication::Silent;
+                    }
+                }
+                None => {
+                    if let Some(running) = self.running.get_mut(&id) {
+                        running.progress = progress;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn acknowledge(
+        &mut self,
+        command_id: &str,
+        progress: f64,
+        outcome: AgentCommandOutcome,
+    ) -> bool {
+        let request = AcknowledgeCommandRequest {
+            command_id: command_id.to_owned(),
+            progress,
+            outcome: outcome as i32,
+            error: if outcome == AgentCommandOutcome::Failed {
+                "UnknownCommand".into()
+            } else {
+                String::new()
+            },
+            ..Default::default()
+        };
+        match self.agents.acknowledge_command(request).await {
+            Ok(_) => true,
+            Err(status) => {
+                tracing::debug!(server = %self.server_id, command = command_id, %status, "acknowledgement failed; retrying");
+                false
+            }
+        }
+    }
+}
+
+/// Holds the command stream, reconnecting after errors, until `shutdown`.
+async fn listen(
+    mut agents: AgentServiceClient<Intercepted>,
+    server_id: String,
+    commands: mpsc::Sender<AgentCommand>,
+    shutdown: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(50);
+    while !shutdown.is_cancelled() {
+        let request = ReceiveCommandsRequest {
+            source_server_id: server_id.clone(),
+        };
+        if let Ok(response) = agents.receive_commands(request).await {
+            let mut stream = response.into_inner();
+            backoff = Duration::from_millis(50);
+            while let Ok(Some(command)) = stream.message().await {
+                if commands.send(command).await.is_err() {
+                    return;
+                }
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(backoff) => backoff = (backoff * 2).min(Duration::from_secs(5)),
+        }
+    }
+}
+
+fn default_disks() -> Vec<SourceDisk> {
+    DEFAULT_DISKS
+        .iter()
+        .map(|&(name, bytes)| SourceDisk {
+            device_name: name.into(),
+            bytes,
+        })
+        .collect()
+}
+
+fn disk(source: &SourceDisk, replicated: i64) -> ReplicatedDisk {
+    ReplicatedDisk {
+        device_name: source.device_name.clone(),
+        total_storage_bytes: source.bytes,
+        replicated_storage_bytes: replicated,
+        ..Default::default()
+    }
+}
+
+/// MGN's initiation steps, the first `done` succeeded.
+fn steps(done: usize) -> Vec<DataReplicationInitiationStep> {
+    (InitiationStepName::Wait as i32..=InitiationStepName::StartDataTransfer as i32)
+        .enumerate()
+        .map(|(index, name)| DataReplicationInitiationStep {
+            name,
+            status: if index < done {
+                InitiationStepStatus::Succeeded
+            } else {
+                InitiationStepStatus::NotStarted
+            } as i32,
+        })
+        .collect()
+}

@@ -1,0 +1,133 @@
+//! `cutover.v1.AgentService`: the data plane's reports, command stream and
+//! acknowledgements.
+
+use std::pin::Pin;
+
+use futures_util::{Stream, StreamExt};
+use tonic::{Request, Response, Status};
+
+use super::{client_token, convert, status::to_status, Api, RequestId};
+use crate::{
+    control_plane::Delivery,
+    domain::{
+        agent_command::{Acknowledgement, CommandOutcome, CommandRef},
+        DomainError, SourceServerId,
+    },
+    pb::v1::{
+        self as pb, agent_service_server::AgentService, AcknowledgeCommandRequest,
+        AcknowledgeCommandResponse, AgentCommandOutcome, ReceiveCommandsRequest,
+        ReportReplicationRequest, ReportReplicationResponse,
+    },
+};
+
+type CommandStream = Pin<Box<dyn Stream<Item = Result<pb::AgentCommand, Status>> + Send + 'static>>;
+
+fn command_message(delivery: &Delivery) -> pb::AgentCommand {
+    let command = &delivery.command;
+    pb::AgentCommand {
+        command_id: command.id.to_string(),
+        kind: convert::encode(command.kind),
+        job_id: match &command.id {
+            CommandRef::JobStep { job, .. } => job.to_string(),
+            CommandRef::FollowUp { .. } => String::new(),
+        },
+        deadline: convert::optional_timestamp(command.deadline),
+        source_server_id: command.source_server_id.to_string(),
+        progress: command.progress,
+        attempt: i32::try_from(delivery.attempt).unwrap_or(i32::MAX),
+    }
+}
+
+fn acknowledgement(message: &AcknowledgeCommandRequest) -> Result<Acknowledgement, DomainError> {
+    let outcome = match AgentCommandOutcome::try_from(message.outcome) {
+        Ok(AgentCommandOutcome::Unspecified) => None,
+        Ok(AgentCommandOutcome::Succeeded) => Some(CommandOutcome::Succeeded),
+        Ok(AgentCommandOutcome::Failed) => {
+            Some(CommandOutcome::Failed(if message.error.is_empty() {
+                "AgentReportedFailure".to_owned()
+            } else {
+                message.error.chars().take(256).collect()
+            }))
+        }
+        Err(_) => {
+            return Err(DomainError::invalid_field(
+                "outcome",
+                format!("unknown value {}", message.outcome),
+            ))
+        }
+    };
+    Ok(Acknowledgement {
+        progress: message.progress,
+        outcome,
+    })
+}
+
+#[tonic::async_trait]
+impl AgentService for Api {
+    type ReceiveCommandsStream = CommandStream;
+
+    async fn report_replication(
+        &self,
+        request: Request<ReportReplicationRequest>,
+    ) -> Result<Response<ReportReplicationResponse>, Status> {
+        self.unary(request, move |caller, message, request_id| async move {
+            let id = match message.source_server_id.as_str() {
+                "" => None,
+                id => Some(SourceServerId::parse("source_server_id", id)?),
+            };
+            let report = convert::replication_report(&message)?;
+            let server = self
+                .plane
+                .agent_report(&caller, id.as_ref(), report)
+                .await?;
+            Ok(ReportReplicationResponse {
+                request_id: request_id.to_string(),
+                source_server_id: server.id.to_string(),
+            })
+        })
+        .await
+    }
+
+    async fn receive_commands(
+        &self,
+        request: Request<ReceiveCommandsRequest>,
+    ) -> Result<Response<Self::ReceiveCommandsStream>, Status> {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(RequestId::generate);
+        let caller = self.auth.caller(request.metadata())?;
+        let opened = async {
+            let id =
+                SourceServerId::parse("source_server_id", &request.get_ref().source_server_id)?;
+            self.plane
+                .command_stream(caller, id, self.drain.clone())
+                .await
+        };
+        let deliveries = opened.await.map_err(|err| to_status(&err, &request_id))?;
+        let stream = deliveries.map(move |delivery| match delivery {
+            Ok(delivery) => Ok(command_message(&delivery)),
+            Err(err) => Err(to_status(&err, &request_id)),
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    async fn acknowledge_command(
+        &self,
+        request: Request<AcknowledgeCommandRequest>,
+    ) -> Result<Response<AcknowledgeCommandResponse>, Status> {
+        self.unary(request, move |caller, message, request_id| async move {
+            let token = client_token("AcknowledgeCommand", &message, |m| &mut m.client_token)?;
+            let command = CommandRef::parse("command_id", &message.command_id)?;
+            let ack = acknowledgement(&message)?;
+            self.plane
+                .acknowledge_command(&caller, &command, ack, token.as_ref())
+                .await?;
+            Ok(AcknowledgeCommandResponse {
+                request_id: request_id.to_string(),
+            })
+        })
+        .await
+    }
+}
