@@ -44,21 +44,17 @@ pub async fn schedule_once(plane: &ControlPlane) {
             }
         }
     }
-    for server in work.servers.iter().map(|s| &s.value) {
-        for task in server
-            .follow_up_tasks
-            .iter()
-            .filter(|t| t.is_pending() && !t.overdue && t.deadline <= now)
-        {
-            match plane
-                .mark_follow_up_overdue(&server.account_id, &server.id, &task.id)
-                .await
-            {
-                Ok(_) => {
-                    tracing::warn!(server = %server.id, task = %task.id, kind = task.kind.as_str(), "follow-up task overdue")
-                }
-                Err(err) => tracing::debug!(server = %server.id, %err, "overdue mark refused"),
-            }
+    let overdue = match plane.store().overdue_follow_up_tasks(now, BATCH).await {
+        Ok(overdue) => overdue,
+        Err(err) => {
+            tracing::warn!(%err, "scheduler could not read follow-up tasks");
+            return;
+        }
+    };
+    for (account, server, task) in overdue {
+        match plane.mark_follow_up_overdue(&account, &server, &task).await {
+            Ok(_) => tracing::warn!(%server, %task, "follow-up task overdue"),
+            Err(err) => tracing::debug!(%server, %err, "overdue mark refused"),
         }
     }
 }

@@ -75,6 +75,7 @@ pub struct Agent {
     running: HashMap<String, Running>,
     done: HashMap<String, AgentCommandOutcome>,
     tick: u64,
+    resumed: bool,
 }
 
 impl Agent {
@@ -96,6 +97,7 @@ impl Agent {
             running: HashMap::new(),
             done: HashMap::new(),
             tick: 0,
+            resumed: false,
         }
     }
 
@@ -107,9 +109,11 @@ impl Agent {
     /// Runs until `shutdown`: resumes from the server's state, then reports
     /// and carries out commands, one step per tick.
     pub async fn run(mut self, shutdown: CancellationToken) {
-        if let Err(status) = self.resume().await {
-            tracing::warn!(server = %self.server_id, %status, "agent cannot start");
-            return;
+        if !self.resumed {
+            if let Err(status) = self.resume().await {
+                tracing::warn!(server = %self.server_id, %status, "agent cannot start");
+                return;
+            }
         }
         let (commands_tx, mut commands) = mpsc::channel(64);
         let listener = tokio::spawn(listen(
@@ -135,8 +139,10 @@ impl Agent {
     }
 
     /// Picks up where the server is: a new agent registers its server; a
-    /// known one continues replication as the service last saw it.
-    async fn resume(&mut self) -> Result<(), tonic::Status> {
+    /// known one continues replication as the service last saw it. `run`
+    /// does this first if it was not done.
+    pub async fn resume(&mut self) -> Result<(), tonic::Status> {
+        self.resumed = true;
         if self.server_id.is_empty() {
             self.disks = default_disks();
             let response = self

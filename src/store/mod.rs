@@ -19,9 +19,9 @@ use async_trait::async_trait;
 use tokio::sync::broadcast;
 
 use crate::domain::{
-    AccountId, BusinessStatus, DomainError, LifeCycleState, LifecycleEvent, PendingEvent,
-    ReplicationJob, ReplicationJobId, ReplicationJobStatus, ReplicationType, Resource,
-    SourceServer, SourceServerId, Timestamp,
+    AccountId, BusinessStatus, DomainError, FollowUpTaskId, LifeCycleState, LifecycleEvent,
+    PendingEvent, ReplicationJob, ReplicationJobId, ReplicationJobStatus, ReplicationType,
+    Resource, SourceServer, SourceServerId, Timestamp,
 };
 
 pub use sqlite::SqliteStore;
@@ -210,6 +210,15 @@ pub trait Store: Send + Sync + 'static {
     /// Every resource of `account` and the revision they reflect, as one
     /// consistent snapshot.
     async fn snapshot(&self, account: &AccountId) -> Result<(u64, Vec<Resource>), StoreError>;
+
+    /// Pending follow-up tasks whose deadline is at or before `now` and
+    /// that are not flagged overdue yet, oldest deadline first, as
+    /// (account, source server, task).
+    async fn overdue_follow_up_tasks(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(AccountId, SourceServerId, FollowUpTaskId)>, StoreError>;
 
     /// The oldest revision still in the log (head + 1 when it is empty
     /// after compaction); a watcher cannot resume from before it.

@@ -5,7 +5,10 @@ use rusqlite::{params, Connection, TransactionBehavior};
 
 use super::{map_err, queries};
 use crate::{
-    domain::{AccountId, ReplicationJob, Resource, SourceServer, Timestamp},
+    domain::{
+        AccountId, DomainError, FollowUpTaskId, ReplicationJob, Resource, SourceServer,
+        SourceServerId, Timestamp,
+    },
     store::StoreError,
 };
 
@@ -104,4 +107,41 @@ pub(super) fn compact(
         tx.commit().map_err(map_err)?;
         deleted += count as u64;
     }
+}
+
+/// Pending follow-up tasks past `now` not yet flagged overdue, oldest
+/// deadline first: (account, server, task).
+pub(super) fn overdue_follow_up_tasks(
+    conn: &Connection,
+    now: Timestamp,
+    limit: usize,
+) -> Result<Vec<(AccountId, SourceServerId, FollowUpTaskId)>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT account_id, source_server_id, task_id FROM follow_up_tasks
+             WHERE state = 'PENDING' AND deadline <= ?1 AND overdue = 0 ORDER BY deadline LIMIT ?2",
+        )
+        .map_err(map_err)?;
+    let rows = stmt
+        .query_map(
+            params![now.0, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            },
+        )
+        .map_err(map_err)?;
+    let corrupt = |e: DomainError| StoreError::Corrupt(format!("follow-up task row: {e}"));
+    rows.map(|row| {
+        let (account, server, task) = row.map_err(map_err)?;
+        Ok((
+            AccountId::parse("account_id", &account).map_err(corrupt)?,
+            SourceServerId::parse("source_server_id", &server).map_err(corrupt)?,
+            FollowUpTaskId::parse("task_id", &task).map_err(corrupt)?,
+        ))
+    })
+    .collect()
 }

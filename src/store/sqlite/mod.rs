@@ -24,8 +24,8 @@ use rusqlite::{Connection, ErrorCode};
 use tokio::sync::broadcast;
 
 use crate::domain::{
-    AccountId, LifecycleEvent, ReplicationJob, ReplicationJobId, Resource, SourceServer,
-    SourceServerId, Timestamp,
+    AccountId, FollowUpTaskId, LifecycleEvent, ReplicationJob, ReplicationJobId, Resource,
+    SourceServer, SourceServerId, Timestamp,
 };
 use crate::store::{
     IdempotencyRecord, ReplicationJobFilter, SourceServerFilter, Store, StoreError, Versioned,
@@ -331,6 +331,15 @@ impl Store for SqliteStore {
     async fn snapshot(&self, account: &AccountId) -> Result<(u64, Vec<Resource>), StoreError> {
         let account = account.clone();
         self.read(move |conn| event_log::snapshot(conn, &account))
+            .await
+    }
+
+    async fn overdue_follow_up_tasks(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(AccountId, SourceServerId, FollowUpTaskId)>, StoreError> {
+        self.read(move |conn| event_log::overdue_follow_up_tasks(conn, now, limit))
             .await
     }
 

@@ -116,6 +116,26 @@ INSERT INTO event_log (id, compacted_through) VALUES (1, 0);
 CREATE INDEX events_by_time ON events (time);
 ",
     },
+    Migration {
+        version: 3,
+        name: "follow-up task rows",
+        sql: r"
+-- One row per follow-up task, written with the server that holds it.
+CREATE TABLE follow_up_tasks (
+    task_id          TEXT    NOT NULL PRIMARY KEY,
+    account_id       TEXT    NOT NULL,
+    source_server_id TEXT    NOT NULL,
+    kind             TEXT    NOT NULL,
+    state            TEXT    NOT NULL,
+    created_at       INTEGER NOT NULL,
+    deadline         INTEGER NOT NULL,
+    completed_at     INTEGER,
+    attempts         INTEGER NOT NULL,
+    overdue          INTEGER NOT NULL
+);
+CREATE INDEX follow_up_tasks_pending ON follow_up_tasks (deadline) WHERE state = 'PENDING';
+",
+    },
 ];
 
 /// Opens a connection to `path` with the store's settings: WAL journal,

@@ -145,12 +145,47 @@ fn write_server(
             .and_then(|mut stmt| stmt.execute(columns))
             .map_err(map_err)?,
     };
-    match (changed, expected_version) {
-        (0, Some(version)) => Err(StoreError::Conflict(format!(
+    if let (0, Some(version)) = (changed, expected_version) {
+        return Err(StoreError::Conflict(format!(
             "source server {id} is no longer at version {version}"
-        ))),
-        _ => Ok(()),
+        )));
     }
+    write_follow_up_tasks(conn, server)
+}
+
+/// Keeps one row per follow-up task in step with the server that holds it,
+/// in the same transaction: the scheduler finds due and overdue tasks by
+/// deadline without reading every server.
+fn write_follow_up_tasks(conn: &Connection, server: &SourceServer) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO follow_up_tasks (task_id, account_id, source_server_id, kind, state, created_at,
+                 deadline, completed_at, attempts, overdue)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT (task_id) DO UPDATE SET state = excluded.state, completed_at = excluded.completed_at,
+                 attempts = excluded.attempts, overdue = excluded.overdue",
+        )
+        .map_err(map_err)?;
+    for task in &server.follow_up_tasks {
+        stmt.execute(params![
+            task.id.as_str(),
+            server.account_id.as_str(),
+            server.id.as_str(),
+            task.kind.as_str(),
+            if task.is_pending() {
+                "PENDING"
+            } else {
+                "COMPLETED"
+            },
+            task.created.0,
+            task.deadline.0,
+            task.completed.map(|t| t.0),
+            i64::from(task.attempts),
+            task.overdue,
+        ])
+        .map_err(map_err)?;
+    }
+    Ok(())
 }
 
 fn write_job(
