@@ -37,6 +37,8 @@ pub enum RunStep {
 }
 
 const MAX_NAME: usize = 128;
+/// Image id of a cutover's final sync run.
+const FINAL_IMAGE: &str = "FINAL";
 const MAX_DESCRIPTION: usize = 256;
 
 impl JobSpec {
@@ -165,13 +167,13 @@ impl ReplicationJob {
         ])?;
         let mut next = self.clone();
         next.started = next.started.or(Some(now));
+        // A cutover resumes where it stopped: its final sync runs once, so a
+        // job that already recorded it goes on releasing resources.
         let (business, purpose) = match self.cut_over {
-            Some(CutOver {
-                sync_data: true, ..
-            }) => (BusinessStatus::Syncing, RunPurpose::FinalSync),
-            Some(CutOver {
-                sync_data: false, ..
-            }) => (BusinessStatus::Cleaning, RunPurpose::Release),
+            Some(cut_over) if cut_over.sync_data && !self.final_sync_done(cut_over) => {
+                (BusinessStatus::Syncing, RunPurpose::FinalSync)
+            }
+            Some(_) => (BusinessStatus::Cleaning, RunPurpose::Release),
             None => (BusinessStatus::Preparing, RunPurpose::Replication),
         };
         next.running(
@@ -302,7 +304,7 @@ impl ReplicationJob {
                     next.runs.push(JobRun {
                         start: run.start,
                         end: now,
-                        image_id: "FINAL".into(),
+                        image_id: FINAL_IMAGE.into(),
                         run_type: run.run_type,
                     });
                 }
@@ -324,14 +326,22 @@ impl ReplicationJob {
         expected: RunPurpose,
     ) -> Result<(), DomainError> {
         if actual == Some(expected) {
-            Ok(())
-        } else {
-            Err(DomainError::JobInvalidBusinessStatus {
-                job_id: self.id.to_string(),
-                current: self.business_status,
-                allowed: vec![],
-            })
+            return Ok(());
         }
+        Err(DomainError::invalid_field(
+            "step",
+            format!(
+                "this step does not apply to the run in progress of {} ({actual:?})",
+                self.id
+            ),
+        ))
+    }
+
+    /// True once the cutover's final sync was recorded.
+    fn final_sync_done(&self, cut_over: CutOver) -> bool {
+        self.runs
+            .iter()
+            .any(|run| run.image_id == FINAL_IMAGE && run.start >= cut_over.requested)
     }
 
     fn complete_run(&mut self, now: Timestamp, scale: TimeScale) {
