@@ -50,6 +50,10 @@ pub struct Config {
     /// Log format.
     #[arg(long, env = "CUTOVER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Seconds an agent may be silent before its replication is STALLED
+    /// (compressed by --sim-speed).
+    #[arg(long, env = "CUTOVER_AGENT_SILENCE_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub agent_silence_seconds: u64,
     /// Most lifecycle events kept in the log; older ones are compacted.
     #[arg(
         long,

@@ -46,6 +46,9 @@ pub async fn serve(
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir.join(DATABASE_FILE))?);
     let settings = Settings {
         time_scale: TimeScale::new(config.sim_speed),
+        agent_silence: Millis(
+            i64::try_from(config.agent_silence_seconds.saturating_mul(1000)).unwrap_or(i64::MAX),
+        ),
         partition: config.partition.clone(),
         region: config.region.clone(),
         ..Settings::default()

@@ -12,8 +12,8 @@ use crate::{
             CommandRef,
         },
         source_server::{self, Registration, ReplicationReport},
-        DomainError, ReplicationJobStatus, Resource, ResourceKind, SourceServer, SourceServerId,
-        Transition,
+        AccountId, DomainError, FollowUpTaskId, Millis, ReplicationJobStatus, Resource,
+        ResourceKind, SourceServer, SourceServerId, Transition,
     },
     store::{ReplicationJobFilter, WriteBatch},
 };
@@ -153,5 +153,49 @@ impl ControlPlane {
         })
         .await?;
         Ok(())
+    }
+
+    /// Records one more delivery of a follow-up task; returns its attempt
+    /// count. A task that is no longer pending is left as it is.
+    pub async fn record_follow_up_delivery(
+        &self,
+        caller: &Caller,
+        server: &SourceServerId,
+        task: &FollowUpTaskId,
+    ) -> Result<u32, DomainError> {
+        let after = self
+            .command_server(caller, server, None, |current, now| {
+                current.record_follow_up_delivery(task, now)
+            })
+            .await?;
+        Ok(after
+            .follow_up_tasks
+            .iter()
+            .find(|t| &t.id == task)
+            .map_or(0, |t| t.attempts))
+    }
+
+    /// Replication of a server whose agent fell silent becomes STALLED.
+    pub async fn mark_stalled(
+        &self,
+        account: &AccountId,
+        server: &SourceServerId,
+    ) -> Result<SourceServer, DomainError> {
+        let caller = Caller {
+            account_id: account.clone(),
+        };
+        let silence = self.agent_silence();
+        self.command_server(&caller, server, None, |current, now| {
+            current.mark_stalled(silence, now)
+        })
+        .await
+    }
+
+    /// How long an agent may be silent before replication is STALLED,
+    /// after time compression.
+    pub fn agent_silence(&self) -> Millis {
+        self.settings
+            .time_scale
+            .compress(self.settings.agent_silence)
     }
 }

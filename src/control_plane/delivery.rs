@@ -125,6 +125,16 @@ impl CommandStream {
                 Some(&(attempt, at)) if now >= at + self.plane.retry_after(attempt) => attempt + 1,
                 Some(_) => continue,
             };
+            // A follow-up task's deliveries are durable: its back-off goes on
+            // across reconnects and restarts.
+            let attempt = match &command.id {
+                CommandRef::FollowUp { server, task } => {
+                    self.plane
+                        .record_follow_up_delivery(&self.caller, server, task)
+                        .await?
+                }
+                CommandRef::JobStep { .. } => attempt,
+            };
             self.sent.insert(command.id.clone(), (attempt, now));
             self.ready.push_back(Delivery { command, attempt });
         }

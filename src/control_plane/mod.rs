@@ -38,6 +38,9 @@ pub struct Settings {
     /// How recently an agent must have been seen for its server to count as
     /// reachable (before compression by `time_scale`).
     pub heartbeat_window: Millis,
+    /// How long an agent may be silent before its replication is STALLED
+    /// (before compression by `time_scale`).
+    pub agent_silence: Millis,
     /// ARN partition, such as `aws`.
     pub partition: String,
     /// ARN region, such as `us-east-1`.
@@ -49,6 +52,7 @@ impl Default for Settings {
         Settings {
             time_scale: TimeScale::REAL,
             heartbeat_window: Millis::minutes(5),
+            agent_silence: Millis::minutes(5),
             partition: "aws".into(),
             region: "us-east-1".into(),
         }

@@ -44,6 +44,20 @@ pub async fn schedule_once(plane: &ControlPlane) {
             }
         }
     }
+    let silence = plane.agent_silence();
+    for server in work
+        .servers
+        .iter()
+        .map(|s| &s.value)
+        .filter(|s| s.agent_is_silent(now, silence))
+    {
+        match plane.mark_stalled(&server.account_id, &server.id).await {
+            Ok(_) => {
+                tracing::warn!(server = %server.id, "replication agent silent; replication STALLED")
+            }
+            Err(err) => tracing::debug!(server = %server.id, %err, "stall mark refused"),
+        }
+    }
     let overdue = match plane.store().overdue_follow_up_tasks(now, BATCH).await {
         Ok(overdue) => overdue,
         Err(err) => {

@@ -91,7 +91,7 @@ impl ControlPlane {
 
     /// Applies `decide` to the current state of a server and commits it,
     /// as one idempotent, race-free mutation.
-    async fn command_server(
+    pub(super) async fn command_server(
         &self,
         caller: &Caller,
         id: &SourceServerId,

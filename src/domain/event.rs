@@ -180,6 +180,7 @@ impl Transition<SourceServer> {
             }
             Some(b) if completed(b) != completed(&after) => EventType::FollowUpTaskCompleted,
             Some(b) if overdue(b) != overdue(&after) => EventType::FollowUpTaskOverdue,
+            Some(b) if deliveries(b) != deliveries(&after) => EventType::FollowUpTaskDelivered,
             Some(_) => EventType::ReplicationProgress,
         };
         Transition {
@@ -218,6 +219,13 @@ impl Transition<ReplicationJob> {
 
 fn completed(s: &SourceServer) -> usize {
     s.follow_up_tasks.iter().filter(|t| !t.is_pending()).count()
+}
+
+fn deliveries(s: &SourceServer) -> u64 {
+    s.follow_up_tasks
+        .iter()
+        .map(|t| u64::from(t.attempts))
+        .sum()
 }
 
 fn overdue(s: &SourceServer) -> usize {

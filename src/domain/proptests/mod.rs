@@ -32,7 +32,7 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, TestRunner};
 
-use super::{AccountId, BusinessStatus, DomainError};
+use super::{AccountId, BusinessStatus, DomainError, TimeScale, Timestamp, Transition};
 
 /// The cloud error codes of SPEC section 6: no other code may ever appear.
 const SPEC_CODES: &[&str] = &[
@@ -92,6 +92,89 @@ enum Expect {
     JobStatus,
     /// `ReplicationJob.InvalidBusinessStatus`, allowing only this status.
     JobBusiness(BusinessStatus),
+}
+
+/// A command of one of the two state machines, with what the tests know of
+/// it: SPEC's oracle, the reference model and the checks of its results.
+trait Command: Debug {
+    type Resource: Debug + PartialEq;
+
+    fn apply(
+        &self,
+        before: &Self::Resource,
+        scale: TimeScale,
+        now: Timestamp,
+    ) -> Result<Transition<Self::Resource>, DomainError>;
+    /// The oracle's verdict.
+    fn predict(&self, before: &Self::Resource, now: Timestamp) -> Expect;
+    /// What an error names besides its code (checked by `check_error_code`).
+    fn check_error(&self, before: &Self::Resource, err: &DomainError, expect: Expect);
+    /// The one event of a success.
+    fn check_event(&self, before: &Self::Resource, t: &Transition<Self::Resource>, now: Timestamp);
+    /// The reference model: the resource the command must produce. What
+    /// SPEC leaves open is taken from `actual` and checked loosely.
+    fn expected(
+        &self,
+        before: &Self::Resource,
+        scale: TimeScale,
+        now: Timestamp,
+        actual: &Self::Resource,
+    ) -> Self::Resource;
+    /// The step-to-step invariants and those of the resource after.
+    fn check_after(before: &Self::Resource, after: &Self::Resource, scale: TimeScale);
+}
+
+/// Applies `op` with every check; the result is returned for the caller.
+fn step<C: Command>(
+    before: &C::Resource,
+    op: &C,
+    scale: TimeScale,
+    now: Timestamp,
+) -> Result<Transition<C::Resource>, DomainError> {
+    let expect = op.predict(before, now);
+    let result = op.apply(before, scale, now);
+    match &result {
+        Err(err) => {
+            assert_ne!(
+                expect,
+                Expect::Ok,
+                "{op:?} failed with {err:?} on {before:#?}"
+            );
+            check_error_code(err, expect);
+            op.check_error(before, err, expect);
+        }
+        Ok(t) => {
+            assert_eq!(expect, Expect::Ok, "{op:?} succeeded on {before:#?}");
+            op.check_event(before, t, now);
+            let expected = op.expected(before, scale, now, &t.resource);
+            assert_eq!(t.resource, expected, "{op:?} on {before:#?}");
+            C::check_after(before, &t.resource, scale);
+        }
+    }
+    result
+}
+
+/// `op`, which must succeed, with every check.
+fn step_ok<C: Command>(
+    before: &C::Resource,
+    op: &C,
+    scale: TimeScale,
+    now: Timestamp,
+) -> Transition<C::Resource> {
+    step(before, op, scale, now).unwrap_or_else(|err| panic!("{op:?} should succeed, got {err}"))
+}
+
+/// The error of `op`, which must fail, with every check.
+fn step_err<C: Command>(
+    before: &C::Resource,
+    op: &C,
+    scale: TimeScale,
+    now: Timestamp,
+) -> DomainError {
+    match step(before, op, scale, now) {
+        Ok(t) => panic!("{op:?} should fail, got {:#?}", t.resource),
+        Err(err) => err,
+    }
 }
 
 /// Checks `err` is what `expect` says, with a SPEC code and HTTP status.

@@ -153,7 +153,7 @@ pub fn register(
 }
 
 impl SourceServer {
-    fn conflict(&self, detail: impl Into<String>) -> DomainError {
+    pub(super) fn conflict(&self, detail: impl Into<String>) -> DomainError {
         DomainError::Conflict {
             kind: ResourceKind::SourceServer,
             id: self.id.to_string(),
@@ -182,7 +182,7 @@ impl SourceServer {
         )))
     }
 
-    fn changed(&self, after: SourceServer, now: Timestamp) -> Transition<SourceServer> {
+    pub(super) fn changed(&self, after: SourceServer, now: Timestamp) -> Transition<SourceServer> {
         Transition::of_server(Some(self), after, now)
     }
 
@@ -457,51 +457,6 @@ impl SourceServer {
         )?;
         let mut next = self.clone();
         next.is_archived = true;
-        Ok(self.changed(next, now))
-    }
-
-    fn pending_task(&self, id: &FollowUpTaskId) -> Result<usize, DomainError> {
-        self.follow_up_tasks
-            .iter()
-            .position(|t| &t.id == id && t.is_pending())
-            .ok_or_else(|| {
-                DomainError::invalid_field(
-                    "task_id",
-                    format!("{id} is not a pending task of {}", self.id),
-                )
-            })
-    }
-
-    /// The data plane carried out a follow-up task. A task that is already
-    /// completed is refused, so no step is ever recorded twice.
-    pub fn complete_follow_up(
-        &self,
-        id: &FollowUpTaskId,
-        now: Timestamp,
-    ) -> Result<Transition<SourceServer>, DomainError> {
-        let index = self.pending_task(id)?;
-        let mut next = self.clone();
-        let task = &mut next.follow_up_tasks[index];
-        task.completed = Some(now);
-        task.attempts = task.attempts.saturating_add(1).max(1);
-        Ok(self.changed(next, now))
-    }
-
-    /// A pending task's deadline passed: it is flagged overdue (once).
-    pub fn mark_follow_up_overdue(
-        &self,
-        id: &FollowUpTaskId,
-        now: Timestamp,
-    ) -> Result<Transition<SourceServer>, DomainError> {
-        let index = self.pending_task(id)?;
-        let task = &self.follow_up_tasks[index];
-        if task.overdue || now < task.deadline {
-            return Err(self.conflict(format!(
-                "task {id} is not past its deadline, or already overdue"
-            )));
-        }
-        let mut next = self.clone();
-        next.follow_up_tasks[index].overdue = true;
         Ok(self.changed(next, now))
     }
 }

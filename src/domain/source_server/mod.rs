@@ -1,6 +1,7 @@
 //! Source servers: MGN's lifecycle and data replication state machine.
 
 mod commands;
+mod data_plane;
 mod model;
 
 pub use commands::{register, Launch, Registration, ReplicationReport};

@@ -1,16 +1,7 @@
 //! CutOverReplicationJob, row by row: with and without a final sync, from
 //! the wrong statuses, interrupted and resumed.
 
-use super::model::JobOp;
-use super::{finals, invalid_status_message, Smc, FINAL};
-use crate::domain::proptests::invalid_field;
-use crate::domain::replication_job::RunStep;
-use crate::domain::{
-    BusinessStatus, CutOver, JobSchedule, Millis, ReplicationJobStatus, RunPurpose,
-};
-
-use BusinessStatus as B;
-use ReplicationJobStatus as S;
+use super::*;
 
 const INVALID_STATUS: &str = "ReplicationJob.InvalidStatus";
 const INVALID_BUSINESS_STATUS: &str = "ReplicationJob.InvalidBusinessStatus";

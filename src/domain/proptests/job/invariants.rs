@@ -1,16 +1,7 @@
 //! What SPEC section 3 allows a replication job to be, step to step and at
 //! any time.
 
-use super::model::final_sync_recorded;
-use super::{finals, FINAL};
-use crate::domain::replication_job::JobSpec;
-use crate::domain::{
-    BusinessStatus, CutOver, EventType, JobSchedule, ReplicationJob, ReplicationJobStatus,
-    RunPurpose, StateSummary, Timestamp, Transition,
-};
-
-use BusinessStatus as B;
-use ReplicationJobStatus as S;
+use super::*;
 
 /// Step-to-step invariants of a job.
 pub(super) fn check_job_history(before: &ReplicationJob, after: &ReplicationJob) {

@@ -6,7 +6,6 @@ mod invariants;
 mod model;
 mod properties;
 mod run_examples;
-mod step;
 mod transitions;
 
 use rand::rngs::StdRng;
@@ -14,8 +13,7 @@ use rand::SeedableRng;
 
 use self::invariants::check_job_creation;
 use self::model::JobOp;
-use self::step::{job_err, job_ok};
-use super::{account, T0};
+use super::{account, step_err, step_ok, T0};
 use crate::domain::replication_job::{create as create_job, JobSpec, RunStep};
 use crate::domain::{
     BusinessStatus, DomainError, JobSchedule, Millis, ReplicationJob, ReplicationJobId,
@@ -99,12 +97,12 @@ impl Smc {
 
     fn ok(&mut self, j: &ReplicationJob, op: JobOp) -> ReplicationJob {
         self.now = self.now.plus(Millis(10));
-        job_ok(j, op, self.scale, self.now)
+        step_ok(j, &op, self.scale, self.now).resource
     }
 
     fn err(&mut self, j: &ReplicationJob, op: JobOp) -> DomainError {
         self.now = self.now.plus(Millis(10));
-        job_err(j, op, self.scale, self.now)
+        step_err(j, &op, self.scale, self.now)
     }
 
     /// The data plane reports `step`, which must succeed.

@@ -1,16 +1,7 @@
-//! Replication job commands, the oracle of SPEC section 3 and the reference
-//! model of each command's effect.
+//! Replication job commands: the oracle of SPEC section 3, the reference
+//! model of each command's effect, and the checks of its error or event.
 
-use super::FINAL;
-use crate::domain::proptests::Expect;
-use crate::domain::replication_job::{JobSpec, RunStep};
-use crate::domain::{
-    BusinessStatus, CurrentRun, CutOver, DomainError, JobRun, JobSchedule, Millis, ReplicationJob,
-    ReplicationJobStatus, RunPurpose, RunType, TimeScale, Timestamp, Transition,
-};
-
-use BusinessStatus as B;
-use ReplicationJobStatus as S;
+use super::*;
 
 /// A replication job command with its arguments resolved.
 #[derive(Debug, Clone)]
@@ -38,8 +29,12 @@ impl JobOp {
             JobOp::Step(RunStep::Released) => "released",
         }
     }
+}
 
-    pub(super) fn apply(
+impl Command for JobOp {
+    type Resource = ReplicationJob;
+
+    fn apply(
         &self,
         j: &ReplicationJob,
         scale: TimeScale,
@@ -52,6 +47,74 @@ impl JobOp {
             JobOp::CutOver(sync_data) => j.cut_over(*sync_data, now),
             JobOp::Step(step) => j.advance(step.clone(), scale, now),
         }
+    }
+
+    fn predict(&self, j: &ReplicationJob, now: Timestamp) -> Expect {
+        predict_job(j, self, now)
+    }
+
+    /// SMC's errors name the job, its (business) status and the allowed
+    /// ones, in SMC's own words.
+    fn check_error(&self, j: &ReplicationJob, err: &DomainError, expect: Expect) {
+        let (template, current, allowed) = match err {
+            DomainError::JobInvalidStatus {
+                job_id,
+                current,
+                allowed,
+            } => {
+                assert_eq!((job_id.as_str(), *current), (j.id.as_str(), j.status));
+                let allowed: Vec<_> = allowed.iter().map(|s| s.as_str()).collect();
+                (INVALID_STATUS_MESSAGE, j.status.as_str(), allowed)
+            }
+            DomainError::JobInvalidBusinessStatus {
+                job_id,
+                current,
+                allowed,
+            } => {
+                let business = j.business_status;
+                assert_eq!((job_id.as_str(), *current), (j.id.as_str(), business));
+                if let Expect::JobBusiness(expected) = expect {
+                    assert_eq!(*allowed, [expected], "{self:?}: {err}");
+                }
+                let allowed: Vec<_> = allowed.iter().map(|s| s.as_str()).collect();
+                let current = business.map_or("None", |b| b.as_str());
+                (INVALID_BUSINESS_STATUS_MESSAGE, current, allowed)
+            }
+            _ => return,
+        };
+        assert!(!allowed.is_empty(), "SMC's template needs a status: {err}");
+        assert_eq!(err.to_string(), smc_message(template, current, &allowed));
+    }
+
+    fn check_event(&self, before: &ReplicationJob, t: &Transition<ReplicationJob>, now: Timestamp) {
+        let after = &t.resource;
+        assert_eq!(t.event.time, now);
+        assert_eq!(t.event.previous, Some(StateSummary::of_job(before)));
+        assert_eq!(t.event.new, StateSummary::of_job(after));
+        let expected = match self {
+            JobOp::Step(RunStep::Progress(_)) => EventType::ReplicationJobProgress,
+            _ => EventType::ReplicationJobStatusChanged,
+        };
+        assert_eq!(t.event.event_type, expected, "{self:?}");
+        let changed =
+            before.status != after.status || before.business_status != after.business_status;
+        let status_event = expected == EventType::ReplicationJobStatusChanged;
+        assert_eq!(changed, status_event, "{self:?}");
+    }
+
+    fn expected(
+        &self,
+        before: &ReplicationJob,
+        scale: TimeScale,
+        now: Timestamp,
+        actual: &ReplicationJob,
+    ) -> ReplicationJob {
+        expected_job_after(before, self, scale, now, actual)
+    }
+
+    fn check_after(before: &ReplicationJob, after: &ReplicationJob, _: TimeScale) {
+        check_job_history(before, after);
+        assert_job_invariants(after);
     }
 }
 
@@ -107,7 +170,7 @@ fn entry_business(purpose: RunPurpose) -> BusinessStatus {
 /// first; a step that passes it but belongs to another kind of run (an
 /// image build during the final sync, the final sync's end during an
 /// ordinary run) is a request error on `step`.
-pub(super) fn predict_job(j: &ReplicationJob, op: &JobOp, now: Timestamp) -> Expect {
+fn predict_job(j: &ReplicationJob, op: &JobOp, now: Timestamp) -> Expect {
     let in_business = |allowed: BusinessStatus| {
         if j.status != S::Running {
             Expect::JobStatus
@@ -152,7 +215,7 @@ pub(super) fn predict_job(j: &ReplicationJob, op: &JobOp, now: Timestamp) -> Exp
 /// The reference model: the job `op` must produce from `before`. The free
 /// text of `statusInfo` and the image name of a run-once job are SPEC's
 /// silence: they are taken from `actual` and checked loosely.
-pub(super) fn expected_job_after(
+fn expected_job_after(
     before: &ReplicationJob,
     op: &JobOp,
     scale: TimeScale,

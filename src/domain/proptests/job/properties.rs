@@ -4,26 +4,8 @@
 use std::cell::RefCell;
 
 use proptest::collection::vec;
-use proptest::prelude::*;
-use proptest::sample::select;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 
-use super::model::{predict_spec, JobOp};
-use super::step::step_job;
-use super::transitions::{JobEdges, JOB_BUSINESS_EDGES, JOB_STATUS_EDGES};
-use super::{finals, new_job};
-use crate::domain::proptests::{
-    advance, assert_all_taken, check_error_code, run_property, scale_factor, Expect, CASES,
-    MAX_STEPS, T0,
-};
-use crate::domain::replication_job::{JobSpec, RunStep};
-use crate::domain::{
-    BusinessStatus, JobSchedule, Millis, ReplicationJob, ReplicationJobStatus, TimeScale, Timestamp,
-};
-
-use BusinessStatus as B;
-use ReplicationJobStatus as S;
+use super::*;
 
 /// A generated job command; `Natural` is what the data plane or a user
 /// would do next, so sequences reach the later rows.
@@ -182,7 +164,7 @@ fn run_job_case(case: &JobCase, edges: &mut JobEdges, extra: &dyn Fn(&Replicatio
     for (millis, cmd) in &case.steps {
         now = now.plus(Millis(*millis));
         let op = resolve_job(cmd, &job);
-        if let Ok(t) = step_job(&job, &op, scale, now) {
+        if let Ok(t) = step(&job, &op, scale, now) {
             edges.record(&job, &t.resource, &op);
             extra(&t.resource);
             job = t.resource;

@@ -1,20 +1,7 @@
 //! Ordinary runs, row by row: one-off and incremental jobs, stop, failure,
 //! and the checks of a job's arguments.
 
-use rand::rngs::StdRng;
-use rand::SeedableRng;
-
-use super::model::JobOp;
-use super::step::{job_err, job_ok};
-use super::{invalid_status_message, new_job, Smc};
-use crate::domain::proptests::{invalid_field, T0};
-use crate::domain::replication_job::{JobSpec, RunStep};
-use crate::domain::{
-    BusinessStatus, JobSchedule, Millis, ReplicationJobStatus, RunType, Timestamp,
-};
-
-use BusinessStatus as B;
-use ReplicationJobStatus as S;
+use super::*;
 
 const INVALID_STATUS: &str = "ReplicationJob.InvalidStatus";
 const INVALID_BUSINESS_STATUS: &str = "ReplicationJob.InvalidBusinessStatus";
@@ -77,10 +64,10 @@ fn incremental_job_waits_between_runs_and_keeps_the_newest_images() {
     let mut j = j;
     for cycle in 2..=4u32 {
         let due = j.next_run.expect("due");
-        let err = job_err(&j, JobOp::StartScheduled, smc.scale, due.plus(Millis(-1)));
+        let err = step_err(&j, &JobOp::StartScheduled, smc.scale, due.plus(Millis(-1)));
         assert_eq!(err.code(), INVALID_STATUS, "not yet due");
         smc.now = due;
-        j = job_ok(&j, JobOp::StartScheduled, smc.scale, due);
+        j = step_ok(&j, &JobOp::StartScheduled, smc.scale, due).resource;
         assert_eq!(
             (j.status, j.business_status, j.progress),
             (S::Running, Some(B::Preparing), 0.0)
@@ -105,7 +92,9 @@ fn incremental_job_waits_between_runs_and_keeps_the_newest_images() {
     assert_eq!(smc.code(&j, JobOp::Start), INVALID_STATUS);
     let late = j.next_run.expect("due").plus(Millis(1_000_000));
     assert_eq!(
-        job_ok(&j, JobOp::StartScheduled, smc.scale, late).status,
+        step_ok(&j, &JobOp::StartScheduled, smc.scale, late)
+            .resource
+            .status,
         S::Running
     );
 }

@@ -1,15 +1,6 @@
 //! FinalizeCutover's follow-up tasks: completion, deadlines, overdue.
 
-use super::model::ServerOp;
-use super::step::{server_err, server_ok};
-use super::{conflict_state, Mgn};
-use crate::domain::{
-    DataReplicationState, EventType, FollowUpTaskId, FollowUpTaskKind, LifeCycleState, Millis,
-    StateSummary, TimeScale,
-};
-
-use DataReplicationState as R;
-use LifeCycleState as L;
+use super::*;
 
 /// The event summary of a CUTOVER server.
 fn cutover_summary(is_archived: bool, pending_follow_up_tasks: u32) -> StateSummary {
@@ -36,24 +27,24 @@ fn follow_up_tasks_complete_once_and_go_overdue_after_their_deadline() {
     // Not overdue before the deadline (10 min / 60 = 10 s).
     for early in [mgn.tick(1), deadline.plus(Millis(-1))] {
         assert_eq!(
-            conflict_state(server_err(&s, &overdue, scale, early)),
+            conflict_state(step_err(&s, &overdue, scale, early)),
             "CUTOVER"
         );
     }
     // Overdue exactly at the deadline, and only once.
-    let t = server_ok(&s, &overdue, scale, deadline);
+    let t = step_ok(&s, &overdue, scale, deadline);
     assert_eq!(t.event.event_type, EventType::FollowUpTaskOverdue);
     let s = t.resource;
     assert!(s.follow_up_tasks[0].overdue && s.follow_up_tasks[0].is_pending());
     let now = deadline.plus(Millis(5));
     assert_eq!(
-        conflict_state(server_err(&s, &overdue, scale, now)),
+        conflict_state(step_err(&s, &overdue, scale, now)),
         "CUTOVER"
     );
 
     // An overdue task can still be completed; then never again.
     let now = now.plus(Millis(5));
-    let t = server_ok(&s, &complete, scale, now);
+    let t = step_ok(&s, &complete, scale, now);
     assert_eq!(t.event.event_type, EventType::FollowUpTaskCompleted);
     assert_eq!(t.event.new, cutover_summary(false, 1));
     let s = t.resource;
@@ -67,15 +58,15 @@ fn follow_up_tasks_complete_once_and_go_overdue_after_their_deadline() {
         (&unknown, later),
     ] {
         assert_eq!(
-            server_err(&s, op, scale, at).code(),
+            step_err(&s, op, scale, at).code(),
             "ValidationException",
             "{op:?}"
         );
     }
 
     // Tasks are done on archived servers too.
-    let t = server_ok(&s, &ServerOp::Archive, scale, later);
-    let t = server_ok(
+    let t = step_ok(&s, &ServerOp::Archive, scale, later);
+    let t = step_ok(
         &t.resource,
         &ServerOp::Complete(teardown),
         scale,

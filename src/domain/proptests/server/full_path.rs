@@ -1,18 +1,7 @@
 //! SPEC section 2's main path, from registration to a finalised cutover,
 //! field by field.
 
-use super::step::server_ok;
-use super::{conflict_state, disk, report, report_op, Mgn};
-use crate::domain::proptests::T0;
-use crate::domain::source_server::ReplicationReport;
-use crate::domain::{
-    DataReplicationState, EventType, FollowUpTaskKind, InitiationStepName, InitiationStepStatus,
-    LastAction, LifeCycleState, Millis, StateSummary, Timestamp,
-};
-
-use super::model::ServerOp;
-use DataReplicationState as R;
-use LifeCycleState as L;
+use super::*;
 
 #[test]
 fn mgn_full_path_from_registration_to_finalized_cutover() {
@@ -159,7 +148,7 @@ fn mgn_full_path_from_registration_to_finalized_cutover() {
     let before = s.clone();
     let ids = mgn.task_ids();
     let now = mgn.tick(1_000);
-    let t = server_ok(&before, &ServerOp::Finalize(ids.clone()), mgn.scale, now);
+    let t = step_ok(&before, &ServerOp::Finalize(ids.clone()), mgn.scale, now);
     let s = t.resource;
     assert_eq!(t.event.event_type, EventType::LifeCycleStateChanged);
     assert_eq!(

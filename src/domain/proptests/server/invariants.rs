@@ -1,17 +1,7 @@
 //! What SPEC section 2 allows a source server to be, step to step and at
 //! any time.
 
-use std::collections::BTreeMap;
-
-use super::model::disk_is_valid;
-use super::FOLLOW_UPS;
-use crate::domain::{
-    DataReplicationState, EventType, LifeCycleState, SourceServer, SourceServerId, StateSummary,
-    TimeScale, Timestamp, Transition,
-};
-
-use DataReplicationState as R;
-use LifeCycleState as L;
+use super::*;
 
 /// Step-to-step invariants of a server.
 pub(super) fn check_server_history(before: &SourceServer, after: &SourceServer) {
@@ -59,143 +49,125 @@ pub(super) fn check_server_history(before: &SourceServer, after: &SourceServer) 
 
 /// Everything SPEC section 2 allows a server to be, and nothing else.
 pub(super) fn assert_server_invariants(s: &SourceServer, scale: TimeScale) {
+    let ensure = |ok: bool, what: &str| assert!(ok, "{what}: {s:#?}");
     let life = &s.life_cycle;
     let info = &s.data_replication_info;
     let state = life.state;
-    let show = || format!("{s:#?}");
-    assert!(
+    ensure(
         !matches!(state, L::Discovered | L::Stopped),
-        "unreachable state: {}",
-        show()
+        "unreachable state",
     );
 
     // Replication is DISCONNECTED exactly in CUTOVER and DISCONNECTED.
     let disconnected = matches!(state, L::Cutover | L::Disconnected);
-    assert_eq!(info.state == R::Disconnected, disconnected, "{}", show());
-    assert_eq!(s.is_replicating(), !disconnected && !s.is_archived);
-    assert!(
-        !s.is_archived || disconnected,
-        "only CUTOVER or DISCONNECTED servers are archived: {}",
-        show()
+    ensure(
+        (info.state == R::Disconnected) == disconnected,
+        "replication state",
     );
+    ensure(
+        s.is_replicating() == (!disconnected && !s.is_archived),
+        "is_replicating",
+    );
+    ensure(
+        !s.is_archived || disconnected,
+        "only CUTOVER or DISCONNECTED servers are archived",
+    );
+    let disks = &info.replicated_disks;
     if disconnected {
-        assert!(
-            info.replicated_disks
-                .iter()
-                .all(|d| d.total_storage_bytes == 0),
-            "{}",
-            show()
-        );
-        assert_eq!((info.lag, info.eta), (None, None), "{}", show());
+        ensure(disks.iter().all(|d| d.total_storage_bytes == 0), "totals 0");
+        ensure((info.lag, info.eta) == (None, None), "no lag nor ETA");
     } else {
-        assert!(
-            info.replicated_disks.iter().all(disk_is_valid),
-            "{}",
-            show()
-        );
+        ensure(disks.iter().all(disk_is_valid), "valid disks");
     }
-    assert!(info.replicated_disks.len() <= 60);
-    assert!(
+    ensure(disks.len() <= 60, "at most 60 disks");
+    ensure(
         info.eta.is_none() || info.state == R::InitialSync,
-        "an ETA only while syncing: {}",
-        show()
+        "an ETA only while syncing",
     );
 
     // CUTOVER ⇔ lastCutover.finalized; its two follow-up tasks.
     let finalized = life.last_cutover.as_ref().and_then(|c| c.finalized);
-    assert_eq!(state == L::Cutover, finalized.is_some(), "{}", show());
-    if let Some(at) = finalized {
-        assert_eq!(s.follow_up_tasks.len(), 2, "{}", show());
-        for (kind, deadline) in FOLLOW_UPS {
-            let tasks: Vec<_> = s
-                .follow_up_tasks
-                .iter()
-                .filter(|t| t.kind == kind)
-                .collect();
-            assert_eq!(tasks.len(), 1, "exactly one {kind:?}: {}", show());
-            assert_eq!(tasks[0].created, at);
-            assert_eq!(tasks[0].deadline, at.plus(scale.compress(deadline)));
-        }
-        for task in &s.follow_up_tasks {
-            if let Some(done) = task.completed {
-                assert!(done >= task.created && task.attempts >= 1, "{task:?}");
+    ensure(
+        (state == L::Cutover) == finalized.is_some(),
+        "CUTOVER is finalized",
+    );
+    let tasks = &s.follow_up_tasks;
+    match finalized {
+        Some(at) => {
+            ensure(tasks.len() == 2, "two follow-up tasks");
+            for (kind, deadline) in FOLLOW_UPS {
+                let mut of_kind = tasks.iter().filter(|t| t.kind == kind);
+                let task = of_kind.next().expect("a task of each kind");
+                ensure(of_kind.next().is_none(), "one task of each kind");
+                assert_eq!(task.created, at);
+                assert_eq!(task.deadline, at.plus(scale.compress(deadline)));
+            }
+            for task in tasks {
+                if let Some(done) = task.completed {
+                    assert!(done >= task.created && task.attempts >= 1, "{task:?}");
+                }
             }
         }
-    } else {
-        assert!(
-            s.follow_up_tasks.is_empty(),
-            "tasks only come from FinalizeCutover: {}",
-            show()
-        );
+        None => ensure(tasks.is_empty(), "tasks only come from FinalizeCutover"),
     }
 
     // The action in progress, and what a state implies.
     let in_progress = match state {
-        L::Testing => Some(life.last_test.as_ref().expect("TESTING has a last test")),
+        L::Testing => Some(life.last_test.as_ref().expect("TESTING has a test")),
         L::CuttingOver => Some(
             life.last_cutover
                 .as_ref()
-                .expect("CUTTING_OVER has a last cutover"),
+                .expect("CUTTING_OVER has a cutover"),
         ),
         _ => None,
     };
     if let Some(action) = in_progress {
         assert_eq!((action.reverted, action.finalized), (None, None));
-        assert_eq!(
-            s.launched_instance.as_ref().map(|i| &i.job_id),
-            Some(&action.job_id)
-        );
+        let job_id = s.launched_instance.as_ref().map(|i| &i.job_id);
+        assert_eq!(job_id, Some(&action.job_id));
     }
     if state == L::PendingInstallation {
-        assert_eq!(life.last_seen_by_service, None, "{}", show());
-        assert_eq!(life.first_byte, None);
-        assert_eq!(info.state, R::Stopped);
-        assert!(info.replicated_disks.is_empty());
-    }
-    if !matches!(state, L::PendingInstallation | L::Disconnected) {
-        assert!(
-            life.last_seen_by_service.is_some(),
-            "an agent has reported: {}",
-            show()
+        let nothing_reported = (life.last_seen_by_service, life.first_byte) == (None, None);
+        ensure(
+            nothing_reported && info.state == R::Stopped && disks.is_empty(),
+            "registered",
         );
+    } else if state != L::Disconnected {
+        ensure(life.last_seen_by_service.is_some(), "an agent has reported");
     }
     if matches!(
         state,
         L::ReadyForTest | L::Testing | L::ReadyForCutover | L::CuttingOver
     ) {
-        assert!(
-            info.lag.is_some(),
-            "lag is set from READY_FOR_TEST on: {}",
-            show()
-        );
+        ensure(info.lag.is_some(), "lag is set from READY_FOR_TEST on");
     }
-    assert_eq!(
-        life.first_byte.is_some(),
-        life.elapsed_replication.is_some()
+    let first_byte = life.first_byte;
+    ensure(
+        first_byte.is_some() == life.elapsed_replication.is_some(),
+        "elapsed replication",
     );
-    if let Some(first) = life.first_byte {
+    if let Some(first) = first_byte {
         assert!(first >= life.added_to_service);
         assert!(life.last_seen_by_service.is_some_and(|seen| seen >= first));
     }
-    assert_eq!(
-        s.launched_instance.is_some(),
-        life.last_test.is_some() || life.last_cutover.is_some(),
-        "an instance is launched by a test or a cutover: {}",
-        show()
+    let launched = life.last_test.is_some() || life.last_cutover.is_some();
+    ensure(
+        s.launched_instance.is_some() == launched,
+        "an instance is launched by a test or a cutover",
     );
     for action in [&life.last_test, &life.last_cutover].into_iter().flatten() {
         assert!(action.reverted.is_none_or(|t| t >= action.initiated));
         assert!(action.finalized.is_none_or(|t| t >= action.initiated));
     }
-    assert!(
-        life.last_test
-            .as_ref()
-            .is_none_or(|t| t.finalized.is_none()),
-        "tests are never finalised"
-    );
+    let test_finalized = life
+        .last_test
+        .as_ref()
+        .is_some_and(|t| t.finalized.is_some());
+    ensure(!test_finalized, "tests are never finalised");
 }
 
-/// RegisterSourceServer's result: PENDING_INSTALLATION, nothing reported.
+/// RegisterSourceServer's result: PENDING_INSTALLATION (so nothing
+/// reported, launched nor recorded, by the invariants), as asked.
 pub(super) fn check_registration(
     t: &Transition<SourceServer>,
     id: &SourceServerId,
@@ -204,25 +176,16 @@ pub(super) fn check_registration(
 ) {
     let s = &t.resource;
     assert_eq!(t.event.event_type, EventType::SourceServerRegistered);
-    assert_eq!(t.event.previous, None);
+    assert_eq!((t.event.previous.as_ref(), t.event.time), (None, now));
     assert_eq!(t.event.new, StateSummary::of_server(s));
-    assert_eq!(t.event.time, now);
-    assert_eq!((&s.id, &s.tags), (id, tags));
-    assert!(!s.is_archived);
+    assert_eq!((&s.id, &s.tags, s.is_archived), (id, tags, false));
     assert_eq!(s.life_cycle.state, L::PendingInstallation);
     assert_eq!(s.life_cycle.added_to_service, now);
-    assert_eq!(s.life_cycle.last_seen_by_service, None);
     assert_eq!(
         (&s.life_cycle.last_test, &s.life_cycle.last_cutover),
         (&None, &None)
     );
-    assert_eq!(s.data_replication_info.state, R::Stopped);
-    assert_eq!(
-        (s.data_replication_info.lag, s.data_replication_info.eta),
-        (None, None)
-    );
-    assert!(s.data_replication_info.replicated_disks.is_empty());
-    assert!(s.launched_instance.is_none());
-    assert!(s.follow_up_tasks.is_empty());
+    let info = &s.data_replication_info;
+    assert_eq!((info.lag, info.eta), (None, None));
     assert_server_invariants(s, TimeScale::REAL);
 }

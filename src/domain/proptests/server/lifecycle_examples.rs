@@ -1,13 +1,7 @@
 //! SPEC section 2's lifecycle rows, one by one, from the right and the
 //! wrong states.
 
-use super::model::ServerOp;
-use super::{conflict_state, disk, report_op, Mgn, CONNECTED};
-use crate::domain::proptests::invalid_field;
-use crate::domain::{DataReplicationState, EventType, LastAction, LifeCycleState, Millis};
-
-use DataReplicationState as R;
-use LifeCycleState as L;
+use super::*;
 
 #[test]
 fn finalize_cutover_is_a_conflict_outside_cutting_over() {

@@ -8,7 +8,6 @@ mod lifecycle_examples;
 mod model;
 mod properties;
 mod report_examples;
-mod step;
 mod transitions;
 
 use std::collections::BTreeMap;
@@ -18,8 +17,8 @@ use rand::SeedableRng;
 
 use self::invariants::check_registration;
 use self::model::ServerOp;
-use self::step::{server_err, server_ok};
-use super::{account, T0};
+
+use super::{account, step_err, step_ok, T0};
 use crate::domain::source_server::{register, Launch, Registration, ReplicationReport};
 use crate::domain::{
     DataReplicationState, DomainError, Ec2InstanceId, EventType, FollowUpTaskId, FollowUpTaskKind,
@@ -178,13 +177,13 @@ impl Mgn {
 
     fn ok(&mut self, s: &SourceServer, op: ServerOp) -> (SourceServer, EventType) {
         let now = self.tick(1_000);
-        let t = server_ok(s, &op, self.scale, now);
+        let t = step_ok(s, &op, self.scale, now);
         (t.resource, t.event.event_type)
     }
 
     fn err(&mut self, s: &SourceServer, op: ServerOp) -> DomainError {
         let now = self.tick(1_000);
-        server_err(s, &op, self.scale, now)
+        step_err(s, &op, self.scale, now)
     }
 
     /// The state the `ConflictException` of `op` names.

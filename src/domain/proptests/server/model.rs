@@ -1,17 +1,7 @@
-//! Source server commands, the oracle of SPEC section 2 and the reference
-//! model of each command's effect.
+//! Source server commands: the oracle of SPEC section 2, the reference
+//! model of each command's effect, and the checks of its error or event.
 
-use super::FOLLOW_UPS;
-use crate::domain::proptests::Expect;
-use crate::domain::source_server::{Launch, ReplicationReport};
-use crate::domain::{
-    DataReplicationInitiation, DataReplicationState, DomainError, FirstBoot, FollowUpTask,
-    FollowUpTaskId, LastAction, LaunchedInstance, LifeCycleState, Millis, ReplicatedDisk,
-    SourceProperties, SourceServer, TimeScale, Timestamp, Transition,
-};
-
-use DataReplicationState as R;
-use LifeCycleState as L;
+use super::*;
 
 /// A source server command with the caller's arguments resolved.
 #[derive(Debug, Clone)]
@@ -41,8 +31,12 @@ impl ServerOp {
             ServerOp::Overdue(_) => "overdue_task",
         }
     }
+}
 
-    pub(super) fn apply(
+impl Command for ServerOp {
+    type Resource = SourceServer;
+
+    fn apply(
         &self,
         s: &SourceServer,
         scale: TimeScale,
@@ -59,6 +53,72 @@ impl ServerOp {
             ServerOp::Complete(id) => s.complete_follow_up(id, now),
             ServerOp::Overdue(id) => s.mark_follow_up_overdue(id, now),
         }
+    }
+
+    fn predict(&self, s: &SourceServer, now: Timestamp) -> Expect {
+        predict_server(s, self, now)
+    }
+
+    /// A conflict names the server and its current lifecycle state.
+    fn check_error(&self, s: &SourceServer, err: &DomainError, _: Expect) {
+        if let DomainError::Conflict {
+            kind,
+            id,
+            current_state,
+            ..
+        } = err
+        {
+            let state = s.life_cycle.state.as_str();
+            assert_eq!(
+                (*kind, id.as_str()),
+                (ResourceKind::SourceServer, s.id.as_str())
+            );
+            assert_eq!(current_state, state, "a conflict names the current state");
+            assert!(err.to_string().contains(state), "{err}");
+        }
+    }
+
+    fn check_event(&self, before: &SourceServer, t: &Transition<SourceServer>, now: Timestamp) {
+        let after = &t.resource;
+        assert_eq!(t.event.time, now);
+        assert_eq!(t.event.previous, Some(StateSummary::of_server(before)));
+        assert_eq!(t.event.new, StateSummary::of_server(after));
+        let lifecycle_changed = before.life_cycle.state != after.life_cycle.state;
+        let replication_changed =
+            before.data_replication_info.state != after.data_replication_info.state;
+        let expected = match self {
+            ServerOp::Report(_) if lifecycle_changed => EventType::LifeCycleStateChanged,
+            ServerOp::Report(_) if replication_changed => EventType::DataReplicationStateChanged,
+            ServerOp::Report(_) => EventType::ReplicationProgress,
+            ServerOp::StartTest(_)
+            | ServerOp::Change(_)
+            | ServerOp::StartCutover(_)
+            | ServerOp::Finalize(_)
+            | ServerOp::Disconnect => EventType::LifeCycleStateChanged,
+            ServerOp::Archive => EventType::SourceServerArchived,
+            ServerOp::Complete(_) => EventType::FollowUpTaskCompleted,
+            ServerOp::Overdue(_) => EventType::FollowUpTaskOverdue,
+        };
+        assert_eq!(t.event.event_type, expected, "{self:?}");
+        assert_eq!(
+            lifecycle_changed,
+            t.event.event_type == EventType::LifeCycleStateChanged
+        );
+    }
+
+    fn expected(
+        &self,
+        before: &SourceServer,
+        scale: TimeScale,
+        now: Timestamp,
+        actual: &SourceServer,
+    ) -> SourceServer {
+        expected_server_after(before, self, scale, now, actual)
+    }
+
+    fn check_after(before: &SourceServer, after: &SourceServer, scale: TimeScale) {
+        check_server_history(before, after);
+        assert_server_invariants(after, scale);
     }
 }
 
@@ -81,7 +141,7 @@ pub(super) fn disk_is_valid(d: &ReplicatedDisk) -> bool {
 
 /// The oracle: what SPEC section 2 (and the domain's documented argument
 /// checks) say `op` does on `s` at `now`.
-pub(super) fn predict_server(s: &SourceServer, op: &ServerOp, now: Timestamp) -> Expect {
+fn predict_server(s: &SourceServer, op: &ServerOp, now: Timestamp) -> Expect {
     let state = s.life_cycle.state;
     let live = !s.is_archived;
     let when = |ok: bool| if ok { Expect::Ok } else { Expect::Conflict };
@@ -127,7 +187,7 @@ pub(super) fn predict_server(s: &SourceServer, op: &ServerOp, now: Timestamp) ->
 /// The reference model: the server `op` must produce from `before`. Fields
 /// SPEC leaves to the implementation (first boot, delivery attempts) are
 /// taken from `actual` and checked separately.
-pub(super) fn expected_server_after(
+fn expected_server_after(
     before: &SourceServer,
     op: &ServerOp,
     scale: TimeScale,

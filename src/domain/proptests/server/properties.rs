@@ -2,31 +2,10 @@
 //! and against SPEC section 2's table.
 
 use std::cell::RefCell;
-use std::collections::BTreeSet;
 
 use proptest::collection::vec;
-use proptest::prelude::*;
-use proptest::sample::select;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
 
-use super::model::{pending_task, ServerOp};
-use super::step::step_server;
-use super::transitions::{server_edge, server_spec_edges, ServerEdge, SERVER_COMPOSITE_EDGES};
-use super::{disk, forward, launch, register_server, report_op, tags_of, task_ids};
-use crate::domain::proptests::{
-    advance, assert_all_taken, check_error_code, run_property, scale_factor, Expect, CASES,
-    MAX_STEPS, T0,
-};
-use crate::domain::source_server::ReplicationReport;
-use crate::domain::{
-    DataReplicationError, DataReplicationState, FollowUpTaskId, InitiationStepName,
-    InitiationStepStatus, LifeCycleState, Millis, ReplicatedDisk, SourceProperties, SourceServer,
-    TimeScale, Timestamp,
-};
-
-use DataReplicationState as R;
-use LifeCycleState as L;
+use super::*;
 
 /// A generated command; `Natural` takes the step that moves the server on
 /// along SPEC's table, so long sequences reach the later rows.
@@ -242,7 +221,7 @@ fn run_server_case(case: &ServerCase, edges: &mut BTreeSet<ServerEdge>) {
     for (millis, cmd) in &case.steps {
         now = now.plus(Millis(*millis));
         let op = resolve_server(cmd, &server, now, &mut rng);
-        if let Ok(t) = step_server(&server, &op, scale, now) {
+        if let Ok(t) = step(&server, &op, scale, now) {
             if let Some(edge) = server_edge(&server, &t.resource, &op) {
                 assert!(
                     server_spec_edges().contains(&edge) || SERVER_COMPOSITE_EDGES.contains(&edge),

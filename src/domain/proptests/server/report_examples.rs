@@ -1,17 +1,6 @@
 //! Agents' reports, registration and SMC's view of a source server.
 
-use std::collections::BTreeMap;
-
-use rand::rngs::StdRng;
-use rand::SeedableRng;
-
-use super::model::ServerOp;
-use super::{disk, register_server, report_op, tags_of, Mgn};
-use crate::domain::proptests::{invalid_field, T0};
-use crate::domain::{DataReplicationState, LifeCycleState, Millis, SourceState, Timestamp};
-
-use DataReplicationState as R;
-use LifeCycleState as L;
+use super::*;
 
 #[test]
 fn reports_are_validated() {
