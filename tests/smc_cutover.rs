@@ -4,70 +4,15 @@
 mod support;
 
 use cutover::pb::v1::{
-    replication_job_service_client::ReplicationJobServiceClient, CreateReplicationJobRequest,
-    CutOverReplicationJobRequest, DescribeReplicationJobsRequest, LifeCycleState, ReplicationJob,
-    ReplicationJobBusinessStatus as Business, ReplicationJobRunType,
-    ReplicationJobStatus as Status, StartReplicationJobRequest,
+    replication_job_service_client::ReplicationJobServiceClient, CutOverReplicationJobRequest,
+    DescribeReplicationJobsRequest, ReplicationJobBusinessStatus as Business,
+    ReplicationJobRunType, ReplicationJobStatus as Status,
 };
 use support::*;
 use tonic::{transport::Channel, Code};
 
 /// Ten times real speed: a tick is 100 ms, slow enough to watch progress.
 const WATCHABLE: &[&str] = &["--sim-speed", "10"];
-
-/// A replicating server with an incremental job that completed its first
-/// run and is Waiting.
-async fn waiting_job(server: &TestServer, frequency: i32, max_images: i32) -> (String, String) {
-    let mut servers = server.servers().await;
-    let source = register(&mut servers).await;
-    wait_for_state(&mut servers, &source, LifeCycleState::ReadyForTest).await;
-    let mut jobs = server.jobs().await;
-    let job_id = jobs
-        .create_replication_job(CreateReplicationJobRequest {
-            source_id: source.clone(),
-            name: "wave-1".into(),
-            run_once: Some(false),
-            frequency,
-            max_number_of_image_to_keep: max_images,
-            ..Default::default()
-        })
-        .await
-        .expect("CreateReplicationJob")
-        .into_inner()
-        .job_id;
-    assert!(job_id.starts_with("j-") && job_id.len() == 22, "{job_id}");
-    assert_eq!(
-        get_job(&mut jobs, &job_id).await.status,
-        Status::Ready as i32
-    );
-    jobs.start_replication_job(StartReplicationJobRequest {
-        job_id: job_id.clone(),
-        ..Default::default()
-    })
-    .await
-    .expect("StartReplicationJob");
-    wait_for_job(&mut jobs, &job_id, |job| {
-        job.status == Status::Waiting as i32
-    })
-    .await;
-    (source, job_id)
-}
-
-async fn wait_for_job(
-    jobs: &mut ReplicationJobServiceClient<Channel>,
-    id: &str,
-    done: impl Fn(&ReplicationJob) -> bool,
-) -> ReplicationJob {
-    eventually(DEADLINE, &format!("job {id}"), || {
-        let mut jobs = jobs.clone();
-        let done = &done;
-        async move {
-            let job = get_job(&mut jobs, id).await;
-            done(&job).then_some(job)
-        }
-    })
-    .await
-}
 
 /// Polls a job until Finished, recording every distinct (status,
 /// business status, progress) it passes through.

@@ -257,16 +257,29 @@ pub async fn wait_for_job(
 /// simulator) with an incremental job that completed its first run and is
 /// Waiting. Returns `(source_server_id, job_id)`.
 pub async fn waiting_job(server: &TestServer, frequency: i32, max_images: i32) -> (String, String) {
+    let mut servers = server.servers().await;
+    let source = register(&mut servers).await;
+    let job_id = waiting_job_for(server, &source, frequency, max_images).await;
+    (source, job_id)
+}
+
+/// An incremental job of `source` (replicated by whatever agent it has)
+/// that completed its first run and is Waiting.
+pub async fn waiting_job_for(
+    server: &TestServer,
+    source: &str,
+    frequency: i32,
+    max_images: i32,
+) -> String {
     use cutover::pb::v1::{
         CreateReplicationJobRequest, ReplicationJobStatus, StartReplicationJobRequest,
     };
     let mut servers = server.servers().await;
-    let source = register(&mut servers).await;
-    wait_for_state(&mut servers, &source, LifeCycleState::ReadyForTest).await;
+    wait_for_state(&mut servers, source, LifeCycleState::ReadyForTest).await;
     let mut jobs = server.jobs().await;
     let job_id = jobs
         .create_replication_job(CreateReplicationJobRequest {
-            source_id: source.clone(),
+            source_id: source.to_owned(),
             name: "wave-1".into(),
             run_once: Some(false),
             frequency,
@@ -287,7 +300,7 @@ pub async fn waiting_job(server: &TestServer, frequency: i32, max_images: i32) -
         job.status == ReplicationJobStatus::Waiting as i32
     })
     .await;
-    (source, job_id)
+    job_id
 }
 
 impl TestServer {
@@ -307,5 +320,50 @@ impl TestServer {
         &self,
     ) -> cutover::pb::v1::lifecycle_service_client::LifecycleServiceClient<Channel> {
         cutover::pb::v1::lifecycle_service_client::LifecycleServiceClient::new(self.channel().await)
+    }
+}
+
+/// A `cutover-agent` process, killed on drop.
+pub struct AgentProcess {
+    child: Child,
+    /// The source server it reports for.
+    pub server_id: String,
+}
+
+impl AgentProcess {
+    /// Starts `cutover-agent` against `server` with `args`; waits for its
+    /// `source server ID` line.
+    pub fn start(server: &TestServer, args: &[&str]) -> AgentProcess {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cutover-agent"))
+            .args(["--server", &server.endpoint])
+            .args(args)
+            .env("CUTOVER_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn cutover-agent");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read first line");
+        let server_id = line
+            .trim()
+            .strip_prefix("source server ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        AgentProcess { child, server_id }
+    }
+
+    /// Kills the agent: it vanishes without a word.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        self.kill();
     }
 }

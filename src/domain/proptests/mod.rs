@@ -17,22 +17,33 @@
 //!
 //! Example tests walk each row of the tables by hand.
 //!
-//! `server` and `job` are laid out alike: `model` (the commands, the oracle
-//! and the reference model), `step` (one command with every check),
-//! `invariants`, `transitions` (SPEC's table), `properties` (generated
-//! sequences) and the examples; their `mod.rs` holds the fixtures.
+//! `transitions` holds SPEC's tables. `server` and `job` are laid out alike:
+//! `model` (the commands, the oracle, the reference model and the checks of
+//! a command's result), `invariants`, `properties` (generated sequences)
+//! and the examples; their `mod.rs` holds the fixtures.
 
 mod job;
 mod server;
+mod transitions;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, TestRunner};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 
-use super::{AccountId, BusinessStatus, DomainError, TimeScale, Timestamp, Transition};
+use self::transitions::*;
+use super::replication_job::{create as create_job, JobSpec, RunStep};
+use super::source_server::{register, Launch, Registration, ReplicationReport};
+use super::*;
+
+use BusinessStatus as B;
+use DataReplicationState as R;
+use LifeCycleState as L;
+use ReplicationJobStatus as S;
 
 /// The cloud error codes of SPEC section 6: no other code may ever appear.
 const SPEC_CODES: &[&str] = &[

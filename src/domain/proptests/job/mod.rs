@@ -6,22 +6,10 @@ mod invariants;
 mod model;
 mod properties;
 mod run_examples;
-mod transitions;
 
-use rand::rngs::StdRng;
-use rand::SeedableRng;
-
-use self::invariants::check_job_creation;
-use self::model::JobOp;
-use super::{account, step_err, step_ok, T0};
-use crate::domain::replication_job::{create as create_job, JobSpec, RunStep};
-use crate::domain::{
-    BusinessStatus, DomainError, JobSchedule, Millis, ReplicationJob, ReplicationJobId,
-    ReplicationJobStatus, SourceServerId, TimeScale, Timestamp,
-};
-
-use BusinessStatus as B;
-use ReplicationJobStatus as S;
+use self::invariants::*;
+use self::model::*;
+use super::*;
 
 /// The image id of a cutover's final sync run.
 const FINAL: &str = "FINAL";

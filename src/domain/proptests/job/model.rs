@@ -153,7 +153,7 @@ pub(super) fn final_sync_recorded(j: &ReplicationJob) -> bool {
 pub(super) fn next_purpose(j: &ReplicationJob) -> RunPurpose {
     match j.cut_over {
         None => RunPurpose::Replication,
-        Some(c) if c.sync_data && !final_sync_recorded(j) => RunPurpose::FinalSync,
+        Some(c) if c.sync_data => RunPurpose::FinalSync,
         Some(_) => RunPurpose::Release,
     }
 }

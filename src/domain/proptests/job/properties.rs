@@ -165,7 +165,7 @@ fn run_job_case(case: &JobCase, edges: &mut JobEdges, extra: &dyn Fn(&Replicatio
         now = now.plus(Millis(*millis));
         let op = resolve_job(cmd, &job);
         if let Ok(t) = step(&job, &op, scale, now) {
-            edges.record(&job, &t.resource, &op);
+            edges.record(&job, &t.resource, op.name());
             extra(&t.resource);
             job = t.resource;
         }

@@ -1,33 +1,16 @@
 //! Source servers (SPEC section 2): the fixtures shared by the model, the
 //! properties and the examples.
 
-mod follow_up_examples;
+mod agent_examples;
 mod full_path;
 mod invariants;
 mod lifecycle_examples;
 mod model;
 mod properties;
-mod report_examples;
-mod transitions;
 
-use std::collections::BTreeMap;
-
-use rand::rngs::StdRng;
-use rand::SeedableRng;
-
-use self::invariants::check_registration;
-use self::model::ServerOp;
-
-use super::{account, step_err, step_ok, T0};
-use crate::domain::source_server::{register, Launch, Registration, ReplicationReport};
-use crate::domain::{
-    DataReplicationState, DomainError, Ec2InstanceId, EventType, FollowUpTaskId, FollowUpTaskKind,
-    LaunchJobId, LifeCycleState, Millis, ReplicatedDisk, SourceServer, SourceServerId, TimeScale,
-    Timestamp,
-};
-
-use DataReplicationState as R;
-use LifeCycleState as L;
+use self::invariants::*;
+use self::model::*;
+use super::*;
 
 /// MGN's follow-up tasks and their deadlines, from SPEC section 2 (not from
 /// the domain), in the order FinalizeCutover records them.
@@ -37,16 +20,6 @@ const FOLLOW_UPS: [(FollowUpTaskKind, Millis); 2] = [
         FollowUpTaskKind::ReplicationResourcesTeardown,
         Millis::minutes(90),
     ),
-];
-
-/// The states a server can be disconnected from: all but the final ones.
-const CONNECTED: [LifeCycleState; 6] = [
-    L::PendingInstallation,
-    L::NotReady,
-    L::ReadyForTest,
-    L::Testing,
-    L::ReadyForCutover,
-    L::CuttingOver,
 ];
 
 fn launch(rng: &mut StdRng) -> Launch {

@@ -222,7 +222,7 @@ fn run_server_case(case: &ServerCase, edges: &mut BTreeSet<ServerEdge>) {
         now = now.plus(Millis(*millis));
         let op = resolve_server(cmd, &server, now, &mut rng);
         if let Ok(t) = step(&server, &op, scale, now) {
-            if let Some(edge) = server_edge(&server, &t.resource, &op) {
+            if let Some(edge) = server_edge(&server, &t.resource, op.name()) {
                 assert!(
                     server_spec_edges().contains(&edge) || SERVER_COMPOSITE_EDGES.contains(&edge),
                     "{edge:?} is not an edge of SPEC section 2"

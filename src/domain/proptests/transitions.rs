@@ -1,13 +1,57 @@
-//! SPEC section 3's transition table, as status and business status edges
-//! a command takes.
+//! SPEC's transition tables (sections 2 and 3), as the edges a command
+//! takes, and the record of those the generated cases took.
 
-use std::collections::BTreeSet;
+use super::*;
 
-use super::model::JobOp;
-use crate::domain::{BusinessStatus, ReplicationJob, ReplicationJobStatus};
+/// The states a server can be disconnected from: all but the final ones.
+pub(super) const CONNECTED: [LifeCycleState; 6] = [
+    L::PendingInstallation,
+    L::NotReady,
+    L::ReadyForTest,
+    L::Testing,
+    L::ReadyForCutover,
+    L::CuttingOver,
+];
 
-use BusinessStatus as B;
-use ReplicationJobStatus as S;
+pub(super) type ServerEdge = (LifeCycleState, LifeCycleState, &'static str);
+
+/// Every (from, to, by) of SPEC section 2's table that a registered server
+/// can take; archiving is recorded as (state, state, "archive").
+pub(super) fn server_spec_edges() -> Vec<ServerEdge> {
+    let mut edges = vec![
+        (L::PendingInstallation, L::NotReady, "report"),
+        (L::NotReady, L::ReadyForTest, "report"),
+        (L::ReadyForTest, L::Testing, "start_test"),
+        (L::Testing, L::ReadyForCutover, "change"),
+        (L::ReadyForTest, L::ReadyForCutover, "change"),
+        (L::Testing, L::ReadyForTest, "change"),
+        (L::ReadyForCutover, L::ReadyForTest, "change"),
+        (L::ReadyForCutover, L::CuttingOver, "start_cutover"),
+        (L::CuttingOver, L::ReadyForCutover, "change"),
+        (L::CuttingOver, L::Cutover, "finalize"),
+        (L::Cutover, L::Cutover, "archive"),
+        (L::Disconnected, L::Disconnected, "archive"),
+    ];
+    edges.extend(CONNECTED.map(|from| (from, L::Disconnected, "disconnect")));
+    edges
+}
+
+/// Two table rows taken by one command: an agent whose first report is
+/// already CONTINUOUS moves PENDING_INSTALLATION → NOT_READY → READY_FOR_TEST
+/// in one event (see `first_report_continuous_goes_straight_to_ready_for_test`).
+pub(super) const SERVER_COMPOSITE_EDGES: &[ServerEdge] =
+    &[(L::PendingInstallation, L::ReadyForTest, "report")];
+
+/// The edge command `by` took from `before` to `after`, if it moved the server.
+pub(super) fn server_edge(
+    before: &SourceServer,
+    after: &SourceServer,
+    by: &'static str,
+) -> Option<ServerEdge> {
+    let changed = before.life_cycle.state != after.life_cycle.state
+        || before.is_archived != after.is_archived;
+    changed.then_some((before.life_cycle.state, after.life_cycle.state, by))
+}
 
 pub(super) type StatusEdge = (ReplicationJobStatus, ReplicationJobStatus, &'static str);
 pub(super) type BusinessEdge = (Option<BusinessStatus>, Option<BusinessStatus>, &'static str);
@@ -59,10 +103,15 @@ pub(super) struct JobEdges {
 }
 
 impl JobEdges {
-    /// Records the edges `op` took, which must be SPEC's.
-    pub(super) fn record(&mut self, before: &ReplicationJob, after: &ReplicationJob, op: &JobOp) {
+    /// Records the edges command `by` took, which must be SPEC's.
+    pub(super) fn record(
+        &mut self,
+        before: &ReplicationJob,
+        after: &ReplicationJob,
+        by: &'static str,
+    ) {
         if before.status != after.status {
-            let edge = (before.status, after.status, op.name());
+            let edge = (before.status, after.status, by);
             assert!(
                 JOB_STATUS_EDGES.contains(&edge),
                 "{edge:?} is not an edge of SPEC section 3"
@@ -70,7 +119,7 @@ impl JobEdges {
             self.status.insert(edge);
         }
         if before.business_status != after.business_status {
-            let edge = (before.business_status, after.business_status, op.name());
+            let edge = (before.business_status, after.business_status, by);
             assert!(
                 JOB_BUSINESS_EDGES.contains(&edge),
                 "{edge:?} is not a business status edge of SPEC section 3"
