@@ -26,6 +26,8 @@ mod job;
 mod server;
 mod transitions;
 
+// Every module below imports its parent's names (`use super::*`, as test
+// modules do): the domain, the fixtures and helpers, and these aliases.
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
 

@@ -47,125 +47,109 @@ pub(super) fn check_job_history(before: &ReplicationJob, after: &ReplicationJob)
 
 /// Everything SPEC section 3 allows a job to be, and nothing else.
 pub(super) fn assert_job_invariants(j: &ReplicationJob) {
-    let show = || format!("{j:#?}");
-    let running = j.status == S::Running;
-    assert_eq!(j.business_status.is_some(), running, "{}", show());
-    assert_eq!(j.current_run.is_some(), running, "{}", show());
-    assert!(!matches!(j.status, S::Expired | S::Deleting), "{}", show());
-    assert_eq!(j.ended.is_some(), j.status == S::Finished, "{}", show());
-    assert_eq!(j.next_run.is_some(), j.status == S::Waiting, "{}", show());
-    assert_eq!(j.error_code.is_some(), j.status == S::InError, "{}", show());
-    assert_eq!(j.started.is_some(), j.status != S::Ready, "{}", show());
-    if j.status == S::Waiting {
-        assert!(
-            matches!(j.schedule, JobSchedule::Incremental { .. }),
-            "{}",
-            show()
+    let ensure = |ok: bool, what: &str| assert!(ok, "{what}: {j:#?}");
+    let status = j.status;
+    ensure(
+        !matches!(status, S::Expired | S::Deleting),
+        "unreachable status",
+    );
+    for (set, when, what) in [
+        (
+            j.business_status.is_some(),
+            status == S::Running,
+            "businessStatus",
+        ),
+        (
+            j.current_run.is_some(),
+            status == S::Running,
+            "a run in progress",
+        ),
+        (j.ended.is_some(), status == S::Finished, "endTime"),
+        (j.next_run.is_some(), status == S::Waiting, "a next run"),
+        (j.error_code.is_some(), status == S::InError, "errorCode"),
+        (j.started.is_some(), status != S::Ready, "startTime"),
+    ] {
+        ensure(set == when, what);
+    }
+    let incremental = matches!(j.schedule, JobSchedule::Incremental { .. });
+    if status == S::Waiting {
+        ensure(
+            incremental && j.cut_over.is_none(),
+            "Waiting between incremental runs",
         );
-        assert_eq!(j.cut_over, None, "{}", show());
     }
     if let Some(cut_over) = j.cut_over {
-        assert_eq!(j.next_run, None, "{}", show());
-        assert!(!matches!(j.status, S::Waiting | S::Ready), "{}", show());
+        ensure(
+            !matches!(status, S::Waiting | S::Ready),
+            "a cutover starts at once",
+        );
         assert!(cut_over.requested >= j.created);
     }
-    assert!(
-        j.progress.is_finite() && (0.0..=100.0).contains(&j.progress),
-        "{}",
-        show()
+    let progress = j.progress;
+    ensure(
+        progress.is_finite() && (0.0..=100.0).contains(&progress),
+        "progress",
     );
-    match j.business_status {
-        Some(B::Cleaning) => assert!(
-            j.cut_over.is_some(),
-            "Cleaning is the cutover's: {}",
-            show()
-        ),
-        Some(B::Preparing | B::Processing) => assert!(j.cut_over.is_none(), "{}", show()),
-        Some(B::Syncing) => assert!(j.cut_over.is_none_or(|c| c.sync_data), "{}", show()),
-        None => {}
-    }
+    let sync_data = j.cut_over.map(|c| c.sync_data);
+    let business_ok = match j.business_status {
+        Some(B::Cleaning) => sync_data.is_some(),
+        Some(B::Preparing | B::Processing) => sync_data.is_none(),
+        Some(B::Syncing) => sync_data != Some(false),
+        None => true,
+    };
+    ensure(
+        business_ok,
+        "Cleaning is the cutover's, Syncing not without sync",
+    );
     // A run's purpose follows the cutover: the final sync runs while it is
     // not recorded (it is recorded on entering Cleaning), the release after.
     if let (Some(run), Some(business)) = (j.current_run, j.business_status) {
         let recorded = final_sync_recorded(j);
-        let sync_data = j.cut_over.map(|c| c.sync_data);
+        let cleaning = business == B::Cleaning;
         let consistent = match run.purpose {
             RunPurpose::Replication => sync_data.is_none(),
-            RunPurpose::FinalSync => {
-                sync_data == Some(true) && recorded == (business == B::Cleaning)
-            }
-            RunPurpose::Release => business == B::Cleaning && sync_data == Some(recorded),
+            RunPurpose::FinalSync => sync_data == Some(true) && recorded == cleaning,
+            RunPurpose::Release => cleaning && sync_data == Some(recorded),
         };
-        assert!(consistent, "{:?} run: {}", run.purpose, show());
+        ensure(consistent, "the run's purpose");
         assert!(run.start >= j.created);
     }
 
     // Runs and images.
     let finals = finals(j);
-    let cycles: Vec<_> = j
-        .runs
-        .iter()
-        .filter(|r| r.image_id.starts_with("CYCLE_"))
-        .collect();
-    assert_eq!(cycles.len(), j.cycles as usize, "{}", show());
-    for (i, run) in cycles.iter().enumerate() {
-        assert_eq!(run.image_id, format!("CYCLE_{}", i + 1));
-    }
+    let cycles = j.runs.iter().filter(|r| r.image_id.starts_with("CYCLE_"));
+    let cycle_names: Vec<_> = cycles.map(|r| r.image_id.clone()).collect();
+    let names = |range: std::ops::RangeInclusive<usize>| range.map(|n| format!("CYCLE_{n}"));
+    let done = j.cycles as usize;
+    ensure(names(1..=done).eq(cycle_names), "CYCLE_1 to N");
     match j.schedule {
         JobSchedule::RunOnce => {
-            assert!(cycles.is_empty() && j.image_ids.len() <= 1, "{}", show());
-            assert!(
-                j.runs.len() - finals <= 1,
-                "a run-once job runs once: {}",
-                show()
-            );
+            ensure(done == 0 && j.image_ids.len() <= 1, "no cycles");
+            ensure(j.runs.len() - finals <= 1, "a run-once job runs once");
         }
         JobSchedule::Incremental { max_images, .. } => {
-            assert_eq!(
-                j.image_ids.len(),
-                (j.cycles as usize).min(max_images as usize),
-                "{}",
-                show()
+            let kept = done.min(max_images as usize);
+            let newest: Vec<_> = names(done - kept + 1..=done).collect();
+            ensure(j.image_ids == newest, "the newest images are kept");
+            ensure(
+                j.runs.len() == done + finals,
+                "runs are cycles or the final sync",
             );
-            let first = j.cycles as usize - j.image_ids.len() + 1;
-            let newest: Vec<_> = (first..=j.cycles as usize)
-                .map(|n| format!("CYCLE_{n}"))
-                .collect();
-            assert_eq!(
-                j.image_ids,
-                newest,
-                "the newest images are kept: {}",
-                show()
-            );
-            assert_eq!(j.runs.len(), cycles.len() + finals, "{}", show());
         }
     }
-    match j.cut_over {
-        Some(CutOver {
-            sync_data: true, ..
-        }) if j.status == S::Finished => {
-            assert_eq!(
-                j.runs.last().map(|r| r.image_id.as_str()),
-                Some(FINAL),
-                "{}",
-                show()
-            );
-        }
-        Some(CutOver {
-            sync_data: true, ..
-        }) => {}
-        _ => assert_eq!(
-            finals,
-            0,
-            "a final sync only after CutOver(sync_data): {}",
-            show()
+    let last_is_final = j.runs.last().is_some_and(|r| r.image_id == FINAL);
+    match sync_data {
+        Some(true) => ensure(
+            status != S::Finished || last_is_final,
+            "the final sync is the last run",
         ),
+        _ => ensure(finals == 0, "a final sync only after CutOver(sync_data)"),
     }
     for pair in j.runs.windows(2) {
-        assert!(pair[0].end <= pair[1].start, "{}", show());
+        ensure(pair[0].end <= pair[1].start, "runs in order");
     }
     for run in &j.runs {
-        assert!(run.start <= run.end && run.start >= j.created, "{}", show());
+        ensure(run.start <= run.end && run.start >= j.created, "run times");
     }
 }
 

@@ -150,10 +150,10 @@ pub(super) fn final_sync_recorded(j: &ReplicationJob) -> bool {
 /// What a run the job starts now is for: an ordinary run before any
 /// cutover; then the cutover's final sync (if it syncs data) until that is
 /// recorded, since none runs twice (SPEC 3); then the release.
-pub(super) fn next_purpose(j: &ReplicationJob) -> RunPurpose {
+fn next_purpose(j: &ReplicationJob) -> RunPurpose {
     match j.cut_over {
         None => RunPurpose::Replication,
-        Some(c) if c.sync_data => RunPurpose::FinalSync,
+        Some(c) if c.sync_data && !final_sync_recorded(j) => RunPurpose::FinalSync,
         Some(_) => RunPurpose::Release,
     }
 }
@@ -180,6 +180,7 @@ fn predict_job(j: &ReplicationJob, op: &JobOp, now: Timestamp) -> Expect {
             Expect::JobBusiness(allowed)
         }
     };
+    // The two steps out of Syncing each end only one kind of run.
     let for_run = |applies: bool| match in_business(B::Syncing) {
         Expect::Ok if !applies => Expect::Invalid("step"),
         other => other,

@@ -1,0 +1,216 @@
+//! Prometheus/OpenMetrics metrics of the service, and the HTTP endpoint that
+//! exposes them.
+//!
+//! One [`Metrics`] is shared (as `Arc<Metrics>`) by every handler. Families,
+//! all prefixed `cutover_`:
+//!
+//! | name | type | labels | meaning |
+//! | --- | --- | --- | --- |
+//! | `cutover_rpc_requests_total` | counter | `method`, `code` | unary calls and stream opens finished |
+//! | `cutover_rpc_errors_total` | counter | `method`, `code` | those that finished with a non-`OK` code |
+//! | `cutover_rpc_duration_seconds` | histogram | `method` | their latency, buckets 0.5 ms … 10 s |
+//! | `cutover_open_watchers` | gauge | | watch streams open now |
+//! | `cutover_events_committed_total` | counter | | lifecycle events committed |
+//! | `cutover_follow_up_tasks_pending` | gauge | | follow-up tasks pending now |
+//! | `cutover_follow_up_tasks_overdue` | gauge | | follow-up tasks overdue now |
+//!
+//! Events per second is `rate(cutover_events_committed_total[1m])`; error
+//! ratio is `sum(rate(cutover_rpc_errors_total[5m])) /
+//! sum(rate(cutover_rpc_requests_total[5m]))`.
+//!
+//! `code` is the gRPC code name (`OK`, `FAILED_PRECONDITION`, …). `method`
+//! is the gRPC path; any string is accepted, but only the first
+//! [`MAX_METHODS`] distinct values are kept as labels and later ones are
+//! recorded as `other`, so the series count stays bounded.
+
+mod http;
+mod labels;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+pub use self::http::CONTENT_TYPE;
+pub use self::labels::MAX_METHODS;
+use self::labels::{code_name, MethodCap, MethodLabels, RpcLabels};
+
+/// Upper bounds (seconds) of the `cutover_rpc_duration_seconds` buckets,
+/// 0.5 ms to 10 s; `+Inf` is implicit.
+pub const DURATION_BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+type HistogramFamily = Family<MethodLabels, Histogram, fn() -> Histogram>;
+
+fn duration_histogram() -> Histogram {
+    Histogram::new(DURATION_BUCKETS)
+}
+
+/// Service metrics, shared by every handler.
+///
+/// Recording is lock-free apart from brief read locks; [`Metrics::render`]
+/// gives the exposition and [`Metrics::serve`] serves it over HTTP.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    methods: MethodCap,
+    rpc_requests: Family<RpcLabels, Counter>,
+    rpc_errors: Family<RpcLabels, Counter>,
+    rpc_duration: HistogramFamily,
+    open_watchers: Gauge,
+    events_committed: Counter,
+    follow_up_pending: Gauge,
+    follow_up_overdue: Gauge,
+}
+
+impl Metrics {
+    /// A fresh set of metrics, every family registered and at zero.
+    pub fn new() -> Arc<Metrics> {
+        Arc::new(Self::with_method_cap(MAX_METHODS))
+    }
+
+    /// Metrics whose `method` label admits `cap` distinct values.
+    fn with_method_cap(cap: usize) -> Metrics {
+        let rpc_requests = Family::<RpcLabels, Counter>::default();
+        let rpc_errors = Family::<RpcLabels, Counter>::default();
+        let rpc_duration: HistogramFamily =
+            Family::new_with_constructor(duration_histogram as fn() -> Histogram);
+        let open_watchers = Gauge::default();
+        let events_committed = Counter::default();
+        let follow_up_pending = Gauge::default();
+        let follow_up_overdue = Gauge::default();
+
+        let mut registry = Registry::with_prefix("cutover");
+        registry.register(
+            "rpc_requests",
+            "gRPC unary calls and stream opens finished, by method and gRPC code",
+            rpc_requests.clone(),
+        );
+        registry.register(
+            "rpc_errors",
+            "gRPC unary calls and stream opens finished with a non-OK code, by method and code",
+            rpc_errors.clone(),
+        );
+        registry.register_with_unit(
+            "rpc_duration",
+            "Latency of gRPC unary calls and stream opens, by method",
+            Unit::Seconds,
+            rpc_duration.clone(),
+        );
+        registry.register(
+            "open_watchers",
+            "Watch streams open now",
+            open_watchers.clone(),
+        );
+        registry.register(
+            "events_committed",
+            "Lifecycle events committed; rate() of it gives events per second",
+            events_committed.clone(),
+        );
+        registry.register(
+            "follow_up_tasks_pending",
+            "Follow-up tasks pending now",
+            follow_up_pending.clone(),
+        );
+        registry.register(
+            "follow_up_tasks_overdue",
+            "Follow-up tasks overdue now",
+            follow_up_overdue.clone(),
+        );
+
+        Metrics {
+            registry,
+            methods: MethodCap::new(cap),
+            rpc_requests,
+            rpc_errors,
+            rpc_duration,
+            open_watchers,
+            events_committed,
+            follow_up_pending,
+            follow_up_overdue,
+        }
+    }
+
+    /// One unary call or stream open finished: `method` is the gRPC path
+    /// (`"/cutover.v1.SourceServerService/FinalizeCutover"`), `code` its
+    /// status, `elapsed` its latency.
+    ///
+    /// Counts it in `cutover_rpc_requests_total`, in
+    /// `cutover_rpc_errors_total` if `code` is not `Ok`, and observes
+    /// `elapsed` in `cutover_rpc_duration_seconds`.
+    pub fn rpc_finished(&self, method: &str, code: tonic::Code, elapsed: Duration) {
+        let method = self.methods.label(method);
+        let labels = RpcLabels {
+            method,
+            code: code_name(code),
+        };
+        self.rpc_requests.get_or_create(&labels).inc();
+        if code != tonic::Code::Ok {
+            self.rpc_errors.get_or_create(&labels).inc();
+        }
+        let RpcLabels { method, .. } = labels;
+        self.rpc_duration
+            .get_or_create(&MethodLabels { method })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// A watch stream opened: raises `cutover_open_watchers` until the
+    /// returned guard drops.
+    pub fn watcher_opened(self: &Arc<Self>) -> WatcherGuard {
+        self.open_watchers.inc();
+        WatcherGuard {
+            metrics: Arc::clone(self),
+        }
+    }
+
+    /// `count` lifecycle events committed: adds to
+    /// `cutover_events_committed_total`, whose `rate()` is events per second.
+    pub fn events_committed(&self, count: u64) {
+        self.events_committed.inc_by(count);
+    }
+
+    /// Follow-up tasks pending and overdue right now: sets
+    /// `cutover_follow_up_tasks_pending` and `cutover_follow_up_tasks_overdue`.
+    pub fn set_follow_up_tasks(&self, pending: u64, overdue: u64) {
+        self.follow_up_pending.set(saturating_i64(pending));
+        self.follow_up_overdue.set(saturating_i64(overdue));
+    }
+
+    /// The text exposition in OpenMetrics 1.0.0 format (content type
+    /// [`CONTENT_TYPE`]), ending in `# EOF`.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(4096);
+        // Writing into a String cannot fail, and the registry's encoders
+        // only fail when the writer does.
+        if encode(&mut out, &self.registry).is_err() {
+            tracing::error!("encoding the metrics exposition failed");
+        }
+        out
+    }
+}
+
+fn saturating_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Held while a watch stream is open; dropping it lowers
+/// `cutover_open_watchers` again.
+#[derive(Debug)]
+#[must_use = "the watcher counts as open only while the guard lives"]
+pub struct WatcherGuard {
+    metrics: Arc<Metrics>,
+}
+
+impl Drop for WatcherGuard {
+    fn drop(&mut self) {
+        self.metrics.open_watchers.dec();
+    }
+}
