@@ -9,6 +9,7 @@ pub mod config;
 pub mod control_plane;
 pub mod dataplane;
 pub mod domain;
+pub mod metrics;
 pub mod pb;
 pub mod server;
 pub mod store;

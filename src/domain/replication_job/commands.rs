@@ -331,8 +331,14 @@ impl ReplicationJob {
         Err(DomainError::invalid_field(
             "step",
             format!(
-                "this step does not apply to the run in progress of {} ({actual:?})",
-                self.id
+                "this step does not apply to the run in progress of {}: {}",
+                self.id,
+                match actual {
+                    Some(RunPurpose::Replication) => "an ordinary replication run",
+                    Some(RunPurpose::FinalSync) => "the cutover's final sync",
+                    Some(RunPurpose::Release) => "the cutover's release of resources",
+                    None => "no run is in progress",
+                }
             ),
         ))
     }

@@ -1,0 +1,274 @@
+//! Unit tests of the metrics and their HTTP endpoint.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tonic::Code;
+
+use super::labels::{code_name, OTHER_METHOD};
+use super::{Metrics, CONTENT_TYPE, DURATION_BUCKETS, MAX_METHODS};
+
+const FINALIZE: &str = "/cutover.v1.SourceServerService/FinalizeCutover";
+const GET: &str = "/cutover.v1.SourceServerService/GetSourceServer";
+
+/// The samples of an exposition: series (name and labels) to value.
+fn samples(text: &str) -> HashMap<String, f64> {
+    text.lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .map(|line| {
+            let (series, value) = line.rsplit_once(' ').expect("sample line has a value");
+            let value = value.parse::<f64>().expect("sample value parses");
+            (series.to_owned(), value)
+        })
+        .collect()
+}
+
+fn value(text: &str, series: &str) -> Option<f64> {
+    samples(text).get(series).copied()
+}
+
+fn requests(method: &str, code: &str) -> String {
+    format!("cutover_rpc_requests_total{{method=\"{method}\",code=\"{code}\"}}")
+}
+
+fn errors(method: &str, code: &str) -> String {
+    format!("cutover_rpc_errors_total{{method=\"{method}\",code=\"{code}\"}}")
+}
+
+#[test]
+fn fresh_metrics_render_every_scalar_at_zero() {
+    let text = Metrics::new().render();
+    assert!(text.ends_with("# EOF\n"), "{text}");
+    for name in [
+        "cutover_open_watchers",
+        "cutover_events_committed_total",
+        "cutover_follow_up_tasks_pending",
+        "cutover_follow_up_tasks_overdue",
+    ] {
+        assert_eq!(value(&text, name), Some(0.0), "{name} in {text}");
+    }
+    for family in [
+        "# TYPE cutover_rpc_requests counter",
+        "# TYPE cutover_rpc_errors counter",
+        "# TYPE cutover_rpc_duration_seconds histogram",
+        "# UNIT cutover_rpc_duration_seconds seconds",
+        "# TYPE cutover_open_watchers gauge",
+        "# TYPE cutover_events_committed counter",
+    ] {
+        assert!(text.contains(family), "{family} missing from {text}");
+    }
+}
+
+#[test]
+fn rpc_counters_count_by_method_and_code_and_errors_only_non_ok() {
+    let metrics = Metrics::new();
+    let ms = Duration::from_millis(1);
+    metrics.rpc_finished(FINALIZE, Code::Ok, ms);
+    metrics.rpc_finished(FINALIZE, Code::Ok, ms);
+    metrics.rpc_finished(FINALIZE, Code::FailedPrecondition, ms);
+    metrics.rpc_finished(GET, Code::NotFound, ms);
+    let text = metrics.render();
+
+    assert_eq!(value(&text, &requests(FINALIZE, "OK")), Some(2.0), "{text}");
+    assert_eq!(
+        value(&text, &requests(FINALIZE, "FAILED_PRECONDITION")),
+        Some(1.0)
+    );
+    assert_eq!(value(&text, &requests(GET, "NOT_FOUND")), Some(1.0));
+    assert_eq!(value(&text, &errors(FINALIZE, "OK")), None, "{text}");
+    assert_eq!(
+        value(&text, &errors(FINALIZE, "FAILED_PRECONDITION")),
+        Some(1.0)
+    );
+    assert_eq!(value(&text, &errors(GET, "NOT_FOUND")), Some(1.0));
+    let count = format!("cutover_rpc_duration_seconds_count{{method=\"{FINALIZE}\"}}");
+    assert_eq!(value(&text, &count), Some(3.0));
+}
+
+#[test]
+fn duration_histogram_fills_cumulative_buckets_from_half_ms_to_ten_s() {
+    let metrics = Metrics::new();
+    for elapsed in [
+        Duration::from_micros(300),
+        Duration::from_millis(3),
+        Duration::from_millis(700),
+        Duration::from_secs(20),
+    ] {
+        metrics.rpc_finished(FINALIZE, Code::Ok, elapsed);
+    }
+    let text = metrics.render();
+    let all = samples(&text);
+    let bucket = |le: &str| {
+        let series =
+            format!("cutover_rpc_duration_seconds_bucket{{method=\"{FINALIZE}\",le=\"{le}\"}}");
+        *all.get(&series)
+            .unwrap_or_else(|| panic!("{series} missing from {text}"))
+    };
+    assert_eq!(bucket("0.0005"), 1.0);
+    assert_eq!(bucket("0.001"), 1.0);
+    assert_eq!(bucket("0.005"), 2.0);
+    assert_eq!(bucket("0.5"), 2.0);
+    assert_eq!(bucket("1.0"), 3.0);
+    assert_eq!(bucket("10.0"), 3.0);
+    assert_eq!(bucket("+Inf"), 4.0);
+
+    let bucket_lines = all
+        .keys()
+        .filter(|series| series.starts_with("cutover_rpc_duration_seconds_bucket{"))
+        .count();
+    assert_eq!(bucket_lines, DURATION_BUCKETS.len() + 1);
+    assert_eq!(DURATION_BUCKETS.first(), Some(&0.0005));
+    assert_eq!(DURATION_BUCKETS.last(), Some(&10.0));
+
+    let sum = format!("cutover_rpc_duration_seconds_sum{{method=\"{FINALIZE}\"}}");
+    let sum = all[&sum];
+    assert!((sum - 20.7033).abs() < 1e-9, "sum {sum}");
+}
+
+#[test]
+fn watcher_guard_raises_the_gauge_until_dropped() {
+    let metrics = Metrics::new();
+    let open = |m: &Metrics| value(&m.render(), "cutover_open_watchers");
+    let first = metrics.watcher_opened();
+    let second = metrics.watcher_opened();
+    assert_eq!(open(&metrics), Some(2.0));
+    drop(first);
+    assert_eq!(open(&metrics), Some(1.0));
+    drop(second);
+    assert_eq!(open(&metrics), Some(0.0));
+}
+
+#[test]
+fn events_counter_adds_and_follow_up_gauges_are_set() {
+    let metrics = Metrics::new();
+    metrics.events_committed(3);
+    metrics.events_committed(0);
+    metrics.events_committed(4);
+    metrics.set_follow_up_tasks(9, 2);
+    metrics.set_follow_up_tasks(5, 1);
+    let text = metrics.render();
+    assert_eq!(value(&text, "cutover_events_committed_total"), Some(7.0));
+    assert_eq!(value(&text, "cutover_follow_up_tasks_pending"), Some(5.0));
+    assert_eq!(value(&text, "cutover_follow_up_tasks_overdue"), Some(1.0));
+
+    metrics.set_follow_up_tasks(u64::MAX, 0);
+    let text = metrics.render();
+    assert_eq!(
+        value(&text, "cutover_follow_up_tasks_pending"),
+        Some(i64::MAX as f64)
+    );
+}
+
+#[test]
+fn method_label_is_capped_and_the_rest_fold_into_other() {
+    let metrics = Metrics::new();
+    let extra = 10;
+    for i in 0..MAX_METHODS + extra {
+        metrics.rpc_finished(&format!("/svc/M{i}"), Code::Ok, Duration::ZERO);
+    }
+    // Methods admitted before the cap keep their own label afterwards.
+    metrics.rpc_finished("/svc/M0", Code::Ok, Duration::ZERO);
+    let text = metrics.render();
+    let methods: HashSet<String> = samples(&text)
+        .keys()
+        .filter_map(|series| series.strip_prefix("cutover_rpc_requests_total{method=\""))
+        .map(|rest| rest.split('"').next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(methods.len(), MAX_METHODS + 1, "{methods:?}");
+    assert!(methods.contains(OTHER_METHOD));
+    assert_eq!(
+        value(&text, &requests(OTHER_METHOD, "OK")),
+        Some(extra as f64)
+    );
+    assert_eq!(value(&text, &requests("/svc/M0", "OK")), Some(2.0));
+    let last = format!("/svc/M{}", MAX_METHODS + extra - 1);
+    assert_eq!(value(&text, &requests(&last, "OK")), None);
+}
+
+#[test]
+fn odd_method_strings_are_escaped() {
+    let metrics = Metrics::new();
+    metrics.rpc_finished("/a\"b\\c\nd", Code::Internal, Duration::ZERO);
+    let text = metrics.render();
+    assert_eq!(
+        value(&text, &requests("/a\\\"b\\\\c\\nd", "INTERNAL")),
+        Some(1.0),
+        "{text}"
+    );
+}
+
+#[test]
+fn code_names_are_the_grpc_spec_names() {
+    let names: HashSet<&str> = (0..=16).map(|i| code_name(Code::from_i32(i))).collect();
+    assert_eq!(names.len(), 17);
+    assert_eq!(code_name(Code::Ok), "OK");
+    assert_eq!(code_name(Code::FailedPrecondition), "FAILED_PRECONDITION");
+    assert_eq!(code_name(Code::Unauthenticated), "UNAUTHENTICATED");
+}
+
+/// A raw HTTP/1.1 GET of `path`: (status line, lower-cased headers, body).
+async fn http_get(
+    addr: std::net::SocketAddr,
+    path: &str,
+) -> (String, HashMap<String, String>, String) {
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let raw = String::from_utf8(raw).expect("utf-8 response");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("header end");
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap_or_default().to_owned();
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
+}
+
+#[tokio::test]
+async fn serve_exposes_metrics_and_healthz_and_stops_on_cancel() {
+    let metrics = Metrics::new();
+    metrics.rpc_finished(FINALIZE, Code::Ok, Duration::from_millis(2));
+    metrics.events_committed(5);
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(Arc::clone(&metrics).serve(listener, shutdown.clone()));
+
+    let limit = Duration::from_secs(10);
+    let (status, headers, body) = tokio::time::timeout(limit, http_get(addr, "/metrics"))
+        .await
+        .expect("metrics answered in time");
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert_eq!(
+        headers.get("content-type").map(String::as_str),
+        Some(CONTENT_TYPE)
+    );
+    assert_eq!(value(&body, &requests(FINALIZE, "OK")), Some(1.0), "{body}");
+    assert_eq!(value(&body, "cutover_events_committed_total"), Some(5.0));
+    assert!(body.ends_with("# EOF\n"));
+
+    let (status, _, body) = tokio::time::timeout(limit, http_get(addr, "/healthz"))
+        .await
+        .expect("healthz answered in time");
+    assert!(status.starts_with("HTTP/1.1 200"), "{status}");
+    assert_eq!(body, "ok");
+
+    let (status, _, _) = tokio::time::timeout(limit, http_get(addr, "/nope"))
+        .await
+        .expect("unknown path answered in time");
+    assert!(status.starts_with("HTTP/1.1 404"), "{status}");
+
+    shutdown.cancel();
+    let result = tokio::time::timeout(limit, server)
+        .await
+        .expect("server stopped after cancel")
+        .expect("server task did not panic");
+    assert!(result.is_ok(), "{result:?}");
+}
