@@ -1,9 +1,12 @@
 //! `cutoverd`'s configuration: every option is a flag and an environment
 //! variable, with the embedded single-machine defaults.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+};
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, Parser, ValueEnum};
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -14,14 +17,21 @@ pub enum LogFormat {
     Json,
 }
 
-/// Options of `cutoverd`.
+/// Options of `cutoverd`. Each is a flag, an environment variable, and a
+/// key of the optional TOML config file (the flag's name, with `-` or `_`);
+/// a flag beats the environment, which beats the file, which beats the
+/// default.
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "cutoverd",
     version,
-    about = "The cutover control plane: a gRPC service for cloud-migration cutovers"
+    about = "The cutover control plane: a gRPC service for cloud-migration cutovers",
+    args_override_self = true
 )]
 pub struct Config {
+    /// TOML file of options (keys are the flags' names).
+    #[arg(long, env = "CUTOVER_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Address to serve gRPC on; port 0 picks a free port, printed as
     /// `listening on HOST:PORT` on stdout.
     #[arg(long, env = "CUTOVER_LISTEN", default_value = "127.0.0.1:50051")]
@@ -67,6 +77,38 @@ pub struct Config {
     /// Milliseconds between compactions of the event log.
     #[arg(long, env = "CUTOVER_COMPACTION_INTERVAL_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(10..))]
     pub compaction_interval_ms: u64,
+    /// PEM certificate chain of the server; with --tls-key, serves TLS.
+    #[arg(long, env = "CUTOVER_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of the server.
+    #[arg(long, env = "CUTOVER_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// PEM CA certificates client certificates must chain to (mutual TLS).
+    #[arg(long, env = "CUTOVER_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
+    /// Serve without authentication on a non-loopback address (unsafe).
+    #[arg(long, env = "CUTOVER_INSECURE")]
+    pub insecure: bool,
+    /// Largest request message accepted, in bytes.
+    #[arg(long, env = "CUTOVER_MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024, value_parser = clap::value_parser!(u32).range(1024..))]
+    pub max_message_bytes: u32,
+    /// Most concurrent HTTP/2 streams (calls and watches) per connection.
+    #[arg(long, env = "CUTOVER_MAX_CONCURRENT_STREAMS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_streams: u32,
+    /// Most unary calls in progress per connection.
+    #[arg(long, env = "CUTOVER_MAX_CALLS_PER_CONNECTION", default_value_t = 256, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_calls_per_connection: u64,
+    /// Longest a unary call may run, in seconds (a shorter `grpc-timeout`
+    /// from the client wins).
+    #[arg(long, env = "CUTOVER_REQUEST_TIMEOUT_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout_seconds: u64,
+    /// Seconds between HTTP/2 keepalive pings to idle clients.
+    #[arg(long, env = "CUTOVER_KEEPALIVE_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub keepalive_seconds: u64,
+    /// Address of the Prometheus metrics endpoint (`GET /metrics`); port 0
+    /// picks a free port, printed as `metrics on HOST:PORT` on stdout.
+    #[arg(long, env = "CUTOVER_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// Seconds open calls get to finish on shutdown.
     #[arg(long, env = "CUTOVER_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,
@@ -77,4 +119,64 @@ fn parse_speed(value: &str) -> Result<f64, String> {
         Ok(speed) if speed.is_finite() && speed >= 1.0 => Ok(speed),
         _ => Err(format!("must be a number >= 1, got {value:?}")),
     }
+}
+
+impl Config {
+    /// The configuration from the command line, the environment and the
+    /// config file. Must run before any thread is started: the file's
+    /// values become environment defaults for the parse.
+    pub fn load() -> Result<Config, String> {
+        let args: Vec<String> = std::env::args().collect();
+        let path = args
+            .iter()
+            .enumerate()
+            .find_map(|(i, arg)| match arg.strip_prefix("--config") {
+                Some("") => args.get(i + 1).cloned(),
+                Some(rest) => rest.strip_prefix('=').map(str::to_owned),
+                None => None,
+            })
+            .or_else(|| std::env::var("CUTOVER_CONFIG").ok());
+        if let Some(path) = path {
+            for (name, value) in file_defaults(Path::new(&path))? {
+                if std::env::var_os(&name).is_none() {
+                    std::env::set_var(name, value);
+                }
+            }
+        }
+        Ok(Config::parse())
+    }
+}
+
+/// The config file's settings as (environment variable, value) pairs.
+fn file_defaults(path: &Path) -> Result<Vec<(String, String)>, String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    let command = Config::command();
+    table
+        .into_iter()
+        .map(|(key, value)| {
+            let id = key.replace('-', "_");
+            let env = command
+                .get_arguments()
+                .filter(|arg| arg.get_id().as_str() == id && id != "config")
+                .find_map(|arg| arg.get_env())
+                .ok_or_else(|| format!("{}: unknown option {key:?}", path.display()))?;
+            let value = match value {
+                toml::Value::String(text) => text,
+                toml::Value::Integer(n) => n.to_string(),
+                toml::Value::Float(x) => x.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => {
+                    return Err(format!(
+                        "{}: {key} must be a string, number or boolean, got {other}",
+                        path.display()
+                    ))
+                }
+            };
+            Ok((env.to_string_lossy().into_owned(), value))
+        })
+        .collect()
 }

@@ -2,15 +2,21 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use cutover::config::{Config, LogFormat};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let config = Config::parse();
+fn main() -> ExitCode {
+    // The config file's values are applied to the environment, which is
+    // only sound before the runtime starts its threads.
+    let config = match Config::load() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("cutoverd: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let filter = EnvFilter::try_from_env("CUTOVER_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -19,6 +25,19 @@ async fn main() -> ExitCode {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
     }
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(run(config)),
+        Err(err) => {
+            eprintln!("cutoverd: cannot start the runtime: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> ExitCode {
     let listener = match TcpListener::bind(config.listen).await {
         Ok(listener) => listener,
         Err(err) => {
@@ -26,13 +45,18 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match listener.local_addr() {
-        Ok(addr) => println!("listening on {addr}"),
+    let addr = match listener.local_addr() {
+        Ok(addr) => addr,
         Err(err) => {
             eprintln!("cutoverd: {err}");
             return ExitCode::FAILURE;
         }
+    };
+    if let Err(err) = cutover::server::check_exposure(&config, addr) {
+        eprintln!("cutoverd: {err}");
+        return ExitCode::FAILURE;
     }
+    println!("listening on {addr}");
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_shutdown(shutdown.clone()));
     match cutover::server::serve(config, listener, shutdown).await {

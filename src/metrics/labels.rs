@@ -11,8 +11,8 @@ use prometheus_client::encoding::EncodeLabelSet;
 pub(crate) const OTHER_METHOD: &str = "other";
 
 /// How many distinct `method` label values are kept before the rest are
-/// folded into [`OTHER_METHOD`]; far above the service's own method count.
-pub(crate) const MAX_METHODS: usize = 64;
+/// recorded as `other`; far above the service's own method count.
+pub const MAX_METHODS: usize = 64;
 
 /// Labels of `cutover_rpc_requests_total` and `cutover_rpc_errors_total`.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]

@@ -52,12 +52,27 @@ fn fresh_metrics_render_every_scalar_at_zero() {
         assert_eq!(value(&text, name), Some(0.0), "{name} in {text}");
     }
     for family in [
+        "# TYPE cutover_open_watchers gauge",
+        "# TYPE cutover_events_committed counter",
+        "# TYPE cutover_follow_up_tasks_pending gauge",
+        "# TYPE cutover_follow_up_tasks_overdue gauge",
+    ] {
+        assert!(text.contains(family), "{family} missing from {text}");
+    }
+    // Labelled families show up with their first sample.
+    assert!(!text.contains("cutover_rpc_"), "{text}");
+}
+
+#[test]
+fn labelled_families_appear_with_their_first_sample() {
+    let metrics = Metrics::new();
+    metrics.rpc_finished(FINALIZE, Code::Aborted, Duration::from_millis(1));
+    let text = metrics.render();
+    for family in [
         "# TYPE cutover_rpc_requests counter",
         "# TYPE cutover_rpc_errors counter",
         "# TYPE cutover_rpc_duration_seconds histogram",
         "# UNIT cutover_rpc_duration_seconds seconds",
-        "# TYPE cutover_open_watchers gauge",
-        "# TYPE cutover_events_committed counter",
     ] {
         assert!(text.contains(family), "{family} missing from {text}");
     }
@@ -104,7 +119,7 @@ fn duration_histogram_fills_cumulative_buckets_from_half_ms_to_ten_s() {
     let all = samples(&text);
     let bucket = |le: &str| {
         let series =
-            format!("cutover_rpc_duration_seconds_bucket{{method=\"{FINALIZE}\",le=\"{le}\"}}");
+            format!("cutover_rpc_duration_seconds_bucket{{le=\"{le}\",method=\"{FINALIZE}\"}}");
         *all.get(&series)
             .unwrap_or_else(|| panic!("{series} missing from {text}"))
     };
@@ -271,4 +286,37 @@ async fn serve_exposes_metrics_and_healthz_and_stops_on_cancel() {
         .expect("server stopped after cancel")
         .expect("server task did not panic");
     assert!(result.is_ok(), "{result:?}");
+}
+
+#[tokio::test]
+async fn serve_stops_on_cancel_despite_an_idle_keep_alive_connection() {
+    let metrics = Metrics::new();
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(Arc::clone(&metrics).serve(listener, shutdown.clone()));
+
+    // A scraper that keeps its connection open between scrapes.
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let limit = Duration::from_secs(10);
+    let mut raw = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !raw.ends_with(b"# EOF\n") {
+        let n = tokio::time::timeout(limit, stream.read(&mut chunk))
+            .await
+            .expect("response in time")
+            .expect("read");
+        assert_ne!(n, 0, "connection closed early");
+        raw.extend_from_slice(&chunk[..n]);
+    }
+
+    shutdown.cancel();
+    let result = tokio::time::timeout(limit, server)
+        .await
+        .expect("server stopped after cancel")
+        .expect("server task did not panic");
+    assert!(result.is_ok(), "{result:?}");
+    drop(stream);
 }

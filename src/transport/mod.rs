@@ -7,6 +7,7 @@ mod agent;
 pub mod auth;
 pub mod convert;
 mod lifecycle;
+pub mod oversize;
 mod replication_jobs;
 pub mod request_id;
 mod source_servers;
@@ -25,6 +26,7 @@ use crate::{
 };
 
 pub use auth::Authenticator;
+pub use oversize::OversizeLayer;
 pub use request_id::{RequestId, RequestIdLayer};
 
 /// What every handler shares: the control plane and the authenticator.

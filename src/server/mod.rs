@@ -1,34 +1,28 @@
-//! Assembles the service: store, control plane, background work, and the
-//! gRPC server with health, reflection and request ids.
+//! Assembles the service: store, control plane, background work, the
+//! built-in data plane, and the gRPC server with its limits, TLS,
+//! grpc-web, health, reflection and request ids.
 
-use std::{
-    net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr},
-    sync::Arc,
-    time::Duration,
-};
+mod in_process;
+mod routes;
+mod tls;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::{server::TcpIncoming, Channel, Server};
+use tonic::transport::{server::TcpIncoming, Server};
 
 use crate::{
     config::Config,
     control_plane::{run_scheduler, ControlPlane, Settings, SystemClock},
     dataplane::{Fleet, FleetCredentials},
     domain::{Millis, TimeScale},
-    pb::{
-        self,
-        v1::{
-            account_service_server::AccountServiceServer, agent_service_server::AgentServiceServer,
-            lifecycle_service_server::LifecycleServiceServer,
-            replication_job_service_server::ReplicationJobServiceServer,
-            source_server_service_server::SourceServerServiceServer,
-        },
-    },
     store::{SqliteStore, Store},
-    transport::{Api, Authenticator, RequestIdLayer},
+    transport::{Api, Authenticator, OversizeLayer, RequestIdLayer},
     watch::{run_compaction, Retention},
 };
+
+pub use tls::TlsFiles;
 
 /// Why the service could not start or stopped with an error.
 pub type ServeError = Box<dyn std::error::Error + Send + Sync>;
@@ -36,13 +30,31 @@ pub type ServeError = Box<dyn std::error::Error + Send + Sync>;
 /// Name of the database file inside the data directory.
 pub const DATABASE_FILE: &str = "cutover.db";
 
+/// Refuses to expose an unauthenticated service beyond this machine:
+/// without a tokens file, only a loopback address is served, unless the
+/// operator says `--insecure`.
+pub fn check_exposure(config: &Config, addr: SocketAddr) -> Result<(), String> {
+    if config.tokens_file.is_none() && !config.insecure && !addr.ip().is_loopback() {
+        return Err(format!(
+            "refusing to serve {addr} without authentication: give --tokens-file, listen on a loopback address, \
+             or pass --insecure"
+        ));
+    }
+    Ok(())
+}
+
+fn seconds(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
 /// Serves on `listener` until `shutdown` is cancelled, then stops taking
-/// calls and gives open ones the configured grace period.
+/// calls, ends open streams, and gives open calls the grace period.
 pub async fn serve(
     config: Config,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
+    check_exposure(&config, listener.local_addr()?)?;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir.join(DATABASE_FILE))?);
     let settings = Settings {
         time_scale: TimeScale::new(config.sim_speed),
@@ -54,7 +66,6 @@ pub async fn serve(
         ..Settings::default()
     };
     let plane = Arc::new(ControlPlane::new(store, Arc::new(SystemClock), settings));
-    let local = listener.local_addr()?;
     let (auth, fleet_credentials) = match &config.tokens_file {
         Some(path) => {
             let token = hex::encode(rand::random::<[u8; 32]>());
@@ -70,10 +81,8 @@ pub async fn serve(
         }
     };
     let drained = CancellationToken::new();
-    // Without TCP_NODELAY, a reply written in two segments waits for the
-    // client's delayed ACK (about 40 ms on Linux).
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let api = Api::new(Arc::clone(&plane), Arc::new(auth), drained.clone());
+    let (routes, health) = routes::routes(&api, config.max_message_bytes as usize).await?;
 
     let background = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
@@ -95,42 +104,53 @@ pub async fn serve(
         background.clone(),
     ));
     if !config.no_simulator {
-        let channel = Channel::from_shared(format!("http://{}", loopback(local)))?.connect_lazy();
+        let (channel, connections) = in_process::pair()?;
+        let in_process = Server::builder()
+            .layer(RequestIdLayer)
+            .add_routes(routes.clone());
+        tasks.spawn({
+            let background = background.clone();
+            async move {
+                if let Err(err) = in_process
+                    .serve_with_incoming_shutdown(connections, background.cancelled())
+                    .await
+                {
+                    tracing::error!(%err, "the in-process data plane transport failed");
+                }
+            }
+        });
         tasks.spawn(
             Fleet::new(Arc::clone(&plane), channel, fleet_credentials).run(background.clone()),
         );
     }
 
-    let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<AccountServiceServer<Api>>().await;
-    health.set_serving::<SourceServerServiceServer<Api>>().await;
-    health
-        .set_serving::<ReplicationJobServiceServer<Api>>()
-        .await;
-    health.set_serving::<LifecycleServiceServer<Api>>().await;
-    health.set_serving::<AgentServiceServer<Api>>().await;
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
-
-    let grace = Duration::from_secs(config.shutdown_grace_seconds);
-    let server = Server::builder()
+    let mut builder = Server::builder();
+    if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
+        let files = TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+            client_ca: config.tls_client_ca.clone(),
+        };
+        builder = builder.tls_config(files.config()?)?;
+    }
+    // Without TCP_NODELAY, a reply written in two segments waits for the
+    // client's delayed ACK (about 40 ms on Linux).
+    let incoming = TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(seconds(config.keepalive_seconds)));
+    let server = builder
+        .accept_http1(true)
+        .max_concurrent_streams(config.max_concurrent_streams)
+        .concurrency_limit_per_connection(
+            usize::try_from(config.max_calls_per_connection).unwrap_or(usize::MAX),
+        )
+        .timeout(seconds(config.request_timeout_seconds))
+        .http2_keepalive_interval(Some(seconds(config.keepalive_seconds)))
+        .http2_keepalive_timeout(Some(seconds(config.keepalive_seconds.min(20))))
         .layer(RequestIdLayer)
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(AccountServiceServer::new(api.clone()))
-        .add_service(SourceServerServiceServer::new(api.clone()))
-        .add_service(ReplicationJobServiceServer::new(api.clone()))
-        .add_service(LifecycleServiceServer::new(api.clone()))
-        .add_service(AgentServiceServer::new(api))
+        .layer(OversizeLayer)
+        .layer(tonic_web::GrpcWebLayer::new())
+        .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, {
             let shutdown = shutdown.clone();
             let drained = drained.clone();
@@ -144,6 +164,7 @@ pub async fn serve(
             }
         });
     tokio::pin!(server);
+    let grace = seconds(config.shutdown_grace_seconds);
     let outcome = tokio::select! {
         outcome = &mut server => outcome,
         () = async { drained.cancelled().await; tokio::time::sleep(grace).await } => {
@@ -154,18 +175,4 @@ pub async fn serve(
     background.cancel();
     while tasks.join_next().await.is_some() {}
     outcome.map_err(Into::into)
-}
-
-/// The address the built-in data plane reaches this server at: the
-/// listening address, with a wildcard replaced by loopback.
-fn loopback(addr: SocketAddr) -> SocketAddr {
-    match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => {
-            SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
-        }
-        IpAddr::V6(ip) if ip.is_unspecified() => {
-            SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), addr.port())
-        }
-        _ => addr,
-    }
 }

@@ -1,0 +1,52 @@
+//! The services the server exposes, with their limits: the five cutover
+//! services, health per service, and reflection v1 and v1alpha.
+
+use tonic::service::Routes;
+use tonic_health::server::HealthReporter;
+
+use crate::{
+    pb::{
+        self,
+        v1::{
+            account_service_server::AccountServiceServer, agent_service_server::AgentServiceServer,
+            lifecycle_service_server::LifecycleServiceServer,
+            replication_job_service_server::ReplicationJobServiceServer,
+            source_server_service_server::SourceServerServiceServer,
+        },
+    },
+    transport::Api,
+};
+
+/// Why the routes could not be built.
+pub(super) type RoutesError = tonic_reflection::server::Error;
+
+/// Every service, each decoding at most `max_message_bytes` per message.
+pub(super) async fn routes(
+    api: &Api,
+    max_message_bytes: usize,
+) -> Result<(Routes, HealthReporter), RoutesError> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<AccountServiceServer<Api>>().await;
+    health.set_serving::<SourceServerServiceServer<Api>>().await;
+    health
+        .set_serving::<ReplicationJobServiceServer<Api>>()
+        .await;
+    health.set_serving::<LifecycleServiceServer<Api>>().await;
+    health.set_serving::<AgentServiceServer<Api>>().await;
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
+    };
+    let limit = max_message_bytes;
+    let routes = Routes::new(health_service)
+        .add_service(reflection().build_v1()?)
+        .add_service(reflection().build_v1alpha()?)
+        .add_service(AccountServiceServer::new(api.clone()).max_decoding_message_size(limit))
+        .add_service(SourceServerServiceServer::new(api.clone()).max_decoding_message_size(limit))
+        .add_service(ReplicationJobServiceServer::new(api.clone()).max_decoding_message_size(limit))
+        .add_service(LifecycleServiceServer::new(api.clone()).max_decoding_message_size(limit))
+        .add_service(AgentServiceServer::new(api.clone()).max_decoding_message_size(limit));
+    Ok((routes, health))
+}

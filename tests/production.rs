@@ -1,0 +1,286 @@
+//! The production surface: TLS and mutual TLS, grpc-web, message limits,
+//! secure-by-default listening, and the config file.
+
+mod support;
+
+use std::{
+    io::{Read, Write},
+    net::TcpStream,
+    process::Command,
+};
+
+use cutover::pb::v1::{
+    source_server_service_client::SourceServerServiceClient, GetSourceServerRequest,
+    RegisterSourceServerRequest,
+};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use support::*;
+use tempfile::TempDir;
+use tonic::{
+    transport::{Certificate, Channel, ClientTlsConfig, Identity},
+    Code,
+};
+
+/// A throwaway CA, and PEM files for a server certificate it issued for
+/// `localhost` and a client certificate it issued.
+struct Pki {
+    dir: TempDir,
+    ca_pem: String,
+    client_cert: String,
+    client_key: String,
+}
+
+impl Pki {
+    fn new() -> Pki {
+        let ca_key = KeyPair::generate().expect("key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca_cert = ca_params.self_signed(&ca_key).expect("ca");
+        let issuer = Issuer::from_params(&ca_params, &ca_key);
+        let leaf = |names: Vec<String>| {
+            let key = KeyPair::generate().expect("key");
+            let cert = CertificateParams::new(names)
+                .expect("params")
+                .signed_by(&key, &issuer)
+                .expect("signed");
+            (cert.pem(), key.serialize_pem())
+        };
+        let (server_cert, server_key) = leaf(vec!["localhost".into()]);
+        let (client_cert, client_key) = leaf(vec!["migration-team.example".into()]);
+        let dir = TempDir::new().expect("dir");
+        for (name, pem) in [
+            ("server.pem", &server_cert),
+            ("server.key", &server_key),
+            ("ca.pem", &ca_cert.pem()),
+        ] {
+            std::fs::write(dir.path().join(name), pem).expect("write");
+        }
+        Pki {
+            ca_pem: ca_cert.pem(),
+            client_cert,
+            client_key,
+            dir,
+        }
+    }
+
+    fn path(&self, name: &str) -> String {
+        self.dir
+            .path()
+            .join(name)
+            .to_str()
+            .expect("utf-8")
+            .to_owned()
+    }
+
+    async fn client(
+        &self,
+        server: &TestServer,
+        identity: bool,
+    ) -> Result<SourceServerServiceClient<Channel>, tonic::transport::Error> {
+        let mut tls = ClientTlsConfig::new()
+            .ca_certificate(Certificate::from_pem(&self.ca_pem))
+            .domain_name("localhost");
+        if identity {
+            tls = tls.identity(Identity::from_pem(&self.client_cert, &self.client_key));
+        }
+        let endpoint = format!(
+            "https://localhost:{}",
+            server.addr.rsplit(':').next().expect("port")
+        );
+        let channel = Channel::from_shared(endpoint)
+            .expect("uri")
+            .tls_config(tls)?
+            .connect()
+            .await?;
+        Ok(SourceServerServiceClient::new(channel))
+    }
+}
+
+#[tokio::test]
+async fn tls_serves_clients_that_trust_the_ca_and_refuses_plaintext() {
+    let pki = Pki::new();
+    let server = TestServer::start(&[
+        "--no-simulator",
+        "--tls-cert",
+        &pki.path("server.pem"),
+        "--tls-key",
+        &pki.path("server.key"),
+    ]);
+    let mut client = pki.client(&server, false).await.expect("TLS connect");
+    let id = register(&mut client).await;
+    assert_eq!(get_server(&mut client, &id).await.source_server_id, id);
+
+    let plaintext = Channel::from_shared(server.endpoint.clone())
+        .expect("uri")
+        .connect()
+        .await;
+    let refused = match plaintext {
+        Err(_) => true,
+        Ok(channel) => SourceServerServiceClient::new(channel)
+            .get_source_server(GetSourceServerRequest {
+                source_server_id: id,
+            })
+            .await
+            .is_err(),
+    };
+    assert!(refused, "a plaintext client must not be served");
+}
+
+#[tokio::test]
+async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
+    let pki = Pki::new();
+    let server = TestServer::start(&[
+        "--no-simulator",
+        "--tls-cert",
+        &pki.path("server.pem"),
+        "--tls-key",
+        &pki.path("server.key"),
+        "--tls-client-ca",
+        &pki.path("ca.pem"),
+    ]);
+    let mut trusted = pki.client(&server, true).await.expect("mTLS connect");
+    register(&mut trusted).await;
+    let anonymous = match pki.client(&server, false).await {
+        Err(_) => true,
+        Ok(mut client) => client
+            .register_source_server(RegisterSourceServerRequest::default())
+            .await
+            .is_err(),
+    };
+    assert!(anonymous, "a client without a certificate must be refused");
+}
+
+/// A unary call in grpc-web framing over plain HTTP/1.1, as a browser
+/// sends it; returns the raw response.
+fn grpc_web_call(addr: &str, path: &str, message: &[u8]) -> String {
+    let mut body = vec![0u8];
+    body.extend_from_slice(&u32::try_from(message.len()).expect("small").to_be_bytes());
+    body.extend_from_slice(message);
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .expect("write head");
+    stream.write_all(&body).expect("write body");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+#[tokio::test]
+async fn grpc_web_clients_are_served_over_http1() {
+    use prost::Message;
+    let server = TestServer::start(&["--no-simulator"]);
+    let mut client = server.servers().await;
+    let id = register(&mut client).await;
+    let request = GetSourceServerRequest {
+        source_server_id: id.clone(),
+    }
+    .encode_to_vec();
+    let response = grpc_web_call(
+        &server.addr,
+        "/cutover.v1.SourceServerService/GetSourceServer",
+        &request,
+    );
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        response
+            .to_ascii_lowercase()
+            .contains("content-type: application/grpc-web"),
+        "{response}"
+    );
+    assert!(response.contains(&id), "the server message is in the body");
+    assert!(
+        response.contains("grpc-status:0"),
+        "trailers travel in the body: {response}"
+    );
+
+    let missing = GetSourceServerRequest {
+        source_server_id: "s-00000000000000000".into(),
+    }
+    .encode_to_vec();
+    let response = grpc_web_call(
+        &server.addr,
+        "/cutover.v1.SourceServerService/GetSourceServer",
+        &missing,
+    );
+    assert!(
+        response.contains("grpc-status: 5") || response.contains("grpc-status:5"),
+        "{response}"
+    );
+}
+
+#[tokio::test]
+async fn an_oversize_request_is_resource_exhausted_and_harmless() {
+    let server = TestServer::start(&["--no-simulator", "--max-message-bytes", "65536"]);
+    let mut client = server.servers().await;
+    let tags = (0..40)
+        .map(|i| (format!("k{i}"), "v".repeat(2000)))
+        .collect();
+    let status = client
+        .register_source_server(RegisterSourceServerRequest {
+            tags,
+            ..Default::default()
+        })
+        .await
+        .expect_err("oversize");
+    assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+    let id = register(&mut client).await;
+    assert_eq!(
+        get_server(&mut client, &id).await.source_server_id,
+        id,
+        "the server goes on serving"
+    );
+}
+
+#[tokio::test]
+async fn an_exposed_address_without_authentication_is_refused_unless_insecure() {
+    let dir = TempDir::new().expect("dir");
+    let refused = Command::new(env!("CARGO_BIN_EXE_cutoverd"))
+        .args(["--listen", "0.0.0.0:0", "--no-simulator", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("without authentication"),
+        "{refused:?}"
+    );
+
+    let server = TestServer::start_in(
+        dir.path(),
+        &["--listen", "0.0.0.0:0", "--insecure", "--no-simulator"],
+    );
+    assert!(server.addr.starts_with("0.0.0.0:"), "{}", server.addr);
+}
+
+#[tokio::test]
+async fn the_config_file_sets_defaults_that_flags_override() {
+    let dir = TempDir::new().expect("dir");
+    let config = dir.path().join("cutover.toml");
+    std::fs::write(
+        &config,
+        "partition = \"aws-cn\"\nregion = \"cn-north-1\"\nno-simulator = true\n",
+    )
+    .expect("write");
+    let config = config.to_str().expect("utf-8");
+    let server = TestServer::start(&["--config", config, "--region", "cn-northwest-1"]);
+    let mut client = server.servers().await;
+    let id = register(&mut client).await;
+    let arn = get_server(&mut client, &id).await.arn;
+    assert!(arn.starts_with("arn:aws-cn:mgn:cn-northwest-1:"), "{arn}");
+
+    std::fs::write(dir.path().join("bad.toml"), "no_such_option = 1\n").expect("write");
+    let bad = Command::new(env!("CARGO_BIN_EXE_cutoverd"))
+        .args(["--config"])
+        .arg(dir.path().join("bad.toml"))
+        .output()
+        .expect("run");
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("unknown option"),
+        "{bad:?}"
+    );
+}
