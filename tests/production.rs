@@ -284,3 +284,53 @@ async fn the_config_file_sets_defaults_that_flags_override() {
         "{bad:?}"
     );
 }
+
+/// `GET path` over plain HTTP/1.1.
+fn http_get(addr: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    response
+}
+
+#[tokio::test]
+async fn prometheus_metrics_count_calls_errors_watchers_events_and_tasks() {
+    let server = TestServer::start(&["--no-simulator", "--metrics-listen", "127.0.0.1:0"]);
+    let metrics = server.metrics_addr.clone().expect("metrics address");
+    let mut client = server.servers().await;
+    register(&mut client).await;
+    client
+        .get_source_server(GetSourceServerRequest {
+            source_server_id: "s-00000000000000000".into(),
+        })
+        .await
+        .expect_err("missing");
+    let mut lifecycle = server.lifecycle().await;
+    let _watch = lifecycle
+        .watch_lifecycle_events(cutover::pb::v1::WatchLifecycleEventsRequest::default())
+        .await
+        .expect("watch");
+    let page = eventually(DEADLINE, "metrics to reflect the calls", || {
+        let metrics = metrics.clone();
+        async move {
+            let page = http_get(&metrics, "/metrics");
+            (page.contains("cutover_open_watchers 1")
+                && page.contains("cutover_events_committed_total 1"))
+            .then_some(page)
+        }
+    })
+    .await;
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    assert!(page.contains(r#"cutover_rpc_requests_total{method="/cutover.v1.SourceServerService/RegisterSourceServer",code="OK"} 1"#), "{page}");
+    assert!(page.contains(r#"cutover_rpc_errors_total{method="/cutover.v1.SourceServerService/GetSourceServer",code="NOT_FOUND"} 1"#), "{page}");
+    assert!(
+        page.contains("cutover_rpc_duration_seconds_count"),
+        "{page}"
+    );
+    assert!(page.contains("cutover_follow_up_tasks_pending 0"), "{page}");
+}

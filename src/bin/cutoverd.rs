@@ -2,7 +2,10 @@
 
 use std::process::ExitCode;
 
-use cutover::config::{Config, LogFormat};
+use cutover::{
+    config::{Config, LogFormat},
+    server::Listeners,
+};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -56,10 +59,27 @@ async fn run(config: Config) -> ExitCode {
         eprintln!("cutoverd: {err}");
         return ExitCode::FAILURE;
     }
+    let metrics = match config.metrics_listen {
+        Some(metrics_addr) => match TcpListener::bind(metrics_addr).await {
+            Ok(listener) => Some(listener),
+            Err(err) => {
+                eprintln!("cutoverd: cannot serve metrics on {metrics_addr}: {err}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => None,
+    };
     println!("listening on {addr}");
+    if let Some(Ok(metrics_addr)) = metrics.as_ref().map(TcpListener::local_addr) {
+        println!("metrics on {metrics_addr}");
+    }
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_shutdown(shutdown.clone()));
-    match cutover::server::serve(config, listener, shutdown).await {
+    let listeners = Listeners {
+        grpc: listener,
+        metrics,
+    };
+    match cutover::server::serve(config, listeners, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("cutoverd: {err}");

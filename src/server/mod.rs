@@ -17,6 +17,7 @@ use crate::{
     control_plane::{run_scheduler, ControlPlane, Settings, SystemClock},
     dataplane::{Fleet, FleetCredentials},
     domain::{Millis, TimeScale},
+    metrics::Metrics,
     store::{SqliteStore, Store},
     transport::{Api, Authenticator, OversizeLayer, RequestIdLayer},
     watch::{run_compaction, Retention},
@@ -47,13 +48,26 @@ fn seconds(n: u64) -> Duration {
     Duration::from_secs(n)
 }
 
-/// Serves on `listener` until `shutdown` is cancelled, then stops taking
+/// The sockets the service answers on.
+#[derive(Debug)]
+pub struct Listeners {
+    /// gRPC (and grpc-web).
+    pub grpc: TcpListener,
+    /// Prometheus metrics, when enabled.
+    pub metrics: Option<TcpListener>,
+}
+
+/// Serves on `listeners` until `shutdown` is cancelled, then stops taking
 /// calls, ends open streams, and gives open calls the grace period.
 pub async fn serve(
     config: Config,
-    listener: TcpListener,
+    listeners: Listeners,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
+    let Listeners {
+        grpc: listener,
+        metrics: metrics_listener,
+    } = listeners;
     check_exposure(&config, listener.local_addr()?)?;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir.join(DATABASE_FILE))?);
     let settings = Settings {
@@ -81,12 +95,31 @@ pub async fn serve(
         }
     };
     let drained = CancellationToken::new();
-    let api = Api::new(Arc::clone(&plane), Arc::new(auth), drained.clone());
+    let metrics = Metrics::new();
+    let api = Api::new(
+        Arc::clone(&plane),
+        Arc::new(auth),
+        drained.clone(),
+        Arc::clone(&metrics),
+    );
     let (routes, health) = routes::routes(&api, config.max_message_bytes as usize).await?;
 
     let background = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(run_scheduler(Arc::clone(&plane), background.clone()));
+    tasks.spawn(observe(
+        Arc::clone(&plane),
+        Arc::clone(&metrics),
+        background.clone(),
+    ));
+    if let Some(listener) = metrics_listener {
+        let (metrics, background) = (Arc::clone(&metrics), background.clone());
+        tasks.spawn(async move {
+            if let Err(err) = metrics.serve(listener, background).await {
+                tracing::error!(%err, "the metrics endpoint failed");
+            }
+        });
+    }
     let retention = Retention {
         max_events: config.event_retention_count,
         max_age: (config.event_retention_hours > 0).then(|| {
@@ -175,4 +208,27 @@ pub async fn serve(
     background.cancel();
     while tasks.join_next().await.is_some() {}
     outcome.map_err(Into::into)
+}
+
+/// Feeds the metrics that come from the event log and the task rows: events
+/// as they commit, and the pending and overdue follow-up tasks once a
+/// second.
+async fn observe(plane: Arc<ControlPlane>, metrics: Arc<Metrics>, shutdown: CancellationToken) {
+    use tokio::sync::broadcast::error::RecvError;
+    let mut events = plane.store().subscribe();
+    let mut interval = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            received = events.recv() => match received {
+                Ok(_) => metrics.events_committed(1),
+                Err(RecvError::Lagged(missed)) => metrics.events_committed(missed),
+                Err(RecvError::Closed) => return,
+            },
+            _ = interval.tick() => match plane.store().follow_up_task_counts().await {
+                Ok((pending, overdue)) => metrics.set_follow_up_tasks(pending, overdue),
+                Err(err) => tracing::debug!(%err, "cannot count follow-up tasks"),
+            },
+        }
+    }
 }

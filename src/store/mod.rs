@@ -220,6 +220,10 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<(AccountId, SourceServerId, FollowUpTaskId)>, StoreError>;
 
+    /// How many follow-up tasks are pending, and how many of those are
+    /// overdue.
+    async fn follow_up_task_counts(&self) -> Result<(u64, u64), StoreError>;
+
     /// The oldest revision still in the log (head + 1 when it is empty
     /// after compaction); a watcher cannot resume from before it.
     async fn oldest_revision(&self) -> Result<u64, StoreError>;

@@ -1,12 +1,9 @@
 //! `cutover.v1.AgentService`: the data plane's reports, command stream and
 //! acknowledgements.
 
-use std::pin::Pin;
-
-use futures_util::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
-use super::{client_token, convert, status::to_status, Api, RequestId};
+use super::{client_token, convert, Api, BoxStream};
 use crate::{
     control_plane::Delivery,
     domain::{
@@ -19,8 +16,6 @@ use crate::{
         ReportReplicationRequest, ReportReplicationResponse,
     },
 };
-
-type CommandStream = Pin<Box<dyn Stream<Item = Result<pb::AgentCommand, Status>> + Send + 'static>>;
 
 fn command_message(delivery: &Delivery) -> pb::AgentCommand {
     let command = &delivery.command;
@@ -64,7 +59,7 @@ fn acknowledgement(message: &AcknowledgeCommandRequest) -> Result<Acknowledgemen
 
 #[tonic::async_trait]
 impl AgentService for Api {
-    type ReceiveCommandsStream = CommandStream;
+    type ReceiveCommandsStream = BoxStream<pb::AgentCommand>;
 
     async fn report_replication(
         &self,
@@ -92,25 +87,17 @@ impl AgentService for Api {
         &self,
         request: Request<ReceiveCommandsRequest>,
     ) -> Result<Response<Self::ReceiveCommandsStream>, Status> {
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .cloned()
-            .unwrap_or_else(RequestId::generate);
-        let caller = self.auth.caller(request.metadata())?;
-        let opened = async {
-            let id =
-                SourceServerId::parse("source_server_id", &request.get_ref().source_server_id)?;
-            self.plane
-                .command_stream(caller, id, self.drain.clone())
-                .await
-        };
-        let deliveries = opened.await.map_err(|err| to_status(&err, &request_id))?;
-        let stream = deliveries.map(move |delivery| match delivery {
-            Ok(delivery) => Ok(command_message(&delivery)),
-            Err(err) => Err(to_status(&err, &request_id)),
-        });
-        Ok(Response::new(Box::pin(stream)))
+        self.stream(
+            request,
+            |caller, message| async move {
+                let id = SourceServerId::parse("source_server_id", &message.source_server_id)?;
+                self.plane
+                    .command_stream(caller, id, self.drain.clone())
+                    .await
+            },
+            |delivery| command_message(&delivery),
+        )
+        .await
     }
 
     async fn acknowledge_command(

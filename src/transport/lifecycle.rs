@@ -1,11 +1,10 @@
 //! `cutover.v1.LifecycleService`: the resumable watch of lifecycle events.
 
-use std::{collections::HashSet, pin::Pin, time::Duration};
+use std::{collections::HashSet, time::Duration};
 
-use futures_util::{Stream, StreamExt};
 use tonic::{Request, Response, Status};
 
-use super::{convert, status::to_status, Api, RequestId};
+use super::{convert, Api, BoxStream};
 use crate::{
     control_plane::Caller,
     domain::{DomainError, ReplicationJobId, Resource, SourceServerId},
@@ -22,9 +21,6 @@ const MAX_RESOURCE_IDS: usize = 1000;
 /// Bookmark intervals accepted.
 const PROGRESS_INTERVAL: std::ops::RangeInclusive<Duration> =
     Duration::from_millis(10)..=Duration::from_secs(24 * 3600);
-
-type WatchStream =
-    Pin<Box<dyn Stream<Item = Result<WatchLifecycleEventsResponse, Status>> + Send + 'static>>;
 
 fn watch_request(
     caller: &Caller,
@@ -124,34 +120,33 @@ impl Api {
 
 #[tonic::async_trait]
 impl LifecycleService for Api {
-    type WatchLifecycleEventsStream = WatchStream;
+    type WatchLifecycleEventsStream = BoxStream<WatchLifecycleEventsResponse>;
 
     async fn watch_lifecycle_events(
         &self,
         request: Request<WatchLifecycleEventsRequest>,
     ) -> Result<Response<Self::WatchLifecycleEventsStream>, Status> {
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .cloned()
-            .unwrap_or_else(RequestId::generate);
-        let caller = self.auth.caller(request.metadata())?;
-        let opened = async {
-            self.plane.require_initialized(&caller).await?;
-            let watch_request = watch_request(&caller, request.get_ref())?;
-            watch::open(
-                self.plane.store().clone(),
-                watch_request,
-                self.drain.clone(),
-            )
-            .await
-        };
-        let items = opened.await.map_err(|err| to_status(&err, &request_id))?;
         let api = self.clone();
-        let stream = items.map(move |item| match item {
-            Ok(item) => Ok(api.watch_message(item)),
-            Err(err) => Err(to_status(&err, &request_id)),
-        });
-        Ok(Response::new(Box::pin(stream)))
+        let watcher = self.metrics.watcher_opened();
+        self.stream(
+            request,
+            |caller, message| async move {
+                self.plane.require_initialized(&caller).await?;
+                let watch_request = watch_request(&caller, &message)?;
+                watch::open(
+                    self.plane.store().clone(),
+                    watch_request,
+                    self.drain.clone(),
+                )
+                .await
+            },
+            move |item| {
+                // The guard lives as long as the stream: the gauge counts
+                // open watchers.
+                let _open = &watcher;
+                api.watch_message(item)
+            },
+        )
+        .await
     }
 }

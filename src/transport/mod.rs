@@ -13,7 +13,9 @@ pub mod request_id;
 mod source_servers;
 pub mod status;
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, time::Instant};
+
+use futures_util::{Stream, StreamExt};
 
 use prost::Message;
 use sha2::{Digest, Sha256};
@@ -23,13 +25,15 @@ use tonic::{Request, Response, Status};
 use crate::{
     control_plane::{Caller, ClientToken, ControlPlane},
     domain::DomainError,
+    metrics::Metrics,
 };
 
 pub use auth::Authenticator;
 pub use oversize::OversizeLayer;
-pub use request_id::{RequestId, RequestIdLayer};
+pub use request_id::{RequestId, RequestIdLayer, RpcMethod};
 
-/// What every handler shares: the control plane and the authenticator.
+/// What every handler shares: the control plane, the authenticator, the
+/// drain signal and the metrics.
 #[derive(Clone)]
 pub struct Api {
     plane: Arc<ControlPlane>,
@@ -37,22 +41,38 @@ pub struct Api {
     /// Cancelled when the server starts shutting down: open watches end
     /// with UNAVAILABLE so that shutdown never waits on them.
     drain: CancellationToken,
+    metrics: Arc<Metrics>,
 }
 
 impl Api {
     /// Handlers over `plane`, authenticating callers with `auth`; streams
-    /// end when `drain` is cancelled.
+    /// end when `drain` is cancelled; calls are counted in `metrics`.
     pub fn new(
         plane: Arc<ControlPlane>,
         auth: Arc<Authenticator>,
         drain: CancellationToken,
+        metrics: Arc<Metrics>,
     ) -> Self {
-        Api { plane, auth, drain }
+        Api {
+            plane,
+            auth,
+            drain,
+            metrics,
+        }
+    }
+
+    /// Records a finished unary call or stream open.
+    fn record<T>(&self, method: Option<&RpcMethod>, started: Instant, outcome: &Result<T, Status>) {
+        let code = outcome
+            .as_ref()
+            .map_or_else(Status::code, |_| tonic::Code::Ok);
+        let method = method.map_or("unknown", |m| m.0.as_str());
+        self.metrics.rpc_finished(method, code, started.elapsed());
     }
 
     /// Runs one unary call: authenticates, hands the message to `handler`
-    /// with the caller and request id, and maps a domain error to its
-    /// status.
+    /// with the caller and request id, maps a domain error to its status,
+    /// and records the call.
     async fn unary<Req, Resp, Fut>(
         &self,
         request: Request<Req>,
@@ -61,18 +81,63 @@ impl Api {
     where
         Fut: Future<Output = Result<Resp, DomainError>>,
     {
+        let started = Instant::now();
+        let method = request.extensions().get::<RpcMethod>().cloned();
         let request_id = request
             .extensions()
             .get::<RequestId>()
             .cloned()
             .unwrap_or_else(RequestId::generate);
-        let caller = self.auth.caller(request.metadata())?;
-        handler(caller, request.into_inner(), request_id.clone())
-            .await
-            .map(Response::new)
-            .map_err(|err| status::to_status(&err, &request_id))
+        let outcome = match self.auth.caller(request.metadata()) {
+            Ok(caller) => handler(caller, request.into_inner(), request_id.clone())
+                .await
+                .map(Response::new)
+                .map_err(|err| status::to_status(&err, &request_id)),
+            Err(status) => Err(status),
+        };
+        self.record(method.as_ref(), started, &outcome);
+        outcome
+    }
+
+    /// Opens a server stream: authenticates, opens it with `open`, maps an
+    /// error to its status, records the open, and ends each item's error
+    /// the same way.
+    async fn stream<Req, Item, Msg, Fut, S>(
+        &self,
+        request: Request<Req>,
+        open: impl FnOnce(Caller, Req) -> Fut,
+        encode: impl Fn(Item) -> Msg + Send + 'static,
+    ) -> Result<Response<BoxStream<Msg>>, Status>
+    where
+        Fut: Future<Output = Result<S, DomainError>>,
+        S: Stream<Item = Result<Item, DomainError>> + Send + 'static,
+        Msg: Send + 'static,
+    {
+        let started = Instant::now();
+        let method = request.extensions().get::<RpcMethod>().cloned();
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(RequestId::generate);
+        let opened = match self.auth.caller(request.metadata()) {
+            Ok(caller) => open(caller, request.into_inner())
+                .await
+                .map_err(|err| status::to_status(&err, &request_id)),
+            Err(status) => Err(status),
+        };
+        self.record(method.as_ref(), started, &opened);
+        let items = opened?;
+        let stream = items.map(move |item| match item {
+            Ok(item) => Ok(encode(item)),
+            Err(err) => Err(status::to_status(&err, &request_id)),
+        });
+        Ok(Response::new(Box::pin(stream)))
     }
 }
+
+/// A boxed server stream of `T`.
+type BoxStream<T> = std::pin::Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 /// The client token of `message`, with a digest of the rest of the request
 /// (and of the RPC it was sent to), so a retry can be told from a reuse.

@@ -35,6 +35,10 @@ impl fmt::Display for RequestId {
     }
 }
 
+/// The gRPC method a request calls (its HTTP path), for metrics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RpcMethod(pub String);
+
 /// Tower layer that assigns every request its id.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RequestIdLayer;
@@ -71,6 +75,8 @@ where
         let header = HeaderValue::from_str(id.as_str()).ok();
         let span = tracing::info_span!("rpc", request_id = %id, path = %request.uri().path());
         request.extensions_mut().insert(id);
+        let method = RpcMethod(request.uri().path().to_owned());
+        request.extensions_mut().insert(method);
         let future = self.inner.call(request);
         Box::pin(tracing::Instrument::instrument(
             async move {

@@ -28,6 +28,8 @@ pub struct TestServer {
     pub endpoint: String,
     /// `127.0.0.1:PORT`.
     pub addr: String,
+    /// The metrics endpoint, when started with `--metrics-listen`.
+    pub metrics_addr: Option<String>,
     /// The data directory (kept across restarts by the owner).
     pub data_dir: PathBuf,
     _owned_dir: Option<TempDir>,
@@ -59,20 +61,24 @@ impl TestServer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn cutoverd");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read listening line");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_owned();
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut next_line = |prefix: &str| {
+            let mut line = String::new();
+            stdout.read_line(&mut line).expect("read a line");
+            line.trim()
+                .strip_prefix(prefix)
+                .unwrap_or_else(|| panic!("expected {prefix:?}, got {line:?}"))
+                .to_owned()
+        };
+        let addr = next_line("listening on ");
+        let metrics_addr = args
+            .contains(&"--metrics-listen")
+            .then(|| next_line("metrics on "));
         TestServer {
             child: Some(child),
             endpoint: format!("http://{addr}"),
             addr,
+            metrics_addr,
             data_dir: data_dir.to_path_buf(),
             _owned_dir: None,
         }

@@ -145,3 +145,17 @@ pub(super) fn overdue_follow_up_tasks(
     })
     .collect()
 }
+
+/// (pending, overdue among them) follow-up tasks.
+pub(super) fn follow_up_task_counts(conn: &Connection) -> Result<(u64, u64), StoreError> {
+    let (pending, overdue): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT COUNT(*), COALESCE(SUM(overdue), 0) FROM follow_up_tasks WHERE state = 'PENDING'",
+        )
+        .and_then(|mut stmt| stmt.query_row([], |row| Ok((row.get(0)?, row.get(1)?))))
+        .map_err(map_err)?;
+    Ok((
+        u64::try_from(pending).unwrap_or(0),
+        u64::try_from(overdue).unwrap_or(0),
+    ))
+}

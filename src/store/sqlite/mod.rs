@@ -343,6 +343,10 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn follow_up_task_counts(&self) -> Result<(u64, u64), StoreError> {
+        self.read(event_log::follow_up_task_counts).await
+    }
+
     async fn oldest_revision(&self) -> Result<u64, StoreError> {
         self.read(event_log::oldest_revision).await
     }
