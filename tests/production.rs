@@ -334,3 +334,92 @@ async fn prometheus_metrics_count_calls_errors_watchers_events_and_tasks() {
     );
     assert!(page.contains("cutover_follow_up_tasks_pending 0"), "{page}");
 }
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id_of_the_call() {
+    use std::io::BufRead;
+    let dir = TempDir::new().expect("dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cutoverd"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--no-simulator",
+            "--log-format",
+            "json",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .env("CUTOVER_LOG", "cutover=debug")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("line");
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .expect("listening line")
+        .to_owned();
+    let channel = Channel::from_shared(format!("http://{addr}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    let status = SourceServerServiceClient::new(channel)
+        .get_source_server(GetSourceServerRequest {
+            source_server_id: "s-00000000000000000".into(),
+        })
+        .await
+        .expect_err("missing");
+    let request_id = request_id_header(status.metadata());
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("output");
+    let logs = String::from_utf8_lossy(&output.stderr);
+    let line = logs
+        .lines()
+        .find(|line| line.contains("call finished") && line.contains(&request_id))
+        .unwrap_or_else(|| panic!("no log line of request {request_id} in:\n{logs}"));
+    let json: serde_json::Value = serde_json::from_str(line).expect("a JSON log line");
+    assert_eq!(json["span"]["request_id"], request_id.as_str(), "{json}");
+    assert_eq!(
+        json["span"]["path"], "/cutover.v1.SourceServerService/GetSourceServer",
+        "{json}"
+    );
+}
+
+#[tokio::test]
+async fn the_agent_api_requires_a_token_too() {
+    use cutover::pb::v1::{
+        agent_service_client::AgentServiceClient, ReceiveCommandsRequest, ReportReplicationRequest,
+    };
+    let dir = TempDir::new().expect("dir");
+    let tokens = dir.path().join("tokens");
+    std::fs::write(
+        &tokens,
+        format!(
+            "{} 123456789012\n",
+            cutover::transport::Authenticator::digest("t")
+        ),
+    )
+    .expect("write");
+    let server = TestServer::start(&[
+        "--no-simulator",
+        "--tokens-file",
+        tokens.to_str().expect("utf-8"),
+    ]);
+    let mut agents = AgentServiceClient::new(server.channel().await);
+    let report = agents
+        .report_replication(ReportReplicationRequest::default())
+        .await
+        .expect_err("no token");
+    assert_eq!(report.code(), Code::Unauthenticated);
+    let commands = agents
+        .receive_commands(ReceiveCommandsRequest {
+            source_server_id: "s-00000000000000000".into(),
+        })
+        .await
+        .expect_err("no token");
+    assert_eq!(commands.code(), Code::Unauthenticated);
+}

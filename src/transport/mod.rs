@@ -67,7 +67,13 @@ impl Api {
             .as_ref()
             .map_or_else(Status::code, |_| tonic::Code::Ok);
         let method = method.map_or("unknown", |m| m.0.as_str());
-        self.metrics.rpc_finished(method, code, started.elapsed());
+        let elapsed = started.elapsed();
+        tracing::debug!(
+            ?code,
+            elapsed_us = elapsed.as_micros() as u64,
+            "call finished"
+        );
+        self.metrics.rpc_finished(method, code, elapsed);
     }
 
     /// Runs one unary call: authenticates, hands the message to `handler`
