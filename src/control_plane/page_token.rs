@@ -9,7 +9,12 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::{Caller, ControlPlane};
-use crate::domain::DomainError;
+use std::future::Future;
+
+use crate::{
+    domain::{DomainError, ReplicationJob, ReplicationJobId, SourceServer, SourceServerId},
+    store::StoreError,
+};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -41,29 +46,35 @@ impl ControlPlane {
         Ok(key)
     }
 
-    async fn signature(
+    /// The MAC of a token: over the account, the query and the last id,
+    /// each length-prefixed so no two triples share an input.
+    async fn mac(
         &self,
         caller: &Caller,
         query: &str,
         last_id: &str,
-    ) -> Result<Vec<u8>, DomainError> {
+    ) -> Result<HmacSha256, DomainError> {
         let mut mac = HmacSha256::new_from_slice(self.page_key().await?)
             .map_err(|e| DomainError::internal(format!("page token key: {e}")))?;
         for part in [caller.account_id.as_str(), query, last_id] {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part.as_bytes());
         }
-        Ok(mac.finalize().into_bytes().to_vec())
+        Ok(mac)
     }
 
     /// The token that resumes `query` after `last_id`.
-    pub(super) async fn issue_page_token(
+    async fn issue_page_token(
         &self,
         caller: &Caller,
         query: &str,
         last_id: &str,
     ) -> Result<String, DomainError> {
-        let signature = self.signature(caller, query, last_id).await?;
+        let signature = self
+            .mac(caller, query, last_id)
+            .await?
+            .finalize()
+            .into_bytes();
         Ok(format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(last_id),
@@ -73,7 +84,7 @@ impl ControlPlane {
 
     /// The last id a token names, once its signature checks out; `None`
     /// for an empty token (the first page).
-    pub(super) async fn open_page_token(
+    async fn open_page_token(
         &self,
         caller: &Caller,
         query: &str,
@@ -91,19 +102,89 @@ impl ControlPlane {
         let given = URL_SAFE_NO_PAD
             .decode(signature_part)
             .map_err(|_| invalid_token())?;
-        let mut mac = HmacSha256::new_from_slice(self.page_key().await?)
-            .map_err(|e| DomainError::internal(format!("page token key: {e}")))?;
-        for part in [caller.account_id.as_str(), query, &last_id] {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part.as_bytes());
-        }
-        mac.verify_slice(&given).map_err(|_| invalid_token())?;
+        self.mac(caller, query, &last_id)
+            .await?
+            .verify_slice(&given)
+            .map_err(|_| invalid_token())?;
         Ok(Some(last_id))
+    }
+
+    /// One page of a listing filtered by `filter`: resumes after the id
+    /// `next_token` names, fetches one item more than the page holds to
+    /// learn whether another page follows, and issues the token that
+    /// resumes after the page's last item.
+    pub(super) async fn page<T, Fetch, Fut>(
+        &self,
+        caller: &Caller,
+        filter: &impl std::fmt::Debug,
+        page_size: usize,
+        next_token: &str,
+        fetch: Fetch,
+    ) -> Result<Page<T>, DomainError>
+    where
+        T: Listed,
+        Fetch: FnOnce(Option<T::Id>, usize) -> Fut,
+        Fut: Future<Output = Result<Vec<T>, StoreError>>,
+    {
+        let query = query_digest(filter);
+        let after = match self.open_page_token(caller, &query, next_token).await? {
+            Some(id) => Some(T::parse_id("next_token", &id)?),
+            None => None,
+        };
+        let mut items = fetch(after, page_size + 1).await?;
+        let next_token = match items.len() > page_size {
+            true => {
+                items.truncate(page_size);
+                match items.last() {
+                    Some(last) => {
+                        self.issue_page_token(caller, &query, last.list_id())
+                            .await?
+                    }
+                    None => String::new(),
+                }
+            }
+            false => String::new(),
+        };
+        Ok(Page { items, next_token })
     }
 }
 
 /// A stable digest of a query's filters, so a token only resumes the query
 /// it was issued for.
-pub(super) fn query_digest(filters: &impl std::fmt::Debug) -> String {
+fn query_digest(filters: &impl std::fmt::Debug) -> String {
     hex::encode(Sha256::digest(format!("{filters:?}").as_bytes()))
+}
+
+/// A resource that listings page through, by id.
+pub(super) trait Listed {
+    /// Its id type.
+    type Id;
+    /// Parses an id a page token carries.
+    fn parse_id(field: &str, value: &str) -> Result<Self::Id, DomainError>;
+    /// The id listings are ordered by.
+    fn list_id(&self) -> &str;
+}
+
+impl Listed for SourceServer {
+    type Id = SourceServerId;
+
+    fn parse_id(field: &str, value: &str) -> Result<SourceServerId, DomainError> {
+        SourceServerId::parse(field, value)
+    }
+
+    fn list_id(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+impl Listed for ReplicationJob {
+    type Id = ReplicationJobId;
+
+    fn parse_id(field: &str, value: &str) -> Result<ReplicationJobId, DomainError> {
+        ReplicationJobId::parse(field, value)
+    }
+
+    fn list_id(&self) -> &str {
+        self.id.as_str()
+    }
 }

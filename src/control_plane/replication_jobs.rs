@@ -4,7 +4,7 @@
 use rand::thread_rng;
 use serde::{Deserialize, Serialize};
 
-use super::{page_token::query_digest, Caller, ClientToken, ControlPlane, Page};
+use super::{Caller, ClientToken, ControlPlane, Page};
 use crate::{
     domain::{
         replication_job::{self, JobSpec, RunStep},
@@ -176,31 +176,19 @@ impl ControlPlane {
         next_token: &str,
     ) -> Result<Page<ReplicationJob>, DomainError> {
         self.require_initialized(caller).await?;
-        let query = query_digest(filter);
-        let after = match self.open_page_token(caller, &query, next_token).await? {
-            Some(id) => Some(ReplicationJobId::parse("next_token", &id)?),
-            None => None,
-        };
-        let mut jobs = self
-            .store
-            .list_replication_jobs(&caller.account_id, filter, after.as_ref(), page_size + 1)
-            .await?;
-        let next_token = if jobs.len() > page_size {
-            jobs.truncate(page_size);
-            match jobs.last() {
-                Some(last) => {
-                    self.issue_page_token(caller, &query, last.id.as_str())
-                        .await?
-                }
-                None => String::new(),
-            }
-        } else {
-            String::new()
-        };
-        Ok(Page {
-            items: jobs,
+        let account = &caller.account_id;
+        self.page(
+            caller,
+            filter,
+            page_size,
             next_token,
-        })
+            |after, limit| async move {
+                self.store
+                    .list_replication_jobs(account, filter, after.as_ref(), limit)
+                    .await
+            },
+        )
+        .await
     }
 
     /// StartReplicationJob.

@@ -4,7 +4,7 @@
 use rand::thread_rng;
 use serde::{Deserialize, Serialize};
 
-use super::{page_token::query_digest, Caller, ClientToken, ControlPlane, Page};
+use super::{Caller, ClientToken, ControlPlane, Page};
 use crate::{
     domain::{
         source_server::{self, Launch, Registration, ReplicationReport},
@@ -163,30 +163,23 @@ impl ControlPlane {
         next_token: &str,
     ) -> Result<Page<ServerView>, DomainError> {
         self.require_initialized(caller).await?;
-        let query = query_digest(filter);
-        let after = match self.open_page_token(caller, &query, next_token).await? {
-            Some(id) => Some(SourceServerId::parse("next_token", &id)?),
-            None => None,
-        };
-        let mut servers = self
-            .store
-            .list_source_servers(&caller.account_id, filter, after.as_ref(), page_size + 1)
+        let account = &caller.account_id;
+        let page = self
+            .page(
+                caller,
+                filter,
+                page_size,
+                next_token,
+                |after, limit| async move {
+                    self.store
+                        .list_source_servers(account, filter, after.as_ref(), limit)
+                        .await
+                },
+            )
             .await?;
-        let next_token = if servers.len() > page_size {
-            servers.truncate(page_size);
-            match servers.last() {
-                Some(last) => {
-                    self.issue_page_token(caller, &query, last.id.as_str())
-                        .await?
-                }
-                None => String::new(),
-            }
-        } else {
-            String::new()
-        };
         Ok(Page {
-            items: self.views(servers).await?,
-            next_token,
+            items: self.views(page.items).await?,
+            next_token: page.next_token,
         })
     }
 

@@ -87,13 +87,7 @@ impl Api {
     where
         Fut: Future<Output = Result<Resp, DomainError>>,
     {
-        let started = Instant::now();
-        let method = request.extensions().get::<RpcMethod>().cloned();
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .cloned()
-            .unwrap_or_else(RequestId::generate);
+        let (started, method, request_id) = call_context(&request);
         let outcome = match self.auth.caller(request.metadata()) {
             Ok(caller) => handler(caller, request.into_inner(), request_id.clone())
                 .await
@@ -119,13 +113,7 @@ impl Api {
         S: Stream<Item = Result<Item, DomainError>> + Send + 'static,
         Msg: Send + 'static,
     {
-        let started = Instant::now();
-        let method = request.extensions().get::<RpcMethod>().cloned();
-        let request_id = request
-            .extensions()
-            .get::<RequestId>()
-            .cloned()
-            .unwrap_or_else(RequestId::generate);
+        let (started, method, request_id) = call_context(&request);
         let opened = match self.auth.caller(request.metadata()) {
             Ok(caller) => open(caller, request.into_inner())
                 .await
@@ -140,6 +128,20 @@ impl Api {
         });
         Ok(Response::new(Box::pin(stream)))
     }
+}
+
+/// When a call started, its method and its request id.
+fn call_context<T>(request: &Request<T>) -> (Instant, Option<RpcMethod>, RequestId) {
+    let extensions = request.extensions();
+    let request_id = extensions
+        .get::<RequestId>()
+        .cloned()
+        .unwrap_or_else(RequestId::generate);
+    (
+        Instant::now(),
+        extensions.get::<RpcMethod>().cloned(),
+        request_id,
+    )
 }
 
 /// A boxed server stream of `T`.
