@@ -1,9 +1,11 @@
-//! What the data plane moves on a source server: follow-up tasks being
-//! delivered, done or overdue, and an agent falling silent.
+//! What the data plane moves on a source server: agents' replication
+//! reports, follow-up tasks being delivered, done or overdue, and an agent
+//! falling silent.
 
 use crate::domain::{
-    DataReplicationError, DataReplicationState, DomainError, FollowUpTaskId, Millis, SourceServer,
-    Timestamp, Transition,
+    DataReplicationError, DataReplicationInitiation, DataReplicationState, DomainError,
+    FollowUpTaskId, InitiationStepName, InitiationStepStatus, LifeCycleState, Millis,
+    ReplicatedDisk, SourceProperties, SourceServer, SourceState, Timestamp, Transition,
 };
 
 /// Replication states in which an agent is expected to report.
@@ -16,7 +18,178 @@ const REPORTING: [DataReplicationState; 6] = [
     DataReplicationState::Rescan,
 ];
 
+/// An agent's report on replication.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicationReport {
+    /// Replication state.
+    pub state: DataReplicationState,
+    /// Disks with their counters.
+    pub replicated_disks: Vec<ReplicatedDisk>,
+    /// Lag, once continuous.
+    pub lag: Option<Millis>,
+    /// Estimated end of initial sync.
+    pub eta: Option<Timestamp>,
+    /// Initiation steps, when initiating.
+    pub initiation_steps: Option<Vec<(InitiationStepName, InitiationStepStatus)>>,
+    /// Last error.
+    pub error: Option<DataReplicationError>,
+    /// New source facts, when they changed.
+    pub source_properties: Option<SourceProperties>,
+}
+
+/// MGN replicates at most 60 disks per server.
+const MAX_DISKS: usize = 60;
+
+fn validate_disks(disks: &[ReplicatedDisk]) -> Result<(), DomainError> {
+    if disks.len() > MAX_DISKS {
+        return Err(DomainError::invalid_field(
+            "replicated_disks",
+            format!(
+                "at most {MAX_DISKS} disks are replicated, got {}",
+                disks.len()
+            ),
+        ));
+    }
+    for disk in disks {
+        let counters = [
+            disk.total_storage_bytes,
+            disk.replicated_storage_bytes,
+            disk.rescanned_storage_bytes,
+            disk.backlogged_storage_bytes,
+        ];
+        if counters.iter().any(|&c| c < 0)
+            || disk.replicated_storage_bytes > disk.total_storage_bytes
+        {
+            return Err(DomainError::invalid_field(
+                "replicated_disks",
+                format!(
+                    "disk {:?}: byte counters must be non-negative and replicated <= total",
+                    disk.device_name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl SourceServer {
+    /// True while replication is connected: before cutover or disconnection.
+    pub fn is_replicating(&self) -> bool {
+        !matches!(
+            self.life_cycle.state,
+            LifeCycleState::Cutover | LifeCycleState::Disconnected
+        ) && !self.is_archived
+    }
+
+    /// SMC's view: Available if an agent was seen within `heartbeat_window`
+    /// of `now`, replication is neither DISCONNECTED nor STOPPED and the
+    /// server is not archived; InUse if Available with a Running job.
+    pub fn source_state(
+        &self,
+        now: Timestamp,
+        heartbeat_window: Millis,
+        has_running_job: bool,
+    ) -> SourceState {
+        let seen_recently = self
+            .life_cycle
+            .last_seen_by_service
+            .is_some_and(|seen| now.since(seen) <= heartbeat_window);
+        let replicating = !matches!(
+            self.data_replication_info.state,
+            DataReplicationState::Disconnected | DataReplicationState::Stopped
+        );
+        match (
+            seen_recently && replicating && !self.is_archived,
+            has_running_job,
+        ) {
+            (true, true) => SourceState::InUse,
+            (true, false) => SourceState::Available,
+            (false, _) => SourceState::Unavailable,
+        }
+    }
+
+    /// An agent's report: refreshes lastSeen, replication counters and
+    /// state; the first report moves PENDING_INSTALLATION to NOT_READY, and
+    /// reaching CONTINUOUS moves NOT_READY to READY_FOR_TEST.
+    pub fn report_replication(
+        &self,
+        report: ReplicationReport,
+        now: Timestamp,
+    ) -> Result<Transition<SourceServer>, DomainError> {
+        if !self.is_replicating() {
+            return Err(
+                self.conflict("replication is disconnected; agent reports are no longer accepted")
+            );
+        }
+        if report.state == DataReplicationState::Disconnected {
+            return Err(DomainError::invalid_field(
+                "data_replication_state",
+                "agents cannot report DISCONNECTED; use DisconnectFromService",
+            ));
+        }
+        if report.lag.is_some_and(|lag| lag.0 < 0) {
+            return Err(DomainError::invalid_field(
+                "lag_duration",
+                "must not be negative",
+            ));
+        }
+        validate_disks(&report.replicated_disks)?;
+        let mut next = self.clone();
+        let info = &mut next.data_replication_info;
+        info.state = report.state;
+        info.replicated_disks = report.replicated_disks;
+        info.lag = match report.state {
+            DataReplicationState::Continuous => Some(report.lag.unwrap_or(Millis(0))),
+            _ => report.lag.or(info.lag),
+        };
+        info.eta = match report.state {
+            DataReplicationState::InitialSync => report.eta,
+            _ => None,
+        };
+        info.error = report.error;
+        if let Some(steps) = report.initiation_steps {
+            let start = info.initiation.as_ref().map_or(now, |i| i.start);
+            info.initiation = Some(DataReplicationInitiation {
+                start,
+                next_attempt: None,
+                steps,
+            });
+        }
+        if report.state == DataReplicationState::Continuous {
+            info.last_snapshot = Some(now);
+        }
+        let any_bytes = info
+            .replicated_disks
+            .iter()
+            .any(|d| d.replicated_storage_bytes > 0);
+        if let Some(properties) = report.source_properties {
+            next.source_properties = SourceProperties {
+                last_updated: Some(now),
+                ..properties
+            };
+        }
+        let life = &mut next.life_cycle;
+        life.last_seen_by_service = Some(now);
+        if any_bytes && life.first_byte.is_none() {
+            life.first_byte = Some(now);
+        }
+        if let Some(first) = life.first_byte {
+            life.elapsed_replication = Some(now.since(first));
+        }
+        life.state = match life.state {
+            LifeCycleState::PendingInstallation | LifeCycleState::Discovered => {
+                LifeCycleState::NotReady
+            }
+            state => state,
+        };
+        if life.state == LifeCycleState::NotReady
+            && report.state == DataReplicationState::Continuous
+        {
+            life.state = LifeCycleState::ReadyForTest;
+        }
+        Ok(self.changed(next, now))
+    }
+
     fn pending_task(&self, id: &FollowUpTaskId) -> Result<usize, DomainError> {
         self.follow_up_tasks
             .iter()

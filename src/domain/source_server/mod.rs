@@ -4,6 +4,7 @@ mod commands;
 mod data_plane;
 mod model;
 
-pub use commands::{register, Launch, Registration, ReplicationReport};
+pub use commands::{register, Launch, Registration};
+pub use data_plane::ReplicationReport;
 pub(crate) use model::cloud_enum;
 pub use model::*;
