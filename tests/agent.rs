@@ -8,77 +8,21 @@ mod support;
 use std::collections::BTreeSet;
 
 use cutover::pb::v1::{
-    watch_lifecycle_events_response::Kind, ChangeServerLifeCycleStateRequest,
-    CutOverReplicationJobRequest, DataReplicationState, FinalizeCutoverRequest, FollowUpTaskKind,
-    FollowUpTaskState, LifeCycleState, LifecycleEventType,
-    ReplicationJobBusinessStatus as Business, ReplicationJobStatus as Status, SourceState,
-    StartCutoverRequest, StartTestRequest, WatchLifecycleEventsRequest,
+    resource_state::State, DataReplicationState, FollowUpTaskKind, FollowUpTaskState,
+    LifecycleEvent, LifecycleEventType, ReplicationJobBusinessStatus as Business,
+    ReplicationJobStateSummary, ReplicationJobStatus as Status, SourceState,
 };
 use support::*;
-use tonic::Code;
 
-/// Takes a replicating server through test and cutover to CUTOVER.
-async fn cut_over(server: &TestServer, id: &str) {
-    let mut client = server.servers().await;
-    wait_for_state(&mut client, id, LifeCycleState::ReadyForTest).await;
-    client
-        .start_test(StartTestRequest {
-            source_server_id: id.into(),
-            ..Default::default()
-        })
+/// Event types of every event about `id` so far.
+async fn server_events(server: &TestServer, id: &str) -> BTreeSet<i32> {
+    let head = snapshot_head(server).await;
+    log_until(server, head)
         .await
-        .expect("StartTest");
-    client
-        .change_server_life_cycle_state(ChangeServerLifeCycleStateRequest {
-            source_server_id: id.into(),
-            state: LifeCycleState::ReadyForCutover as i32,
-            ..Default::default()
-        })
-        .await
-        .expect("ReadyForCutover");
-    client
-        .start_cutover(StartCutoverRequest {
-            source_server_id: id.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("StartCutover");
-    client
-        .finalize_cutover(FinalizeCutoverRequest {
-            source_server_id: id.into(),
-            ..Default::default()
-        })
-        .await
-        .expect("FinalizeCutover");
-}
-
-/// Every event of the log, from revision 1 to `head`, in order.
-async fn log_until(server: &TestServer, head: u64) -> Vec<cutover::pb::v1::LifecycleEvent> {
-    let mut lifecycle = server.lifecycle().await;
-    let mut watch = lifecycle
-        .watch_lifecycle_events(WatchLifecycleEventsRequest {
-            start_revision: 1,
-            ..Default::default()
-        })
-        .await
-        .expect("watch")
-        .into_inner();
-    let mut events = Vec::new();
-    while events
-        .last()
-        .map_or(0, |e: &cutover::pb::v1::LifecycleEvent| e.revision)
-        < head
-    {
-        let message = tokio::time::timeout(DEADLINE, watch.message())
-            .await
-            .expect("in time")
-            .expect("ok")
-            .expect("open");
-        if let Some(Kind::Event(event)) = message.kind {
-            events.push(event);
-        }
-    }
-    events
+        .into_iter()
+        .filter(|e| e.resource_id == id)
+        .map(|e| e.event_type)
+        .collect()
 }
 
 #[tokio::test]
@@ -90,21 +34,10 @@ async fn a_cross_process_agent_drives_a_server_to_cutover_and_uninstalls() {
         id.starts_with("s-"),
         "the first report registered a server: {id}"
     );
-    cut_over(&server, &id).await;
+    let mut client = server.servers().await;
+    take_to_cutover(&mut client, &id).await;
 
-    let client = server.servers().await;
-    let done = eventually(DEADLINE, "the agent to uninstall and tear down", || {
-        let mut client = client.clone();
-        let id = id.clone();
-        async move {
-            let s = get_server(&mut client, &id).await;
-            s.follow_up_tasks
-                .iter()
-                .all(|t| t.state == FollowUpTaskState::Completed as i32)
-                .then_some(s)
-        }
-    })
-    .await;
+    let done = wait_for_follow_ups(&client, &id).await;
     assert!(
         done.follow_up_tasks
             .iter()
@@ -118,12 +51,11 @@ async fn a_cross_process_agent_drives_a_server_to_cutover_and_uninstalls() {
         DataReplicationState::Disconnected as i32
     );
 
-    let types: Vec<i32> = log_until(&server, 1)
-        .await
-        .iter()
-        .map(|e| e.event_type)
-        .collect();
-    assert_eq!(types[0], LifecycleEventType::SourceServerRegistered as i32);
+    let first = log_until(&server, 1).await;
+    assert_eq!(
+        first[0].event_type,
+        LifecycleEventType::SourceServerRegistered as i32
+    );
     let all = server_events(&server, &id).await;
     for wanted in [
         LifecycleEventType::FollowUpTaskDelivered,
@@ -133,29 +65,18 @@ async fn a_cross_process_agent_drives_a_server_to_cutover_and_uninstalls() {
     }
 }
 
-/// Event types of every event about `id` so far.
-async fn server_events(server: &TestServer, id: &str) -> BTreeSet<i32> {
-    let mut lifecycle = server.lifecycle().await;
-    let mut snapshot = lifecycle
-        .watch_lifecycle_events(WatchLifecycleEventsRequest {
-            send_initial_snapshot: true,
-            ..Default::default()
-        })
-        .await
-        .expect("watch")
-        .into_inner();
-    let head = loop {
-        match snapshot.message().await.expect("ok").expect("open").kind {
-            Some(Kind::SnapshotEnd(end)) => break end.revision,
-            _ => continue,
-        }
+/// The job state an event recorded (`new_state`, or `previous_state` when
+/// `previous`), if it is about a job.
+fn job_state(event: &LifecycleEvent, previous: bool) -> Option<&ReplicationJobStateSummary> {
+    let state = if previous {
+        &event.previous_state
+    } else {
+        &event.new_state
     };
-    log_until(server, head)
-        .await
-        .into_iter()
-        .filter(|e| e.resource_id == id)
-        .map(|e| e.event_type)
-        .collect()
+    match state.as_ref()?.state.as_ref()? {
+        State::ReplicationJob(job) => Some(job),
+        _ => None,
+    }
 }
 
 #[tokio::test]
@@ -164,13 +85,9 @@ async fn a_final_sync_interrupted_by_kill_9_finishes_once_after_restart() {
     let mut server = TestServer::start_in(dir.path(), &["--sim-speed", "10"]);
     let (_, job_id) = waiting_job(&server, 24, 2).await;
     let mut jobs = server.jobs().await;
-    jobs.cut_over_replication_job(CutOverReplicationJobRequest {
-        job_id: job_id.clone(),
-        sync_data: true,
-        ..Default::default()
-    })
-    .await
-    .expect("CutOverReplicationJob");
+    cut_over_job(&mut jobs, &job_id, true)
+        .await
+        .expect("CutOverReplicationJob");
     let midway = wait_for_job(&mut jobs, &job_id, |job| {
         job.business_status == Business::Syncing as i32
             && job.progress > 0.0
@@ -181,10 +98,7 @@ async fn a_final_sync_interrupted_by_kill_9_finishes_once_after_restart() {
 
     let server = TestServer::start_in(dir.path(), &["--sim-speed", "10"]);
     let mut jobs = server.jobs().await;
-    let done = wait_for_job(&mut jobs, &job_id, |job| {
-        job.status == Status::Finished as i32
-    })
-    .await;
+    let done = wait_for_job_status(&mut jobs, &job_id, Status::Finished).await;
     let finals = done
         .replication_job_runs
         .iter()
@@ -196,24 +110,7 @@ async fn a_final_sync_interrupted_by_kill_9_finishes_once_after_restart() {
         done.replication_job_runs
     );
 
-    let head = {
-        let mut lifecycle = server.lifecycle().await;
-        let mut snapshot = lifecycle
-            .watch_lifecycle_events(WatchLifecycleEventsRequest {
-                send_initial_snapshot: true,
-                ..Default::default()
-            })
-            .await
-            .expect("watch")
-            .into_inner();
-        loop {
-            if let Some(Kind::SnapshotEnd(end)) =
-                snapshot.message().await.expect("ok").expect("open").kind
-            {
-                break end.revision;
-            }
-        }
-    };
+    let head = snapshot_head(&server).await;
     let events = log_until(&server, head).await;
     let revisions: Vec<u64> = events.iter().map(|e| e.revision).collect();
     assert_eq!(
@@ -223,45 +120,31 @@ async fn a_final_sync_interrupted_by_kill_9_finishes_once_after_restart() {
     );
     // The final sync never went back: progress rose monotonically from
     // where it was when the service died, through Cleaning, to Finished.
-    let progress: Vec<f64> = events
+    let job_events: Vec<&LifecycleEvent> =
+        events.iter().filter(|e| e.resource_id == job_id).collect();
+    let cut_over_at = job_events
         .iter()
-        .filter(|e| e.resource_id == job_id)
-        .filter_map(|e| match e.new_state.as_ref()?.state.as_ref()? {
-            cutover::pb::v1::resource_state::State::ReplicationJob(job)
-                if job.business_status == Business::Syncing as i32
-                    && e.revision > first_cut_over(&events, &job_id) =>
-            {
-                Some(job.progress)
-            }
-            _ => None,
-        })
+        .find(|e| job_state(e, true).is_some_and(|j| j.status == Status::Waiting as i32))
+        .map_or(0, |e| e.revision);
+    let progress: Vec<f64> = job_events
+        .iter()
+        .filter(|e| e.revision > cut_over_at)
+        .filter_map(|e| job_state(e, false))
+        .filter(|job| job.business_status == Business::Syncing as i32)
+        .map(|job| job.progress)
         .collect();
     assert!(progress.contains(&midway.progress), "{progress:?}");
     assert!(
         progress.windows(2).all(|w| w[0] <= w[1]),
         "the sync restarted: {progress:?}"
     );
-    let cleanings = events
+    let cleanings = job_events
         .iter()
-        .filter(|e| e.resource_id == job_id)
-        .filter(|e| matches!(e.new_state.as_ref().and_then(|s| s.state.as_ref()),
-            Some(cutover::pb::v1::resource_state::State::ReplicationJob(j)) if j.business_status == Business::Cleaning as i32 && j.progress >= 100.0))
         .filter(|e| e.event_type == LifecycleEventType::ReplicationJobStatusChanged as i32)
+        .filter_map(|e| job_state(e, false))
+        .filter(|j| j.business_status == Business::Cleaning as i32 && j.progress >= 100.0)
         .count();
     assert_eq!(cleanings, 1, "the sync completed exactly once");
-}
-
-/// The revision of the job's cutover (its first Syncing after Waiting).
-fn first_cut_over(events: &[cutover::pb::v1::LifecycleEvent], job_id: &str) -> u64 {
-    events
-        .iter()
-        .filter(|e| e.resource_id == job_id)
-        .find(|e| {
-            let was_waiting = matches!(e.previous_state.as_ref().and_then(|s| s.state.as_ref()),
-                Some(cutover::pb::v1::resource_state::State::ReplicationJob(j)) if j.status == Status::Waiting as i32);
-            was_waiting
-        })
-        .map_or(0, |e| e.revision)
 }
 
 #[tokio::test]
@@ -270,23 +153,17 @@ async fn an_agent_that_never_acknowledges_uninstall_makes_the_task_overdue() {
     let server = TestServer::start(&["--no-simulator", "--sim-speed", "600"]);
     let agent = AgentProcess::start(&server, &["--speed", "600", "--ignore-uninstall"]);
     let id = agent.server_id.clone();
-    cut_over(&server, &id).await;
-    let client = server.servers().await;
-    let overdue = eventually(DEADLINE, "the uninstall task to go overdue", || {
-        let mut client = client.clone();
-        let id = id.clone();
-        async move {
-            let s = get_server(&mut client, &id).await;
-            let task = s
-                .follow_up_tasks
-                .iter()
-                .find(|t| t.kind == FollowUpTaskKind::AgentUninstall as i32)?
-                .clone();
-            task.overdue.then_some((s, task))
-        }
+    let mut client = server.servers().await;
+    take_to_cutover(&mut client, &id).await;
+    let (server_state, task) = poll_server(&client, &id, "the uninstall task to go overdue", |s| {
+        let task = s
+            .follow_up_tasks
+            .iter()
+            .find(|t| t.kind == FollowUpTaskKind::AgentUninstall as i32)?
+            .clone();
+        task.overdue.then_some((s, task))
     })
     .await;
-    let (server_state, task) = overdue;
     assert_eq!(
         task.state,
         FollowUpTaskState::Pending as i32,
@@ -325,14 +202,9 @@ async fn a_vanished_agent_stalls_replication_and_blocks_a_synced_cutover() {
     agent.kill();
 
     let client = server.servers().await;
-    let stalled = eventually(DEADLINE, "replication to stall", || {
-        let mut client = client.clone();
-        let source = source.clone();
-        async move {
-            let s = get_server(&mut client, &source).await;
-            let info = s.data_replication_info.clone()?;
-            (info.data_replication_state == DataReplicationState::Stalled as i32).then_some(s)
-        }
+    let stalled = poll_server(&client, &source, "replication to stall", |s| {
+        let info = s.data_replication_info.clone()?;
+        (info.data_replication_state == DataReplicationState::Stalled as i32).then_some(s)
     })
     .await;
     assert_eq!(stalled.source_state, SourceState::Unavailable as i32);
@@ -346,18 +218,15 @@ async fn a_vanished_agent_stalls_replication_and_blocks_a_synced_cutover() {
     );
 
     let mut jobs = server.jobs().await;
-    let refused = jobs
-        .cut_over_replication_job(CutOverReplicationJobRequest {
-            job_id: job_id.clone(),
-            sync_data: true,
-            ..Default::default()
-        })
+    let refused = cut_over_job(&mut jobs, &job_id, true)
         .await
         .expect_err("the source is unreachable");
-    let status = expect_error(
+    let status = expect_smc(
         refused,
-        Code::FailedPrecondition,
         "SourceServerState.Invalid",
+        "SourceServer",
+        &source,
+        "Unavailable",
     );
     assert!(
         status

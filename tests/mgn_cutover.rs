@@ -6,42 +6,19 @@ mod support;
 use std::collections::HashSet;
 
 use cutover::pb::v1::{
-    ChangeServerLifeCycleStateRequest, DataReplicationState, FinalizeCutoverRequest,
-    FollowUpTaskKind, FollowUpTaskState, LifeCycleState, SourceState, StartCutoverRequest,
-    StartTestRequest,
+    DataReplicationState, FinalizeCutoverRequest, FollowUpTaskKind, FollowUpTaskState,
+    LifeCycleState, SourceState,
 };
 use support::*;
 use tonic::Code;
 
 const FAST: &[&str] = &["--sim-speed", "100"];
 
-/// Takes a registered server all the way to CUTTING_OVER.
+/// Registers a server and takes it all the way to CUTTING_OVER.
 async fn to_cutting_over(server: &TestServer) -> String {
     let mut client = server.servers().await;
     let id = register(&mut client).await;
-    wait_for_state(&mut client, &id, LifeCycleState::ReadyForTest).await;
-    client
-        .start_test(StartTestRequest {
-            source_server_id: id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("StartTest");
-    client
-        .change_server_life_cycle_state(ChangeServerLifeCycleStateRequest {
-            source_server_id: id.clone(),
-            state: LifeCycleState::ReadyForCutover as i32,
-            ..Default::default()
-        })
-        .await
-        .expect("ReadyForCutover");
-    client
-        .start_cutover(StartCutoverRequest {
-            source_server_id: id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("StartCutover");
+    take_to_cutting_over(&mut client, &id).await;
     id
 }
 
@@ -69,47 +46,15 @@ async fn full_flow_to_cutover_applies_every_finalize_effect() {
         .all(|d| d.replicated_storage_bytes == d.total_storage_bytes && d.total_storage_bytes > 0));
     assert_eq!(ready.source_state, SourceState::Available as i32);
 
-    let test = client
-        .start_test(StartTestRequest {
-            source_server_id: id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("StartTest")
-        .into_inner();
+    let CuttingOver { test, cutover } = take_to_cutting_over(&mut client, &id).await;
     let test_job = test.job.expect("launch job");
     assert!(test_job.job_id.starts_with("mgnjob-") && test_job.job_id.len() == 24);
-    assert_eq!(
-        test.source_server
-            .expect("server")
-            .life_cycle
-            .expect("life")
-            .state,
-        LifeCycleState::Testing as i32
-    );
+    let tested = test.source_server.expect("server");
+    assert_eq!(state_of(&tested), Some(LifeCycleState::Testing));
 
-    client
-        .change_server_life_cycle_state(ChangeServerLifeCycleStateRequest {
-            source_server_id: id.clone(),
-            state: LifeCycleState::ReadyForCutover as i32,
-            ..Default::default()
-        })
-        .await
-        .expect("ReadyForCutover");
-    let cutover = client
-        .start_cutover(StartCutoverRequest {
-            source_server_id: id.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("StartCutover")
-        .into_inner();
     let cutover_job = cutover.job.expect("cutover job");
     let before = cutover.source_server.expect("server");
-    assert_eq!(
-        before.life_cycle.as_ref().expect("life").state,
-        LifeCycleState::CuttingOver as i32
-    );
+    assert_eq!(state_of(&before), Some(LifeCycleState::CuttingOver));
 
     let response = client
         .finalize_cutover(FinalizeCutoverRequest {
@@ -118,13 +63,7 @@ async fn full_flow_to_cutover_applies_every_finalize_effect() {
         })
         .await
         .expect("FinalizeCutover");
-    let header = response
-        .metadata()
-        .get("x-request-id")
-        .expect("x-request-id")
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let header = request_id_header(response.metadata());
     let after = response.into_inner();
     assert_eq!(after.request_id, header);
     assert_eq!(after.source_server_id, id);
@@ -201,19 +140,7 @@ async fn full_flow_to_cutover_applies_every_finalize_effect() {
         );
     }
 
-    let done = eventually(DEADLINE, "follow-up tasks to complete", || {
-        let mut client = client.clone();
-        let id = id.clone();
-        async move {
-            let server = get_server(&mut client, &id).await;
-            server
-                .follow_up_tasks
-                .iter()
-                .all(|t| t.state == FollowUpTaskState::Completed as i32)
-                .then_some(server)
-        }
-    })
-    .await;
+    let done = wait_for_follow_ups(&client, &id).await;
     let uninstall = done
         .follow_up_tasks
         .iter()
@@ -243,10 +170,7 @@ async fn full_flow_to_cutover_applies_every_finalize_effect() {
         })
         .await
         .expect_err("second finalize");
-    let status = expect_error(again, Code::FailedPrecondition, "ConflictException");
-    let info = tonic_types::StatusExt::get_details_error_info(&status).expect("info");
-    assert_eq!(info.metadata["currentState"], "CUTOVER");
-    assert_eq!(info.metadata["resourceId"], id);
+    expect_conflict(again, &id, "CUTOVER");
 }
 
 #[tokio::test]
@@ -330,20 +254,8 @@ async fn acknowledged_state_survives_restart_and_kill() {
         ids.push(register(&mut client).await);
     }
     let archived = ids[0].clone();
-    client
-        .disconnect_from_service(cutover::pb::v1::DisconnectFromServiceRequest {
-            source_server_id: archived.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("disconnect");
-    client
-        .mark_as_archived(cutover::pb::v1::MarkAsArchivedRequest {
-            source_server_id: archived.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("archive");
+    disconnect(&mut client, &archived).await;
+    archive(&mut client, &archived).await;
     server.stop();
 
     let mut server = TestServer::start_in(dir.path(), &["--no-simulator"]);

@@ -72,6 +72,21 @@ impl Pki {
             .to_owned()
     }
 
+    /// A server with this PKI's certificate; it asks clients for a
+    /// certificate from the CA when `mutual`.
+    fn server(&self, mutual: bool) -> TestServer {
+        let (cert, key, ca) = (
+            self.path("server.pem"),
+            self.path("server.key"),
+            self.path("ca.pem"),
+        );
+        let mut args = vec!["--no-simulator", "--tls-cert", &cert, "--tls-key", &key];
+        if mutual {
+            args.extend(["--tls-client-ca", ca.as_str()]);
+        }
+        TestServer::start(&args)
+    }
+
     async fn client(
         &self,
         server: &TestServer,
@@ -99,13 +114,7 @@ impl Pki {
 #[tokio::test]
 async fn tls_serves_clients_that_trust_the_ca_and_refuses_plaintext() {
     let pki = Pki::new();
-    let server = TestServer::start(&[
-        "--no-simulator",
-        "--tls-cert",
-        &pki.path("server.pem"),
-        "--tls-key",
-        &pki.path("server.key"),
-    ]);
+    let server = pki.server(false);
     let mut client = pki.client(&server, false).await.expect("TLS connect");
     let id = register(&mut client).await;
     assert_eq!(get_server(&mut client, &id).await.source_server_id, id);
@@ -129,15 +138,7 @@ async fn tls_serves_clients_that_trust_the_ca_and_refuses_plaintext() {
 #[tokio::test]
 async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
     let pki = Pki::new();
-    let server = TestServer::start(&[
-        "--no-simulator",
-        "--tls-cert",
-        &pki.path("server.pem"),
-        "--tls-key",
-        &pki.path("server.key"),
-        "--tls-client-ca",
-        &pki.path("ca.pem"),
-    ]);
+    let server = pki.server(true);
     let mut trusted = pki.client(&server, true).await.expect("mTLS connect");
     register(&mut trusted).await;
     let anonymous = match pki.client(&server, false).await {
@@ -150,23 +151,32 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
     assert!(anonymous, "a client without a certificate must be refused");
 }
 
+/// Sends `head` (with `Host` and `Connection: close` added) and `body`
+/// over plain HTTP/1.1; returns the raw response.
+fn http1(addr: &str, head: &str, body: &[u8]) -> String {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    write!(
+        stream,
+        "{head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write head");
+    stream.write_all(body).expect("write body");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).expect("read");
+    String::from_utf8_lossy(&response).into_owned()
+}
+
 /// A unary call in grpc-web framing over plain HTTP/1.1, as a browser
 /// sends it; returns the raw response.
 fn grpc_web_call(addr: &str, path: &str, message: &[u8]) -> String {
     let mut body = vec![0u8];
     body.extend_from_slice(&u32::try_from(message.len()).expect("small").to_be_bytes());
     body.extend_from_slice(message);
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nContent-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\nContent-Length: {}",
         body.len()
-    )
-    .expect("write head");
-    stream.write_all(&body).expect("write body");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read");
-    String::from_utf8_lossy(&response).into_owned()
+    );
+    http1(addr, &head, &body)
 }
 
 #[tokio::test]
@@ -235,19 +245,28 @@ async fn an_oversize_request_is_resource_exhausted_and_harmless() {
     );
 }
 
+/// Runs `cutoverd ARGS`, which must refuse to start; returns its stderr.
+fn refused_start(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_cutoverd"))
+        .args(args)
+        .output()
+        .expect("run cutoverd");
+    assert!(!output.status.success(), "{output:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 #[tokio::test]
 async fn an_exposed_address_without_authentication_is_refused_unless_insecure() {
     let dir = TempDir::new().expect("dir");
-    let refused = Command::new(env!("CARGO_BIN_EXE_cutoverd"))
-        .args(["--listen", "0.0.0.0:0", "--no-simulator", "--data-dir"])
-        .arg(dir.path())
-        .output()
-        .expect("run");
-    assert!(!refused.status.success());
-    assert!(
-        String::from_utf8_lossy(&refused.stderr).contains("without authentication"),
-        "{refused:?}"
-    );
+    let data_dir = dir.path().to_str().expect("utf-8");
+    let refused = refused_start(&[
+        "--listen",
+        "0.0.0.0:0",
+        "--no-simulator",
+        "--data-dir",
+        data_dir,
+    ]);
+    assert!(refused.contains("without authentication"), "{refused}");
 
     let server = TestServer::start_in(
         dir.path(),
@@ -272,30 +291,10 @@ async fn the_config_file_sets_defaults_that_flags_override() {
     let arn = get_server(&mut client, &id).await.arn;
     assert!(arn.starts_with("arn:aws-cn:mgn:cn-northwest-1:"), "{arn}");
 
-    std::fs::write(dir.path().join("bad.toml"), "no_such_option = 1\n").expect("write");
-    let bad = Command::new(env!("CARGO_BIN_EXE_cutoverd"))
-        .args(["--config"])
-        .arg(dir.path().join("bad.toml"))
-        .output()
-        .expect("run");
-    assert!(!bad.status.success());
-    assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("unknown option"),
-        "{bad:?}"
-    );
-}
-
-/// `GET path` over plain HTTP/1.1.
-fn http_get(addr: &str, path: &str) -> String {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    response
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "no_such_option = 1\n").expect("write");
+    let refused = refused_start(&["--config", bad.to_str().expect("utf-8")]);
+    assert!(refused.contains("unknown option"), "{refused}");
 }
 
 #[tokio::test]
@@ -318,7 +317,7 @@ async fn prometheus_metrics_count_calls_errors_watchers_events_and_tasks() {
     let page = eventually(DEADLINE, "metrics to reflect the calls", || {
         let metrics = metrics.clone();
         async move {
-            let page = http_get(&metrics, "/metrics");
+            let page = http1(&metrics, "GET /metrics HTTP/1.1", &[]);
             (page.contains("cutover_open_watchers 1")
                 && page.contains("cutover_events_committed_total 1"))
             .then_some(page)
@@ -337,46 +336,18 @@ async fn prometheus_metrics_count_calls_errors_watchers_events_and_tasks() {
 
 #[tokio::test]
 async fn json_logs_carry_the_request_id_of_the_call() {
-    use std::io::BufRead;
-    let dir = TempDir::new().expect("dir");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_cutoverd"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--no-simulator",
-            "--log-format",
-            "json",
-            "--data-dir",
-        ])
-        .arg(dir.path())
-        .env("CUTOVER_LOG", "cutover=debug")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("line");
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("listening line")
-        .to_owned();
-    let channel = Channel::from_shared(format!("http://{addr}"))
-        .expect("uri")
-        .connect()
+    let mut server =
+        TestServer::start_logging(&["--no-simulator", "--log-format", "json"], "cutover=debug");
+    let status = server
+        .servers()
         .await
-        .expect("connect");
-    let status = SourceServerServiceClient::new(channel)
         .get_source_server(GetSourceServerRequest {
             source_server_id: "s-00000000000000000".into(),
         })
         .await
         .expect_err("missing");
     let request_id = request_id_header(status.metadata());
-    let _ = child.kill();
-    let output = child.wait_with_output().expect("output");
-    let logs = String::from_utf8_lossy(&output.stderr);
+    let logs = server.kill_and_read_logs();
     let line = logs
         .lines()
         .find(|line| line.contains("call finished") && line.contains(&request_id))
@@ -394,21 +365,8 @@ async fn the_agent_api_requires_a_token_too() {
     use cutover::pb::v1::{
         agent_service_client::AgentServiceClient, ReceiveCommandsRequest, ReportReplicationRequest,
     };
-    let dir = TempDir::new().expect("dir");
-    let tokens = dir.path().join("tokens");
-    std::fs::write(
-        &tokens,
-        format!(
-            "{} 123456789012\n",
-            cutover::transport::Authenticator::digest("t")
-        ),
-    )
-    .expect("write");
-    let server = TestServer::start(&[
-        "--no-simulator",
-        "--tokens-file",
-        tokens.to_str().expect("utf-8"),
-    ]);
+    let tokens = TokensFile::new(&[("t", "123456789012")]);
+    let server = TestServer::start(&["--no-simulator", "--tokens-file", tokens.path()]);
     let mut agents = AgentServiceClient::new(server.channel().await);
     let report = agents
         .report_replication(ReportReplicationRequest::default())

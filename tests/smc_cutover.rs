@@ -4,39 +4,38 @@
 mod support;
 
 use cutover::pb::v1::{
-    replication_job_service_client::ReplicationJobServiceClient, CutOverReplicationJobRequest,
-    DescribeReplicationJobsRequest, ReplicationJobBusinessStatus as Business,
-    ReplicationJobRunType, ReplicationJobStatus as Status,
+    replication_job_service_client::ReplicationJobServiceClient, DescribeReplicationJobsRequest,
+    ReplicationJobBusinessStatus as Business, ReplicationJobRunType,
+    ReplicationJobStatus as Status,
 };
 use support::*;
-use tonic::{transport::Channel, Code};
+use tonic::transport::Channel;
 
 /// Ten times real speed: a tick is 100 ms, slow enough to watch progress.
 const WATCHABLE: &[&str] = &["--sim-speed", "10"];
 
-/// Polls a job until Finished, recording every distinct (status,
-/// business status, progress) it passes through.
+/// Polls a job every 5 ms until Finished, recording every distinct
+/// (status, business status, progress) it passes through.
 async fn observe_until_finished(
     jobs: &mut ReplicationJobServiceClient<Channel>,
     id: &str,
 ) -> Vec<(i32, i32, f64)> {
-    let mut seen: Vec<(i32, i32, f64)> = Vec::new();
-    let start = std::time::Instant::now();
-    loop {
-        let job = get_job(jobs, id).await;
-        let sample = (job.status, job.business_status, job.progress);
-        if seen.last() != Some(&sample) {
-            seen.push(sample);
+    let seen = std::cell::RefCell::new(Vec::<(i32, i32, f64)>::new());
+    let interval = std::time::Duration::from_millis(5);
+    eventually_every(interval, DEADLINE, &format!("job {id} to finish"), || {
+        let mut jobs = jobs.clone();
+        let seen = &seen;
+        async move {
+            let job = get_job(&mut jobs, id).await;
+            let sample = (job.status, job.business_status, job.progress);
+            let mut seen = seen.borrow_mut();
+            if seen.last() != Some(&sample) {
+                seen.push(sample);
+            }
+            (job.status == Status::Finished as i32).then(|| seen.clone())
         }
-        if job.status == Status::Finished as i32 {
-            return seen;
-        }
-        assert!(
-            start.elapsed() < DEADLINE,
-            "job {id} did not finish: {seen:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -51,21 +50,10 @@ async fn cut_over_with_sync_data_runs_a_final_sync_then_releases_and_finishes() 
     );
     assert_eq!(before.image_ids, vec!["CYCLE_1".to_owned()]);
 
-    let response = jobs
-        .cut_over_replication_job(CutOverReplicationJobRequest {
-            job_id: job_id.clone(),
-            sync_data: true,
-            ..Default::default()
-        })
+    let response = cut_over_job(&mut jobs, &job_id, true)
         .await
         .expect("CutOverReplicationJob");
-    let header = response
-        .metadata()
-        .get("x-request-id")
-        .expect("x-request-id")
-        .to_str()
-        .expect("ascii")
-        .to_owned();
+    let header = request_id_header(response.metadata());
     assert_eq!(response.into_inner().request_id, header);
 
     let cut = get_job(&mut jobs, &job_id).await;
@@ -114,18 +102,15 @@ async fn cut_over_with_sync_data_runs_a_final_sync_then_releases_and_finishes() 
         "first run + final sync, nothing else"
     );
 
-    let again = jobs
-        .cut_over_replication_job(CutOverReplicationJobRequest {
-            job_id: job_id.clone(),
-            sync_data: true,
-            ..Default::default()
-        })
+    let again = cut_over_job(&mut jobs, &job_id, true)
         .await
         .expect_err("second cutover");
-    let status = expect_error(
+    let status = expect_smc(
         again,
-        Code::FailedPrecondition,
         "ReplicationJob.InvalidStatus",
+        "ReplicationJob",
+        &job_id,
+        "Finished",
     );
     assert_eq!(
         status.message(),
@@ -138,13 +123,9 @@ async fn cut_over_without_sync_data_releases_and_finishes_without_migrating() {
     let server = TestServer::start(WATCHABLE);
     let (_, job_id) = waiting_job(&server, 24, 2).await;
     let mut jobs = server.jobs().await;
-    jobs.cut_over_replication_job(CutOverReplicationJobRequest {
-        job_id: job_id.clone(),
-        sync_data: false,
-        ..Default::default()
-    })
-    .await
-    .expect("CutOverReplicationJob");
+    cut_over_job(&mut jobs, &job_id, false)
+        .await
+        .expect("CutOverReplicationJob");
     let cut = get_job(&mut jobs, &job_id).await;
     assert!(cut.next_run_time.is_none());
     let seen = observe_until_finished(&mut jobs, &job_id).await;

@@ -7,81 +7,22 @@ use std::{collections::HashSet, time::Duration};
 
 use cutover::pb::v1::{
     lifecycle_service_client::LifecycleServiceClient, watch_lifecycle_events_response::Kind,
-    DisconnectFromServiceRequest, LifecycleEventType, MarkAsArchivedRequest, ResourceType,
-    WatchLifecycleEventsRequest, WatchLifecycleEventsResponse,
+    LifecycleEventType, ResourceType, WatchLifecycleEventsRequest,
 };
 use support::*;
-use tonic::{transport::Channel, Code, Streaming};
+use tonic::{transport::Channel, Code};
 use tonic_types::StatusExt;
 
-fn from(start_revision: u64) -> WatchLifecycleEventsRequest {
-    WatchLifecycleEventsRequest {
-        start_revision,
-        ..Default::default()
-    }
-}
+/// A bookmark every 50 ms.
+const BOOKMARKS: Option<prost_types::Duration> = Some(prost_types::Duration {
+    seconds: 0,
+    nanos: 50_000_000,
+});
 
-async fn open(
-    client: &mut LifecycleServiceClient<Channel>,
-    request: WatchLifecycleEventsRequest,
-) -> Streaming<WatchLifecycleEventsResponse> {
-    client
-        .watch_lifecycle_events(request)
-        .await
-        .expect("watch")
-        .into_inner()
-}
-
-/// The next message, within the test deadline.
-async fn next(stream: &mut Streaming<WatchLifecycleEventsResponse>) -> Kind {
-    tokio::time::timeout(DEADLINE, stream.message())
-        .await
-        .expect("a message before the deadline")
-        .expect("stream healthy")
-        .expect("stream open")
-        .kind
-        .expect("kind")
-}
-
-/// Reads events until revision `last`, returning their revisions (any
-/// other message kind is skipped).
-async fn revisions_until(
-    stream: &mut Streaming<WatchLifecycleEventsResponse>,
-    last: u64,
-) -> Vec<u64> {
-    let mut seen = Vec::new();
-    while seen.last() != Some(&last) {
-        if let Kind::Event(event) = next(stream).await {
-            seen.push(event.revision);
-        }
-    }
-    seen
-}
-
-/// Three transitions per server, from one caller: registration,
-/// disconnection, archival. Returns the server ids.
+/// Three transitions per server (registration, disconnection,
+/// archival), `servers` times. Returns the server ids.
 async fn drive(server: &TestServer, servers: usize) -> Vec<String> {
-    let mut client = server.servers().await;
-    let mut ids = Vec::new();
-    for _ in 0..servers {
-        let id = register(&mut client).await;
-        client
-            .disconnect_from_service(DisconnectFromServiceRequest {
-                source_server_id: id.clone(),
-                ..Default::default()
-            })
-            .await
-            .expect("disconnect");
-        client
-            .mark_as_archived(MarkAsArchivedRequest {
-                source_server_id: id.clone(),
-                ..Default::default()
-            })
-            .await
-            .expect("archive");
-        ids.push(id);
-    }
-    ids
+    churn(&mut server.servers().await, servers).await
 }
 
 fn assert_gap_free(revisions: &[u64], first: u64) {
@@ -102,17 +43,10 @@ async fn snapshot_then_live_has_no_gap_and_no_duplicate_under_writes() {
     }
     // The simulator keeps writing while the snapshot is taken.
     let mut lifecycle = server.lifecycle().await;
-    let mut watch = open(
-        &mut lifecycle,
-        WatchLifecycleEventsRequest {
-            send_initial_snapshot: true,
-            ..Default::default()
-        },
-    )
-    .await;
+    let mut watch = open_watch(&mut lifecycle, watch_snapshot()).await;
     let mut snapshot_ids = HashSet::new();
     let snapshot_revision = loop {
-        match next(&mut watch).await {
+        match next_message(&mut watch).await {
             Kind::Snapshot(snapshot) => {
                 let Some(cutover::pb::v1::resource_snapshot::Resource::SourceServer(s)) =
                     snapshot.resource
@@ -133,7 +67,7 @@ async fn snapshot_then_live_has_no_gap_and_no_duplicate_under_writes() {
     assert_gap_free(&live, snapshot_revision + 1);
 
     // An independent full replay agrees on what those revisions were.
-    let mut replay = open(&mut lifecycle, from(1)).await;
+    let mut replay = open_watch(&mut lifecycle, watch_from(1)).await;
     let all = revisions_until(&mut replay, snapshot_revision + 40).await;
     assert_gap_free(&all, 1);
 }
@@ -143,12 +77,12 @@ async fn resuming_after_a_disconnect_gets_exactly_the_missed_events() {
     let server = TestServer::start(&["--no-simulator"]);
     let mut lifecycle = server.lifecycle().await;
     drive(&server, 4).await; // revisions 1..=12
-    let mut watch = open(&mut lifecycle, from(1)).await;
+    let mut watch = open_watch(&mut lifecycle, watch_from(1)).await;
     let seen = revisions_until(&mut watch, 7).await;
     assert_gap_free(&seen, 1);
     drop(watch);
     drive(&server, 3).await; // revisions 13..=21
-    let mut resumed = open(&mut lifecycle, from(8)).await;
+    let mut resumed = open_watch(&mut lifecycle, watch_from(8)).await;
     let rest = revisions_until(&mut resumed, 21).await;
     assert_gap_free(&rest, 8);
     // And nothing after 21 until there is a 22nd change.
@@ -164,7 +98,7 @@ async fn a_watch_resumes_across_a_server_restart_without_missing_anything() {
     let dir = tempfile::TempDir::new().expect("dir");
     let mut server = TestServer::start_in(dir.path(), &["--no-simulator"]);
     let mut lifecycle = server.lifecycle().await;
-    let mut watch = open(&mut lifecycle, from(0)).await;
+    let mut watch = open_watch(&mut lifecycle, watch_from(0)).await;
     drive(&server, 2).await; // 1..=6
     let seen = revisions_until(&mut watch, 6).await;
     assert_gap_free(&seen, 1);
@@ -186,7 +120,7 @@ async fn a_watch_resumes_across_a_server_restart_without_missing_anything() {
     let server = TestServer::start_in(dir.path(), &["--no-simulator"]);
     drive(&server, 2).await; // 7..=12 while the watcher is away
     let mut lifecycle = server.lifecycle().await;
-    let mut resumed = open(&mut lifecycle, from(7)).await;
+    let mut resumed = open_watch(&mut lifecycle, watch_from(7)).await;
     let rest = revisions_until(&mut resumed, 12).await;
     assert_gap_free(&rest, 7);
 }
@@ -207,7 +141,10 @@ async fn compacted_revisions_end_the_watch_with_out_of_range_and_the_oldest_kept
     eventually(DEADLINE, "compaction to keep only 11..=15", || {
         let mut lifecycle = lifecycle.clone();
         async move {
-            let status = lifecycle.watch_lifecycle_events(from(1)).await.err()?;
+            let status = lifecycle
+                .watch_lifecycle_events(watch_from(1))
+                .await
+                .err()?;
             assert_eq!(status.code(), Code::OutOfRange, "{status:?}");
             let info = status.get_details_error_info().expect("ErrorInfo");
             assert_eq!(info.reason, "RevisionCompacted");
@@ -216,7 +153,7 @@ async fn compacted_revisions_end_the_watch_with_out_of_range_and_the_oldest_kept
         }
     })
     .await;
-    let mut watch = open(&mut lifecycle, from(11)).await;
+    let mut watch = open_watch(&mut lifecycle, watch_from(11)).await;
     assert_gap_free(&revisions_until(&mut watch, 15).await, 11);
 }
 
@@ -226,7 +163,7 @@ async fn filters_by_resource_id_and_event_type() {
     let mut lifecycle = server.lifecycle().await;
     let mut client = server.servers().await;
     let target = register(&mut client).await; // revision 1
-    let mut by_id = open(
+    let mut by_id = open_watch(
         &mut lifecycle,
         WatchLifecycleEventsRequest {
             start_revision: 1,
@@ -235,7 +172,7 @@ async fn filters_by_resource_id_and_event_type() {
         },
     )
     .await;
-    let mut by_type = open(
+    let mut by_type = open_watch(
         &mut lifecycle,
         WatchLifecycleEventsRequest {
             start_revision: 1,
@@ -246,21 +183,15 @@ async fn filters_by_resource_id_and_event_type() {
     )
     .await;
     let others = drive(&server, 3).await;
-    client
-        .disconnect_from_service(DisconnectFromServiceRequest {
-            source_server_id: target.clone(),
-            ..Default::default()
-        })
-        .await
-        .expect("disconnect");
+    disconnect(&mut client, &target).await;
     for _ in 0..2 {
-        let Kind::Event(event) = next(&mut by_id).await else {
+        let Kind::Event(event) = next_message(&mut by_id).await else {
             panic!("event")
         };
         assert_eq!(event.resource_id, target);
     }
     for id in &others {
-        let Kind::Event(event) = next(&mut by_type).await else {
+        let Kind::Event(event) = next_message(&mut by_type).await else {
             panic!("event")
         };
         assert_eq!(&event.resource_id, id);
@@ -277,29 +208,26 @@ async fn bookmarks_advance_a_filtered_watcher_that_sees_nothing() {
     let mut client = server.servers().await;
     let quiet = register(&mut client).await; // revision 1
     let mut lifecycle = server.lifecycle().await;
-    let mut watch = open(
+    let mut watch = open_watch(
         &mut lifecycle,
         WatchLifecycleEventsRequest {
             start_revision: 2,
             resource_ids: vec![quiet],
-            progress_interval: Some(prost_types::Duration {
-                seconds: 0,
-                nanos: 50_000_000,
-            }),
+            progress_interval: BOOKMARKS,
             ..Default::default()
         },
     )
     .await;
     drive(&server, 2).await; // 2..=7, none about the quiet server
     let bookmark = loop {
-        match next(&mut watch).await {
+        match next_message(&mut watch).await {
             Kind::Bookmark(mark) if mark.revision == 7 => break mark.revision,
             Kind::Bookmark(mark) => assert!(mark.revision < 7),
             other => panic!("the filter matches nothing: {other:?}"),
         }
     };
     // Resuming from the bookmark skips what the watcher already considered.
-    let mut resumed = open(&mut lifecycle, from(bookmark + 1)).await;
+    let mut resumed = open_watch(&mut lifecycle, watch_from(bookmark + 1)).await;
     drive(&server, 1).await;
     assert_gap_free(&revisions_until(&mut resumed, 10).await, 8);
 }
@@ -308,7 +236,7 @@ async fn bookmarks_advance_a_filtered_watcher_that_sees_nothing() {
 async fn a_slow_consumer_does_not_grow_server_memory_and_still_gets_everything() {
     let server = TestServer::start(&["--no-simulator"]);
     let mut lifecycle = server.lifecycle().await;
-    let mut slow = open(&mut lifecycle, from(1)).await;
+    let mut slow = open_watch(&mut lifecycle, watch_from(1)).await;
     let before = server.rss_kib();
     // More events than the live broadcast holds (4096), unread.
     let clients = futures_util::future::join_all((0..8).map(|_| server.servers())).await;
@@ -335,39 +263,10 @@ async fn a_thousand_watchers_each_get_every_event_of_a_cutover_run_in_order() {
     let mut watchers = Vec::new();
     for i in 0..1000 {
         let mut client = LifecycleServiceClient::new(channels[i % channels.len()].clone());
-        watchers.push(open(&mut client, from(1)).await);
+        watchers.push(open_watch(&mut client, watch_from(1)).await);
     }
-    let driver = tokio::spawn({
-        let endpoint = server.endpoint.clone();
-        async move {
-            let channel = Channel::from_shared(endpoint)
-                .expect("endpoint")
-                .connect()
-                .await
-                .expect("connect");
-            let mut client =
-                cutover::pb::v1::source_server_service_client::SourceServerServiceClient::new(
-                    channel,
-                );
-            for _ in 0..67 {
-                let id = register(&mut client).await;
-                client
-                    .disconnect_from_service(DisconnectFromServiceRequest {
-                        source_server_id: id.clone(),
-                        ..Default::default()
-                    })
-                    .await
-                    .expect("disconnect");
-                client
-                    .mark_as_archived(MarkAsArchivedRequest {
-                        source_server_id: id,
-                        ..Default::default()
-                    })
-                    .await
-                    .expect("archive");
-            }
-        }
-    });
+    let mut client = server.servers().await;
+    let driver = tokio::spawn(async move { churn(&mut client, 67).await });
     let readers: Vec<_> = watchers
         .into_iter()
         .map(|mut watch| tokio::spawn(async move { revisions_until(&mut watch, 201).await }))
@@ -380,90 +279,54 @@ async fn a_thousand_watchers_each_get_every_event_of_a_cutover_run_in_order() {
 
 #[tokio::test]
 async fn a_watcher_sees_only_its_own_account() {
-    use cutover::{
-        pb::v1::source_server_service_client::SourceServerServiceClient, transport::Authenticator,
-    };
-    use tonic::{metadata::MetadataValue, service::Interceptor, Request, Status};
+    use cutover::pb::v1::{InitializeServiceRequest, RegisterSourceServerRequest};
 
-    #[derive(Clone)]
-    struct Bearer(MetadataValue<tonic::metadata::Ascii>);
-    impl Interceptor for Bearer {
-        fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
-            request
-                .metadata_mut()
-                .insert("authorization", self.0.clone());
-            Ok(request)
-        }
-    }
-    let dir = tempfile::TempDir::new().expect("dir");
-    let tokens = dir.path().join("tokens");
-    std::fs::write(
-        &tokens,
-        format!(
-            "{} 111111111111\n{} 222222222222\n",
-            Authenticator::digest("alpha"),
-            Authenticator::digest("beta")
-        ),
-    )
-    .expect("tokens file");
-    let server = TestServer::start(&[
-        "--no-simulator",
-        "--tokens-file",
-        tokens.to_str().expect("utf-8"),
-    ]);
-    let channel = server.channel().await;
-    let bearer = |token: &str| Bearer(format!("Bearer {token}").parse().expect("header"));
+    let tokens = TokensFile::new(&[("alpha", "111111111111"), ("beta", "222222222222")]);
+    let server = TestServer::start(&["--no-simulator", "--tokens-file", tokens.path()]);
+    let mut accounts = server.accounts().await;
     for token in ["alpha", "beta"] {
-        cutover::pb::v1::account_service_client::AccountServiceClient::with_interceptor(
-            channel.clone(),
-            bearer(token),
-        )
-        .initialize_service(cutover::pb::v1::InitializeServiceRequest::default())
-        .await
-        .expect("initialize");
+        accounts
+            .initialize_service(bearer(InitializeServiceRequest::default(), token))
+            .await
+            .expect("initialize");
     }
-    let mut beta = LifecycleServiceClient::with_interceptor(channel.clone(), bearer("beta"));
-    let mut beta_watch = beta
-        .watch_lifecycle_events(WatchLifecycleEventsRequest {
-            start_revision: 1,
-            progress_interval: Some(prost_types::Duration {
-                seconds: 0,
-                nanos: 50_000_000,
-            }),
-            ..Default::default()
-        })
+    let mut lifecycle = server.lifecycle().await;
+    let beta_from_1 = WatchLifecycleEventsRequest {
+        start_revision: 1,
+        progress_interval: BOOKMARKS,
+        ..Default::default()
+    };
+    let mut beta_watch = lifecycle
+        .watch_lifecycle_events(bearer(beta_from_1, "beta"))
         .await
         .expect("watch")
         .into_inner();
-    let mut alpha = SourceServerServiceClient::with_interceptor(channel.clone(), bearer("alpha"));
+    let mut servers = server.servers().await;
     for _ in 0..3 {
-        alpha
-            .register_source_server(cutover::pb::v1::RegisterSourceServerRequest::default())
+        servers
+            .register_source_server(bearer(RegisterSourceServerRequest::default(), "alpha"))
             .await
             .expect("register");
     }
     // Beta's watcher considers alpha's revisions 1..=3 but is shown none.
     loop {
-        match next(&mut beta_watch).await {
+        match next_message(&mut beta_watch).await {
             Kind::Bookmark(mark) if mark.revision == 3 => break,
             Kind::Bookmark(_) => {}
             other => panic!("another account's event leaked: {other:?}"),
         }
     }
-    let mut snapshot = beta
-        .watch_lifecycle_events(WatchLifecycleEventsRequest {
-            send_initial_snapshot: true,
-            ..Default::default()
-        })
+    let mut snapshot = lifecycle
+        .watch_lifecycle_events(bearer(watch_snapshot(), "beta"))
         .await
         .expect("watch")
         .into_inner();
     assert!(
-        matches!(next(&mut snapshot).await, Kind::SnapshotEnd(end) if end.revision == 3),
+        matches!(next_message(&mut snapshot).await, Kind::SnapshotEnd(end) if end.revision == 3),
         "beta's snapshot is empty"
     );
-    let unauthenticated = LifecycleServiceClient::new(channel)
-        .watch_lifecycle_events(from(0))
+    let unauthenticated = lifecycle
+        .watch_lifecycle_events(watch_from(0))
         .await
         .expect_err("no token");
     assert_eq!(unauthenticated.code(), Code::Unauthenticated);

@@ -1,0 +1,220 @@
+//! The processes under test: `cutoverd` on an ephemeral loopback port and
+//! `cutover-agent`, each killed on drop.
+
+use std::{
+    io::{BufRead, BufReader, Read},
+    path::{Path, PathBuf},
+    process::{Child, ChildStdout, Command, Stdio},
+};
+
+use cutover::pb::v1::{
+    account_service_client::AccountServiceClient, lifecycle_service_client::LifecycleServiceClient,
+    replication_job_service_client::ReplicationJobServiceClient,
+    source_server_service_client::SourceServerServiceClient,
+};
+use tempfile::TempDir;
+use tonic::transport::Channel;
+
+/// Spawns `command` with `CUTOVER_LOG=log` and its stdout piped; stderr is
+/// inherited, or piped when `capture_stderr`.
+fn spawn(mut command: Command, log: &str, capture_stderr: bool) -> (Child, BufReader<ChildStdout>) {
+    let stderr = if capture_stderr {
+        Stdio::piped()
+    } else {
+        Stdio::inherit()
+    };
+    let mut child = command
+        .env("CUTOVER_LOG", log)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap_or_else(|err| panic!("spawn {command:?}: {err}"));
+    let stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    (child, stdout)
+}
+
+/// The rest of the next stdout line, which must start with `prefix`.
+fn read_prefixed(stdout: &mut BufReader<ChildStdout>, prefix: &str) -> String {
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("read a line");
+    line.trim()
+        .strip_prefix(prefix)
+        .unwrap_or_else(|| panic!("expected {prefix:?}, got {line:?}"))
+        .to_owned()
+}
+
+/// A running `cutoverd` process, killed on drop.
+pub struct TestServer {
+    child: Option<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    /// The metrics endpoint, when started with `--metrics-listen`.
+    pub metrics_addr: Option<String>,
+    /// The data directory (kept across restarts by the owner).
+    pub data_dir: PathBuf,
+    _owned_dir: Option<TempDir>,
+}
+
+impl TestServer {
+    /// A server on a fresh data directory.
+    pub fn start(args: &[&str]) -> TestServer {
+        let dir = TempDir::new().expect("temp dir");
+        let mut server = TestServer::start_in(dir.path(), args);
+        server._owned_dir = Some(dir);
+        server
+    }
+
+    /// A server on `data_dir` (which the caller keeps).
+    pub fn start_in(data_dir: &Path, args: &[&str]) -> TestServer {
+        TestServer::launch(data_dir, args, "warn", false)
+    }
+
+    /// A server on a fresh data directory that logs at `log` (a
+    /// `CUTOVER_LOG` filter) into a pipe [`TestServer::kill_and_read_logs`]
+    /// reads.
+    pub fn start_logging(args: &[&str], log: &str) -> TestServer {
+        let dir = TempDir::new().expect("temp dir");
+        let mut server = TestServer::launch(dir.path(), args, log, true);
+        server._owned_dir = Some(dir);
+        server
+    }
+
+    fn launch(data_dir: &Path, args: &[&str], log: &str, capture_stderr: bool) -> TestServer {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cutoverd"));
+        command
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--shutdown-grace-seconds",
+                "1",
+                "--data-dir",
+            ])
+            .arg(data_dir)
+            .args(args);
+        let (child, mut stdout) = spawn(command, log, capture_stderr);
+        let addr = read_prefixed(&mut stdout, "listening on ");
+        let metrics_addr = args
+            .contains(&"--metrics-listen")
+            .then(|| read_prefixed(&mut stdout, "metrics on "));
+        TestServer {
+            child: Some(child),
+            endpoint: format!("http://{addr}"),
+            addr,
+            metrics_addr,
+            data_dir: data_dir.to_path_buf(),
+            _owned_dir: None,
+        }
+    }
+
+    /// Stops the server the way an operator does (SIGTERM) and waits.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills the server with SIGKILL: no chance to flush anything.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Kills a server started with [`TestServer::start_logging`] and
+    /// returns everything it logged.
+    pub fn kill_and_read_logs(&mut self) -> String {
+        let mut stderr = self
+            .child
+            .as_mut()
+            .and_then(|child| child.stderr.take())
+            .expect("a running server started with start_logging");
+        self.kill();
+        let mut logs = String::new();
+        stderr.read_to_string(&mut logs).expect("read the logs");
+        logs
+    }
+
+    /// The server process's resident memory, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let pid = self.child.as_ref().expect("running").id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
+
+    /// A channel to the server.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.endpoint.clone())
+            .expect("endpoint")
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    /// SourceServerService client.
+    pub async fn servers(&self) -> SourceServerServiceClient<Channel> {
+        SourceServerServiceClient::new(self.channel().await)
+    }
+
+    /// ReplicationJobService client.
+    pub async fn jobs(&self) -> ReplicationJobServiceClient<Channel> {
+        ReplicationJobServiceClient::new(self.channel().await)
+    }
+
+    /// AccountService client.
+    pub async fn accounts(&self) -> AccountServiceClient<Channel> {
+        AccountServiceClient::new(self.channel().await)
+    }
+
+    /// LifecycleService client.
+    pub async fn lifecycle(&self) -> LifecycleServiceClient<Channel> {
+        LifecycleServiceClient::new(self.channel().await)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A `cutover-agent` process, killed on drop.
+pub struct AgentProcess {
+    child: Child,
+    /// The source server it reports for.
+    pub server_id: String,
+}
+
+impl AgentProcess {
+    /// Starts `cutover-agent` against `server` with `args`; waits for its
+    /// `source server ID` line.
+    pub fn start(server: &TestServer, args: &[&str]) -> AgentProcess {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cutover-agent"));
+        command.args(["--server", &server.endpoint]).args(args);
+        let (child, mut stdout) = spawn(command, "warn", false);
+        let server_id = read_prefixed(&mut stdout, "source server ");
+        AgentProcess { child, server_id }
+    }
+
+    /// Kills the agent: it vanishes without a word.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
