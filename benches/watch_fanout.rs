@@ -84,7 +84,7 @@ impl Args {
             open_concurrency: 64,
             settle: Duration::from_secs(2),
             pace: Duration::ZERO,
-            probe_streams: 1000,
+            probe_streams: 2000,
             full_decode: false,
         };
         let mut it = std::env::args().skip(1);
@@ -142,16 +142,19 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut stdout = BufReader::new(child.stdout.take().ok_or("no stdout")?);
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
+        stdout.read_line(&mut line)?;
         let Some(addr) = line.trim().strip_prefix("listening on ") else {
             let _ = child.kill();
             let _ = child.wait();
             return Err(format!("unexpected first line {line:?}").into());
         };
+        let endpoint = format!("http://{addr}");
+        // Keep reading stdout so a later line never meets a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         Ok(Server {
-            endpoint: format!("http://{addr}"),
+            endpoint,
             child,
             _data_dir: data_dir,
         })

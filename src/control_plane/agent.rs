@@ -13,7 +13,7 @@ use crate::{
         },
         source_server::{self, Registration, ReplicationReport},
         AccountId, DomainError, FollowUpTaskId, Millis, ReplicationJobStatus, Resource,
-        ResourceKind, SourceServer, SourceServerId, Transition,
+        ResourceKind, SourceServer, SourceServerId,
     },
     store::{ReplicationJobFilter, WriteBatch},
 };
@@ -41,10 +41,12 @@ impl ControlPlane {
         let server: SourceServer = self
             .mutate(caller, None, move || async move {
                 let now = self.now();
-                let (base, version) = match id {
+                // A known server is reported on at its stored version; a new
+                // agent's server is registered first, in the same commit.
+                let (mut transitions, current, expected) = match id {
                     Some(id) => {
-                        let current = self.load_server(&caller.account_id, id).await?;
-                        (None, Some(current))
+                        let loaded = self.load_server(&caller.account_id, id).await?;
+                        (Vec::new(), loaded.value, Some(loaded.version))
                     }
                     None => {
                         let registration = Registration {
@@ -52,26 +54,19 @@ impl ControlPlane {
                             ..Registration::default()
                         };
                         let id = SourceServerId::generate(&mut thread_rng());
-                        (
-                            Some(source_server::register(
-                                caller.account_id.clone(),
-                                id,
-                                registration,
-                                now,
-                            )?),
-                            None,
-                        )
+                        let created = source_server::register(
+                            caller.account_id.clone(),
+                            id,
+                            registration,
+                            now,
+                        )?;
+                        let current = created.resource.clone();
+                        (vec![created], current, None)
                     }
-                };
-                let (current, expected) = match (&base, &version) {
-                    (Some(created), _) => (&created.resource, None),
-                    (None, Some(loaded)) => (&loaded.value, Some(loaded.version)),
-                    (None, None) => return Err(DomainError::internal("report without a server")),
                 };
                 let reported = current.report_replication(report.clone(), now)?;
                 let after = reported.resource.clone();
-                let transitions: Vec<Transition<SourceServer>> =
-                    base.into_iter().chain([reported]).collect();
+                transitions.push(reported);
                 Ok((
                     WriteBatch::chain(transitions, expected, Resource::SourceServer),
                     after,

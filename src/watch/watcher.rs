@@ -4,6 +4,7 @@
 
 use std::{
     collections::{HashSet, VecDeque},
+    pin::Pin,
     sync::Arc,
 };
 
@@ -12,7 +13,7 @@ use tokio::{
     sync::broadcast::{self, error::RecvError},
     time::Instant,
 };
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
 use super::{WatchItem, WatchRequest};
 use crate::{
@@ -42,6 +43,9 @@ pub(super) struct Watcher {
     ready: VecDeque<WatchItem>,
     last_sent: Instant,
     drain: CancellationToken,
+    /// One wait on `drain` for the watcher's whole life: creating one per
+    /// item would have every watcher take the token's lock per event.
+    drained: Pin<Box<WaitForCancellationFutureOwned>>,
     ended: bool,
 }
 
@@ -105,6 +109,7 @@ impl Watcher {
             source: Source::Log,
             ready,
             last_sent: Instant::now(),
+            drained: Box::pin(drain.clone().cancelled_owned()),
             drain,
             ended: false,
         })
@@ -186,8 +191,8 @@ impl Watcher {
             .progress_interval
             .map(|interval| self.last_sent + interval);
         let received = tokio::select! {
-            () = self.drain.cancelled() => return Err(DomainError::ShuttingDown { resume_from: self.next }),
-            () = sleep_until(bookmark_at) => return Ok(None),
+            () = &mut self.drained => return Err(DomainError::ShuttingDown { resume_from: self.next }),
+            () = tokio::time::sleep_until(bookmark_at.unwrap_or_else(Instant::now)), if bookmark_at.is_some() => return Ok(None),
             received = self.live.recv() => received,
         };
         match received {
@@ -212,12 +217,5 @@ impl Watcher {
     fn due_bookmark(&self) -> Option<WatchItem> {
         let interval = self.request.progress_interval?;
         (self.last_sent.elapsed() >= interval).then(|| WatchItem::Bookmark(self.next - 1))
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
     }
 }
