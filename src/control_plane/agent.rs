@@ -45,7 +45,7 @@ impl ControlPlane {
                 // agent's server is registered first, in the same commit.
                 let (mut transitions, current, expected) = match id {
                     Some(id) => {
-                        let loaded = self.load_server(&caller.account_id, id).await?;
+                        let loaded = self.load::<SourceServer>(&caller.account_id, id).await?;
                         (Vec::new(), loaded.value, Some(loaded.version))
                     }
                     None => {
@@ -85,7 +85,7 @@ impl ControlPlane {
         id: &SourceServerId,
     ) -> Result<Vec<AgentCommand>, DomainError> {
         self.require_initialized(caller).await?;
-        let server = self.load_server(&caller.account_id, id).await?;
+        let server = self.load::<SourceServer>(&caller.account_id, id).await?;
         let running = ReplicationJobFilter {
             source_ids: vec![id.clone()],
             statuses: vec![ReplicationJobStatus::Running],
@@ -117,7 +117,9 @@ impl ControlPlane {
             let now = self.now();
             let batch = match command {
                 CommandRef::FollowUp { server, task } => {
-                    let current = self.load_server(&caller.account_id, server).await?;
+                    let current = self
+                        .load::<SourceServer>(&caller.account_id, server)
+                        .await?;
                     let pending = current
                         .value
                         .follow_up_tasks
@@ -159,7 +161,7 @@ impl ControlPlane {
         task: &FollowUpTaskId,
     ) -> Result<u32, DomainError> {
         let after = self
-            .command_server(caller, server, None, |current, now| {
+            .command::<SourceServer>(caller, server, None, |current, now| {
                 current.record_follow_up_delivery(task, now)
             })
             .await?;
@@ -180,7 +182,7 @@ impl ControlPlane {
             account_id: account.clone(),
         };
         let silence = self.agent_silence();
-        self.command_server(&caller, server, None, |current, now| {
+        self.command::<SourceServer>(&caller, server, None, |current, now| {
             current.mark_stalled(silence, now)
         })
         .await

@@ -3,6 +3,7 @@
 //! on a concurrent write so that no update is lost.
 
 mod agent;
+mod aggregate;
 mod clock;
 mod delivery;
 mod idempotency;

@@ -2,21 +2,16 @@
 //! the cutover, and the data plane's and scheduler's steps.
 
 use rand::thread_rng;
-use serde::{Deserialize, Serialize};
 
 use super::{Caller, ClientToken, ControlPlane, Page};
 use crate::{
     domain::{
         replication_job::{self, JobSpec, RunStep},
         AccountId, DomainError, ReplicationJob, ReplicationJobId, ReplicationJobStatus, Resource,
-        ResourceKind, SourceServerId, SourceState, Timestamp, Transition,
+        ResourceKind, SourceServerId, SourceState,
     },
-    store::{ReplicationJobFilter, Versioned, WriteBatch},
+    store::{ReplicationJobFilter, WriteBatch},
 };
-
-/// A job mutation's recorded outcome: the job as the first call left it.
-#[derive(Serialize, Deserialize)]
-struct JobOutcome(ReplicationJob);
 
 /// CutOverReplicationJob's parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,43 +31,6 @@ const UNFINISHED: [ReplicationJobStatus; 6] = [
 ];
 
 impl ControlPlane {
-    async fn load_job(
-        &self,
-        account: &AccountId,
-        id: &ReplicationJobId,
-    ) -> Result<Versioned<ReplicationJob>, DomainError> {
-        self.store
-            .replication_job(account, id)
-            .await?
-            .ok_or_else(|| DomainError::NotFound {
-                kind: ResourceKind::ReplicationJob,
-                id: id.to_string(),
-            })
-    }
-
-    async fn command_job(
-        &self,
-        caller: &Caller,
-        id: &ReplicationJobId,
-        token: Option<&ClientToken>,
-        decide: impl Fn(&ReplicationJob, Timestamp) -> Result<Transition<ReplicationJob>, DomainError>,
-    ) -> Result<ReplicationJob, DomainError> {
-        let decide = &decide;
-        let outcome: JobOutcome = self
-            .mutate(caller, token, move || async move {
-                let current = self.load_job(&caller.account_id, id).await?;
-                let change = decide(&current.value, self.now())?;
-                let batch = WriteBatch::single(
-                    Resource::ReplicationJob(change.resource.clone()),
-                    Some(current.version),
-                    change.event,
-                );
-                Ok((batch, JobOutcome(change.resource)))
-            })
-            .await?;
-        Ok(outcome.0)
-    }
-
     /// SMC's view of a source server, for job preconditions; a server that
     /// cannot be found counts as Unavailable.
     async fn job_source_state(
@@ -103,7 +61,7 @@ impl ControlPlane {
         self.require_initialized(caller).await?;
         spec.validate()?;
         let spec = &spec;
-        let outcome: JobOutcome = self
+        let outcome: ReplicationJob = self
             .mutate(caller, token, move || async move {
                 let account = &caller.account_id;
                 if self
@@ -151,10 +109,10 @@ impl ControlPlane {
                     None,
                     change.event,
                 );
-                Ok((batch, JobOutcome(change.resource)))
+                Ok((batch, change.resource))
             })
             .await?;
-        Ok(outcome.0.id)
+        Ok(outcome.id)
     }
 
     /// GetReplicationJob.
@@ -164,7 +122,10 @@ impl ControlPlane {
         id: &ReplicationJobId,
     ) -> Result<ReplicationJob, DomainError> {
         self.require_initialized(caller).await?;
-        Ok(self.load_job(&caller.account_id, id).await?.value)
+        Ok(self
+            .load::<ReplicationJob>(&caller.account_id, id)
+            .await?
+            .value)
     }
 
     /// DescribeReplicationJobs: one page, ordered by id.
@@ -199,7 +160,7 @@ impl ControlPlane {
         token: Option<&ClientToken>,
     ) -> Result<ReplicationJob, DomainError> {
         self.require_initialized(caller).await?;
-        self.command_job(caller, id, token, |job, now| job.start(now))
+        self.command::<ReplicationJob>(caller, id, token, |job, now| job.start(now))
             .await
     }
 
@@ -211,7 +172,7 @@ impl ControlPlane {
         token: Option<&ClientToken>,
     ) -> Result<ReplicationJob, DomainError> {
         self.require_initialized(caller).await?;
-        self.command_job(caller, id, token, |job, now| job.stop(now))
+        self.command::<ReplicationJob>(caller, id, token, |job, now| job.stop(now))
             .await
     }
 
@@ -226,9 +187,9 @@ impl ControlPlane {
         token: Option<&ClientToken>,
     ) -> Result<ReplicationJob, DomainError> {
         self.require_initialized(caller).await?;
-        let outcome: JobOutcome = self
+        let outcome: ReplicationJob = self
             .mutate(caller, token, move || async move {
-                let current = self.load_job(&caller.account_id, id).await?;
+                let current = self.load::<ReplicationJob>(&caller.account_id, id).await?;
                 let job = &current.value;
                 let change = job.cut_over(cut_over.sync_data, self.now())?;
                 if cut_over.sync_data {
@@ -248,10 +209,10 @@ impl ControlPlane {
                     Some(current.version),
                     change.event,
                 );
-                Ok((batch, JobOutcome(change.resource)))
+                Ok((batch, change.resource))
             })
             .await?;
-        Ok(outcome.0)
+        Ok(outcome)
     }
 
     /// The data plane reports on a job's run.
@@ -265,7 +226,7 @@ impl ControlPlane {
             account_id: account.clone(),
         };
         let scale = self.settings.time_scale;
-        self.command_job(&caller, id, None, |job, now| {
+        self.command::<ReplicationJob>(&caller, id, None, |job, now| {
             job.advance(step.clone(), scale, now)
         })
         .await
@@ -280,7 +241,7 @@ impl ControlPlane {
         let caller = Caller {
             account_id: account.clone(),
         };
-        self.command_job(&caller, id, None, |job, now| job.start_scheduled_run(now))
+        self.command::<ReplicationJob>(&caller, id, None, |job, now| job.start_scheduled_run(now))
             .await
     }
 }

@@ -2,16 +2,15 @@
 //! operations, and the data plane's reports.
 
 use rand::thread_rng;
-use serde::{Deserialize, Serialize};
 
 use super::{Caller, ClientToken, ControlPlane, Page};
 use crate::{
     domain::{
         source_server::{self, Launch, Registration, ReplicationReport},
         AccountId, DomainError, Ec2InstanceId, FollowUpTaskId, LaunchJobId, LifeCycleState,
-        Resource, ResourceKind, SourceServer, SourceServerId, SourceState, Timestamp, Transition,
+        Resource, SourceServer, SourceServerId, SourceState, Timestamp, Transition,
     },
-    store::{SourceServerFilter, Versioned, WriteBatch},
+    store::{SourceServerFilter, WriteBatch},
 };
 
 /// A source server as callers see it: with its ARN and SMC's derived state.
@@ -38,26 +37,7 @@ pub struct LaunchOutcome {
     pub server: ServerView,
 }
 
-/// What a server mutation records for its client token: the server as the
-/// first call returned it.
-#[derive(Serialize, Deserialize)]
-struct ServerOutcome(SourceServer);
-
 impl ControlPlane {
-    pub(super) async fn load_server(
-        &self,
-        account: &AccountId,
-        id: &SourceServerId,
-    ) -> Result<Versioned<SourceServer>, DomainError> {
-        self.store
-            .source_server(account, id)
-            .await?
-            .ok_or_else(|| DomainError::NotFound {
-                kind: ResourceKind::SourceServer,
-                id: id.to_string(),
-            })
-    }
-
     /// The caller's view of `servers`, with one store read for their jobs.
     pub(super) async fn views(
         &self,
@@ -89,31 +69,6 @@ impl ControlPlane {
             .ok_or_else(|| DomainError::internal(format!("no view of {id}")))
     }
 
-    /// Applies `decide` to the current state of a server and commits it,
-    /// as one idempotent, race-free mutation.
-    pub(super) async fn command_server(
-        &self,
-        caller: &Caller,
-        id: &SourceServerId,
-        token: Option<&ClientToken>,
-        decide: impl Fn(&SourceServer, Timestamp) -> Result<Transition<SourceServer>, DomainError>,
-    ) -> Result<SourceServer, DomainError> {
-        let decide = &decide;
-        let outcome: ServerOutcome = self
-            .mutate(caller, token, move || async move {
-                let current = self.load_server(&caller.account_id, id).await?;
-                let change = decide(&current.value, self.now())?;
-                let batch = WriteBatch::single(
-                    Resource::SourceServer(change.resource.clone()),
-                    Some(current.version),
-                    change.event,
-                );
-                Ok((batch, ServerOutcome(change.resource)))
-            })
-            .await?;
-        Ok(outcome.0)
-    }
-
     /// RegisterSourceServer: a new server in PENDING_INSTALLATION.
     pub async fn register_source_server(
         &self,
@@ -123,7 +78,7 @@ impl ControlPlane {
     ) -> Result<ServerView, DomainError> {
         self.require_initialized(caller).await?;
         let registration = &registration;
-        let outcome: ServerOutcome = self
+        let outcome: SourceServer = self
             .mutate(caller, token, move || async move {
                 let id = SourceServerId::generate(&mut thread_rng());
                 let change = source_server::register(
@@ -137,10 +92,10 @@ impl ControlPlane {
                     None,
                     change.event,
                 );
-                Ok((batch, ServerOutcome(change.resource)))
+                Ok((batch, change.resource))
             })
             .await?;
-        self.view(outcome.0).await
+        self.view(outcome).await
     }
 
     /// GetSourceServer.
@@ -150,7 +105,7 @@ impl ControlPlane {
         id: &SourceServerId,
     ) -> Result<ServerView, DomainError> {
         self.require_initialized(caller).await?;
-        let server = self.load_server(&caller.account_id, id).await?;
+        let server = self.load::<SourceServer>(&caller.account_id, id).await?;
         self.view(server.value).await
     }
 
@@ -196,7 +151,7 @@ impl ControlPlane {
     ) -> Result<LaunchOutcome, DomainError> {
         self.require_initialized(caller).await?;
         let server = self
-            .command_server(caller, id, token, |current, now| {
+            .command::<SourceServer>(caller, id, token, |current, now| {
                 let mut rng = thread_rng();
                 let launch = Launch {
                     job_id: LaunchJobId::generate(&mut rng),
@@ -259,7 +214,7 @@ impl ControlPlane {
     ) -> Result<ServerView, DomainError> {
         self.require_initialized(caller).await?;
         let server = self
-            .command_server(caller, id, token, |current, now| {
+            .command::<SourceServer>(caller, id, token, |current, now| {
                 current.change_life_cycle_state(target, now)
             })
             .await?;
@@ -277,7 +232,7 @@ impl ControlPlane {
         self.require_initialized(caller).await?;
         let scale = self.settings.time_scale;
         let server = self
-            .command_server(caller, id, token, |current, now| {
+            .command::<SourceServer>(caller, id, token, |current, now| {
                 let mut rng = thread_rng();
                 let tasks = [
                     FollowUpTaskId::generate(&mut rng),
@@ -298,7 +253,7 @@ impl ControlPlane {
     ) -> Result<ServerView, DomainError> {
         self.require_initialized(caller).await?;
         let server = self
-            .command_server(caller, id, token, SourceServer::disconnect)
+            .command::<SourceServer>(caller, id, token, SourceServer::disconnect)
             .await?;
         self.view(server).await
     }
@@ -312,7 +267,7 @@ impl ControlPlane {
     ) -> Result<ServerView, DomainError> {
         self.require_initialized(caller).await?;
         let server = self
-            .command_server(caller, id, token, SourceServer::mark_as_archived)
+            .command::<SourceServer>(caller, id, token, SourceServer::mark_as_archived)
             .await?;
         self.view(server).await
     }
@@ -327,7 +282,7 @@ impl ControlPlane {
         let caller = Caller {
             account_id: account.clone(),
         };
-        self.command_server(&caller, id, None, |current, now| {
+        self.command::<SourceServer>(&caller, id, None, |current, now| {
             current.report_replication(report.clone(), now)
         })
         .await
@@ -343,7 +298,7 @@ impl ControlPlane {
         let caller = Caller {
             account_id: account.clone(),
         };
-        self.command_server(&caller, id, None, |current, now| {
+        self.command::<SourceServer>(&caller, id, None, |current, now| {
             current.complete_follow_up(task, now)
         })
         .await
@@ -359,7 +314,7 @@ impl ControlPlane {
         let caller = Caller {
             account_id: account.clone(),
         };
-        self.command_server(&caller, id, None, |current, now| {
+        self.command::<SourceServer>(&caller, id, None, |current, now| {
             current.mark_follow_up_overdue(task, now)
         })
         .await

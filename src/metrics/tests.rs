@@ -9,8 +9,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
 
-use super::labels::{code_name, OTHER_METHOD};
+use super::labels::OTHER_METHOD;
 use super::{Metrics, CONTENT_TYPE, DURATION_BUCKETS, MAX_METHODS};
+use crate::transport::status::code_name;
 
 const FINALIZE: &str = "/cutover.v1.SourceServerService/FinalizeCutover";
 const GET: &str = "/cutover.v1.SourceServerService/GetSourceServer";

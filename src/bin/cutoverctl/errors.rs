@@ -81,29 +81,6 @@ pub(crate) fn exit_code_of(code: Code) -> u8 {
     }
 }
 
-/// `SCREAMING_SNAKE` name of a gRPC code, as the gRPC spec spells it.
-fn code_name(code: Code) -> &'static str {
-    match code {
-        Code::Ok => "OK",
-        Code::Cancelled => "CANCELLED",
-        Code::Unknown => "UNKNOWN",
-        Code::InvalidArgument => "INVALID_ARGUMENT",
-        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
-        Code::NotFound => "NOT_FOUND",
-        Code::AlreadyExists => "ALREADY_EXISTS",
-        Code::PermissionDenied => "PERMISSION_DENIED",
-        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
-        Code::FailedPrecondition => "FAILED_PRECONDITION",
-        Code::Aborted => "ABORTED",
-        Code::OutOfRange => "OUT_OF_RANGE",
-        Code::Unimplemented => "UNIMPLEMENTED",
-        Code::Internal => "INTERNAL",
-        Code::Unavailable => "UNAVAILABLE",
-        Code::DataLoss => "DATA_LOSS",
-        Code::Unauthenticated => "UNAUTHENTICATED",
-    }
-}
-
 /// A status as printed:
 ///
 /// ```text
@@ -114,7 +91,7 @@ fn code_name(code: Code) -> &'static str {
 /// ```
 fn render_status(status: &Status) -> String {
     let details = status.get_error_details();
-    let code = code_name(status.code());
+    let code = cutover::transport::status::code_name(status.code());
     let mut out = String::new();
     let message = if status.message().is_empty() {
         "(no message)"
