@@ -19,7 +19,7 @@ use crate::{
     domain::{Millis, TimeScale},
     metrics::Metrics,
     store::{SqliteStore, Store},
-    transport::{Api, Authenticator, OversizeLayer, RequestIdLayer},
+    transport::{oversize_layer, Api, Authenticator, RequestIdLayer},
     watch::{run_compaction, Retention},
 };
 
@@ -181,7 +181,7 @@ pub async fn serve(
         .http2_keepalive_interval(Some(seconds(config.keepalive_seconds)))
         .http2_keepalive_timeout(Some(seconds(config.keepalive_seconds.min(20))))
         .layer(RequestIdLayer)
-        .layer(OversizeLayer)
+        .layer(oversize_layer())
         .layer(tonic_web::GrpcWebLayer::new())
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, {

@@ -29,7 +29,7 @@ use crate::{
 };
 
 pub use auth::Authenticator;
-pub use oversize::OversizeLayer;
+pub use oversize::oversize_layer;
 pub use request_id::{RequestId, RequestIdLayer, RpcMethod};
 
 /// What every handler shares: the control plane, the authenticator, the

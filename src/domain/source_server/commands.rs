@@ -137,10 +137,29 @@ impl SourceServer {
         launch: Launch,
         now: Timestamp,
     ) -> Result<Transition<SourceServer>, DomainError> {
-        self.require_state(&[LifeCycleState::ReadyForTest], "StartTest")?;
+        self.launch(
+            launch,
+            now,
+            [LifeCycleState::ReadyForTest, LifeCycleState::Testing],
+            "StartTest",
+            |life| &mut life.last_test,
+        )
+    }
+
+    /// Launches an instance: `states[0]` → `states[1]`, recording the launch
+    /// in the milestone `last` picks (lastTest or lastCutover).
+    fn launch(
+        &self,
+        launch: Launch,
+        now: Timestamp,
+        states: [LifeCycleState; 2],
+        operation: &str,
+        last: fn(&mut LifeCycle) -> &mut Option<LastAction>,
+    ) -> Result<Transition<SourceServer>, DomainError> {
+        self.require_state(&[states[0]], operation)?;
         let mut next = self.clone();
-        next.life_cycle.state = LifeCycleState::Testing;
-        next.life_cycle.last_test = Some(LastAction {
+        next.life_cycle.state = states[1];
+        *last(&mut next.life_cycle) = Some(LastAction {
             initiated: now,
             job_id: launch.job_id.clone(),
             reverted: None,
@@ -208,17 +227,13 @@ impl SourceServer {
         launch: Launch,
         now: Timestamp,
     ) -> Result<Transition<SourceServer>, DomainError> {
-        self.require_state(&[LifeCycleState::ReadyForCutover], "StartCutover")?;
-        let mut next = self.clone();
-        next.life_cycle.state = LifeCycleState::CuttingOver;
-        next.life_cycle.last_cutover = Some(LastAction {
-            initiated: now,
-            job_id: launch.job_id.clone(),
-            reverted: None,
-            finalized: None,
-        });
-        next.launched_instance = Some(launched(launch));
-        Ok(self.changed(next, now))
+        self.launch(
+            launch,
+            now,
+            [LifeCycleState::ReadyForCutover, LifeCycleState::CuttingOver],
+            "StartCutover",
+            |life| &mut life.last_cutover,
+        )
     }
 
     /// FinalizeCutover: CUTTING_OVER → CUTOVER in one step: replication
