@@ -9,12 +9,11 @@ use crate::{
         self,
         v1::{
             account_service_server::AccountServiceServer, agent_service_server::AgentServiceServer,
-            lifecycle_service_server::LifecycleServiceServer,
             replication_job_service_server::ReplicationJobServiceServer,
             source_server_service_server::SourceServerServiceServer,
         },
     },
-    transport::Api,
+    transport::{Api, LifecycleRoute},
 };
 
 /// Why the routes could not be built.
@@ -31,7 +30,7 @@ pub(super) async fn routes(
     health
         .set_serving::<ReplicationJobServiceServer<Api>>()
         .await;
-    health.set_serving::<LifecycleServiceServer<Api>>().await;
+    health.set_serving::<LifecycleRoute>().await;
     health.set_serving::<AgentServiceServer<Api>>().await;
     let reflection = || {
         tonic_reflection::server::Builder::configure()
@@ -46,7 +45,7 @@ pub(super) async fn routes(
         .add_service(AccountServiceServer::new(api.clone()).max_decoding_message_size(limit))
         .add_service(SourceServerServiceServer::new(api.clone()).max_decoding_message_size(limit))
         .add_service(ReplicationJobServiceServer::new(api.clone()).max_decoding_message_size(limit))
-        .add_service(LifecycleServiceServer::new(api.clone()).max_decoding_message_size(limit))
+        .add_service(LifecycleRoute::new(api.clone(), limit))
         .add_service(AgentServiceServer::new(api.clone()).max_decoding_message_size(limit));
     Ok((routes, health))
 }

@@ -13,6 +13,8 @@ pub mod request_id;
 mod source_servers;
 pub mod status;
 
+pub use lifecycle::LifecycleRoute;
+
 use std::{future::Future, sync::Arc, time::Instant};
 
 use futures_util::{Stream, StreamExt};
@@ -26,6 +28,7 @@ use crate::{
     control_plane::{Caller, ClientToken, ControlPlane},
     domain::DomainError,
     metrics::Metrics,
+    watch,
 };
 
 pub use auth::Authenticator;
@@ -42,6 +45,8 @@ pub struct Api {
     /// with UNAVAILABLE so that shutdown never waits on them.
     drain: CancellationToken,
     metrics: Arc<Metrics>,
+    /// Live events to watchers, grouped by connection.
+    fanout: watch::Fanout,
 }
 
 impl Api {
@@ -54,6 +59,7 @@ impl Api {
         metrics: Arc<Metrics>,
     ) -> Self {
         Api {
+            fanout: watch::Fanout::new(Arc::clone(plane.store())),
             plane,
             auth,
             drain,

@@ -15,9 +15,9 @@ use tokio::{
 };
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
 
-use super::{WatchItem, WatchRequest};
+use super::{ConnectionKey, Fanout, SharedEvent, WatchItem, WatchRequest};
 use crate::{
-    domain::{DomainError, LifecycleEvent, ReplicationJobStatus, Resource, SourceServerId},
+    domain::{DomainError, ReplicationJobStatus, Resource, SourceServerId},
     store::Store,
 };
 
@@ -35,7 +35,7 @@ enum Source {
 
 pub(super) struct Watcher {
     store: Arc<dyn Store>,
-    live: broadcast::Receiver<Arc<LifecycleEvent>>,
+    live: broadcast::Receiver<Arc<SharedEvent>>,
     request: WatchRequest,
     /// The next revision this watcher has not considered yet.
     next: u64,
@@ -51,13 +51,15 @@ pub(super) struct Watcher {
 
 impl Watcher {
     pub(super) async fn open(
-        store: Arc<dyn Store>,
+        fanout: &Fanout,
+        connection: ConnectionKey,
         request: WatchRequest,
         drain: CancellationToken,
     ) -> Result<Watcher, DomainError> {
         // Subscribe before reading where to start, so nothing committed in
         // between is missed: anything older comes from the log.
-        let live = store.subscribe();
+        let live = fanout.subscribe(connection);
+        let store = Arc::clone(fanout.store());
         let mut ready = VecDeque::new();
         let next = if request.send_initial_snapshot {
             let (revision, resources) = store.snapshot(&request.filter.account_id).await?;
@@ -101,6 +103,9 @@ impl Watcher {
             }
             request.start_revision
         };
+        // A token of its own: checking the server's shared one would have
+        // every watcher take the same lock for every event.
+        let drain = drain.child_token();
         Ok(Watcher {
             store,
             live,
@@ -130,7 +135,8 @@ impl Watcher {
         }
         let outcome = self.advance().await;
         match &outcome {
-            Ok(_) => self.last_sent = Instant::now(),
+            Ok(_) if self.request.progress_interval.is_some() => self.last_sent = Instant::now(),
+            Ok(_) => {}
             Err(_) => self.ended = true,
         }
         Some(outcome)
@@ -178,7 +184,10 @@ impl Watcher {
         for event in events {
             self.next = event.revision + 1;
             if self.request.filter.matches(&event) {
-                self.ready.push_back(WatchItem::Event(Arc::new(event)));
+                self.ready
+                    .push_back(WatchItem::Event(Arc::new(SharedEvent::new(Arc::new(
+                        event,
+                    )))));
             }
         }
         Ok(())
@@ -196,14 +205,14 @@ impl Watcher {
             received = self.live.recv() => received,
         };
         match received {
-            Ok(event) if event.revision < self.next => Ok(None),
-            Ok(event) if event.revision == self.next => {
+            Ok(shared) if shared.event().revision < self.next => Ok(None),
+            Ok(shared) if shared.event().revision == self.next => {
                 self.next += 1;
                 Ok(self
                     .request
                     .filter
-                    .matches(&event)
-                    .then_some(WatchItem::Event(event)))
+                    .matches(shared.event())
+                    .then_some(WatchItem::Event(shared)))
             }
             // A gap: the missing revisions are in the log.
             Ok(_) | Err(RecvError::Lagged(_)) => {

@@ -1,7 +1,13 @@
 //! `cutover.v1.LifecycleService`: the resumable watch of lifecycle events.
 
+mod route;
+
+pub use route::LifecycleRoute;
+
 use std::{collections::HashSet, time::Duration};
 
+use bytes::Bytes;
+use prost::Message;
 use tonic::{Request, Response, Status};
 
 use super::{convert, Api, BoxStream};
@@ -9,8 +15,7 @@ use crate::{
     control_plane::Caller,
     domain::{DomainError, ReplicationJobId, Resource, SourceServerId},
     pb::v1::{
-        self as pb, lifecycle_service_server::LifecycleService,
-        watch_lifecycle_events_response::Kind, WatchLifecycleEventsRequest,
+        self as pb, watch_lifecycle_events_response::Kind, WatchLifecycleEventsRequest,
         WatchLifecycleEventsResponse,
     },
     watch::{self, EventFilter, WatchItem, WatchRequest},
@@ -81,13 +86,17 @@ fn watch_request(
 }
 
 impl Api {
-    /// The wire form of a watch item. A snapshot's servers get their derived
-    /// state as of the snapshot; events' servers get none (see
-    /// `convert::lifecycle_event`).
-    fn watch_message(&self, item: WatchItem) -> WatchLifecycleEventsResponse {
+    /// The wire form of a watch item: an event's is shared by every
+    /// watcher of its connection and encoded by the first. A snapshot's
+    /// servers get their derived state as of the snapshot; events' servers
+    /// get none (see `convert::lifecycle_event`).
+    fn watch_frame(&self, item: WatchItem) -> Bytes {
         let arn = |server: &crate::domain::SourceServer| self.plane.arn(server);
         let kind = match item {
-            WatchItem::Event(event) => Kind::Event(convert::lifecycle_event(&event, arn)),
+            WatchItem::Event(shared) => {
+                return shared
+                    .wire(|event| encode(Kind::Event(convert::lifecycle_event(event, arn))))
+            }
             WatchItem::Snapshot {
                 resource,
                 has_running_job,
@@ -114,39 +123,39 @@ impl Api {
             WatchItem::SnapshotEnd(revision) => Kind::SnapshotEnd(pb::SnapshotEnd { revision }),
             WatchItem::Bookmark(revision) => Kind::Bookmark(pb::Bookmark { revision }),
         };
-        WatchLifecycleEventsResponse { kind: Some(kind) }
+        encode(kind)
     }
-}
 
-#[tonic::async_trait]
-impl LifecycleService for Api {
-    type WatchLifecycleEventsStream = BoxStream<WatchLifecycleEventsResponse>;
-
+    /// `WatchLifecycleEvents`: opens the watch, then streams its items as
+    /// encoded `WatchLifecycleEventsResponse`s.
     async fn watch_lifecycle_events(
         &self,
         request: Request<WatchLifecycleEventsRequest>,
-    ) -> Result<Response<Self::WatchLifecycleEventsStream>, Status> {
+    ) -> Result<Response<BoxStream<Bytes>>, Status> {
         let api = self.clone();
         let watcher = self.metrics.watcher_opened();
+        let connection = request.remote_addr();
         self.stream(
             request,
             |caller, message| async move {
                 self.plane.require_initialized(&caller).await?;
                 let watch_request = watch_request(&caller, &message)?;
-                watch::open(
-                    self.plane.store().clone(),
-                    watch_request,
-                    self.drain.clone(),
-                )
-                .await
+                watch::open(&self.fanout, connection, watch_request, self.drain.clone()).await
             },
             move |item| {
                 // The guard lives as long as the stream: the gauge counts
                 // open watchers.
                 let _open = &watcher;
-                api.watch_message(item)
+                api.watch_frame(item)
             },
         )
         .await
     }
+}
+
+/// One `WatchLifecycleEventsResponse` in its wire form.
+fn encode(kind: Kind) -> Bytes {
+    WatchLifecycleEventsResponse { kind: Some(kind) }
+        .encode_to_vec()
+        .into()
 }

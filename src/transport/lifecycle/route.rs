@@ -1,0 +1,124 @@
+//! The route of `cutover.v1.LifecycleService`, written by hand rather than
+//! generated: its responses leave as bytes encoded once per event and
+//! connection (see [`crate::watch::SharedEvent`]), which the generated
+//! service, bound to the response message type, cannot send.
+
+use std::{
+    convert::Infallible,
+    task::{Context, Poll},
+};
+
+use bytes::{BufMut, Bytes};
+use tonic::{
+    body::Body,
+    codec::{Codec, EncodeBuf, Encoder},
+    server::{Grpc, NamedService, ServerStreamingService},
+    Request, Response, Status,
+};
+use tonic_prost::ProstDecoder;
+
+use crate::{
+    pb::v1::WatchLifecycleEventsRequest,
+    transport::{Api, BoxStream},
+};
+
+const WATCH_PATH: &str = "/cutover.v1.LifecycleService/WatchLifecycleEvents";
+
+/// `cutover.v1.LifecycleService`, ready to add to the server's routes.
+#[derive(Clone)]
+pub struct LifecycleRoute {
+    api: Api,
+    max_decoding_message_size: usize,
+}
+
+impl LifecycleRoute {
+    /// The service over `api`, decoding requests of at most
+    /// `max_decoding_message_size` bytes.
+    #[must_use]
+    pub fn new(api: Api, max_decoding_message_size: usize) -> Self {
+        LifecycleRoute {
+            api,
+            max_decoding_message_size,
+        }
+    }
+}
+
+impl std::fmt::Debug for LifecycleRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LifecycleRoute").finish_non_exhaustive()
+    }
+}
+
+impl NamedService for LifecycleRoute {
+    const NAME: &'static str = "cutover.v1.LifecycleService";
+}
+
+impl tower::Service<http::Request<Body>> for LifecycleRoute {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = futures_util::future::BoxFuture<'static, Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        if request.uri().path() != WATCH_PATH {
+            return Box::pin(async {
+                Ok(
+                    Status::unimplemented("no such method in cutover.v1.LifecycleService")
+                        .into_http(),
+                )
+            });
+        }
+        let method = WatchMethod(self.api.clone());
+        let mut grpc = Grpc::new(WatchCodec)
+            .apply_max_message_size_config(Some(self.max_decoding_message_size), None);
+        Box::pin(async move { Ok(grpc.server_streaming(method, request).await) })
+    }
+}
+
+struct WatchMethod(Api);
+
+impl ServerStreamingService<WatchLifecycleEventsRequest> for WatchMethod {
+    type Response = Bytes;
+    type ResponseStream = BoxStream<Bytes>;
+    type Future =
+        futures_util::future::BoxFuture<'static, Result<Response<Self::ResponseStream>, Status>>;
+
+    fn call(&mut self, request: Request<WatchLifecycleEventsRequest>) -> Self::Future {
+        let api = self.0.clone();
+        Box::pin(async move { api.watch_lifecycle_events(request).await })
+    }
+}
+
+/// Decodes requests with prost; sends already encoded responses as is.
+struct WatchCodec;
+
+impl Codec for WatchCodec {
+    type Encode = Bytes;
+    type Decode = WatchLifecycleEventsRequest;
+    type Encoder = EncodedMessage;
+    type Decoder = ProstDecoder<WatchLifecycleEventsRequest>;
+
+    fn encoder(&mut self) -> EncodedMessage {
+        EncodedMessage
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        ProstDecoder::default()
+    }
+}
+
+/// Writes a message that is already encoded.
+struct EncodedMessage;
+
+impl Encoder for EncodedMessage {
+    type Item = Bytes;
+    type Error = Status;
+
+    fn encode(&mut self, item: Bytes, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        buf.put_slice(&item);
+        Ok(())
+    }
+}
