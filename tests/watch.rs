@@ -277,6 +277,39 @@ async fn a_thousand_watchers_each_get_every_event_of_a_cutover_run_in_order() {
     }
 }
 
+/// Live events reach each connection's watchers through that connection's
+/// relay: watchers leaving one connection, or a new connection arriving,
+/// must not disturb the others.
+#[tokio::test]
+async fn connections_come_and_go_and_every_live_watcher_still_gets_every_event() {
+    let server = TestServer::start(&["--no-simulator"]);
+    let mut driver = server.servers().await;
+    let open_from_now = |channel: Channel| async move {
+        let mut client = LifecycleServiceClient::new(channel);
+        open_watch(&mut client, watch_from(0)).await
+    };
+    let (first, second) = (server.channel().await, server.channel().await);
+    let mut leaving = Vec::new();
+    let mut staying = Vec::new();
+    for _ in 0..3 {
+        leaving.push(open_from_now(first.clone()).await);
+        staying.push(open_from_now(second.clone()).await);
+    }
+    churn(&mut driver, 1).await; // revisions 1..=3
+    for watch in leaving.iter_mut().chain(staying.iter_mut()) {
+        assert_gap_free(&revisions_until(watch, 3).await, 1);
+    }
+    drop(leaving);
+    drop(first);
+    churn(&mut driver, 1).await; // 4..=6: the first connection's relay retires
+    let mut newcomer = open_from_now(server.channel().await).await;
+    churn(&mut driver, 1).await; // 7..=9
+    for watch in &mut staying {
+        assert_gap_free(&revisions_until(watch, 9).await, 4);
+    }
+    assert_gap_free(&revisions_until(&mut newcomer, 9).await, 7);
+}
+
 #[tokio::test]
 async fn a_watcher_sees_only_its_own_account() {
     use cutover::pb::v1::{InitializeServiceRequest, RegisterSourceServerRequest};

@@ -100,7 +100,12 @@ pub(crate) async fn drive_and_collect<M: WatchMessage>(
     let readers: Vec<_> = streams
         .into_iter()
         .enumerate()
-        .map(|(w, stream)| tokio::spawn(read_watch(stream, args.transitions, w == 0, stop.clone())))
+        .map(|(w, stream)| {
+            // A token per reader: polling one shared token would have every
+            // reader take the same lock per event, as the server once did.
+            let stop = stop.child_token();
+            tokio::spawn(read_watch(stream, args.transitions, w == 0, stop))
+        })
         .collect();
     // Let every reader reach its first wait before the first call.
     tokio::time::sleep(Duration::from_millis(200)).await;

@@ -217,10 +217,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    // As in cutoverd: without the LIFO slot a connection task reads for all
+    // the streams it woke before they run, instead of interleaving with them.
+    #[cfg(tokio_unstable)]
+    runtime.disable_lifo_slot();
+    let runtime = match runtime.enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("watch_fanout: tokio runtime: {err}");

@@ -59,7 +59,7 @@ impl Api {
         metrics: Arc<Metrics>,
     ) -> Self {
         Api {
-            fanout: watch::Fanout::new(Arc::clone(plane.store())),
+            fanout: watch::Fanout::new(Arc::clone(plane.store()), drain.clone()),
             plane,
             auth,
             drain,

@@ -19,6 +19,7 @@ use std::{
 };
 
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio_util::sync::CancellationToken;
 
 use super::SharedEvent;
 use crate::{domain::LifecycleEvent, store::Store};
@@ -37,6 +38,7 @@ type Groups = Mutex<HashMap<ConnectionKey, broadcast::Sender<Arc<SharedEvent>>>>
 #[derive(Clone)]
 pub struct Fanout {
     store: Arc<dyn Store>,
+    drain: CancellationToken,
     groups: Arc<Groups>,
 }
 
@@ -47,13 +49,21 @@ impl std::fmt::Debug for Fanout {
 }
 
 impl Fanout {
-    /// Relays of `store`'s committed events.
+    /// Relays of `store`'s committed events, until `drain` is cancelled:
+    /// then each relay closes its channel, which ends its watchers with
+    /// [`crate::domain::DomainError::ShuttingDown`].
     #[must_use]
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn Store>, drain: CancellationToken) -> Self {
         Fanout {
             store,
+            drain,
             groups: Arc::default(),
         }
+    }
+
+    /// The server's drain.
+    pub(super) fn drain(&self) -> &CancellationToken {
+        &self.drain
     }
 
     /// The store events are read from when a watcher is behind.
@@ -82,22 +92,32 @@ impl Fanout {
             group,
             connection,
             Arc::downgrade(&self.groups),
+            self.drain.clone(),
         ));
         receiver
     }
 }
 
-/// Forwards events until the store's channel closes or the connection has
-/// no watcher left. A relay that lagged forwards what it still gets: its
-/// watchers see the gap by revision and read it from the log.
+/// Forwards events until the store's channel closes, the server drains or
+/// the connection has no watcher left. A relay that lagged forwards what it
+/// still gets: its watchers see the gap by revision and read it from the
+/// log.
 async fn relay(
     mut upstream: broadcast::Receiver<Arc<LifecycleEvent>>,
     group: broadcast::Sender<Arc<SharedEvent>>,
     connection: ConnectionKey,
     groups: std::sync::Weak<Groups>,
+    drain: CancellationToken,
 ) {
+    let drained = drain.cancelled();
+    tokio::pin!(drained);
     loop {
-        match upstream.recv().await {
+        let received = tokio::select! {
+            biased;
+            () = &mut drained => Err(RecvError::Closed),
+            received = upstream.recv() => received,
+        };
+        match received {
             Ok(event) => {
                 let shared = Arc::new(SharedEvent::new(event));
                 if group.send(shared).is_err() && retire(&groups, connection, &group) {

@@ -17,10 +17,7 @@ use std::{
     time::Duration,
 };
 
-use bytes::Bytes;
-
 use futures_util::Stream;
-use tokio_util::sync::CancellationToken;
 
 use crate::domain::{DomainError, LifecycleEvent, Resource};
 
@@ -47,7 +44,7 @@ pub struct WatchRequest {
 #[derive(Debug)]
 pub struct SharedEvent {
     event: Arc<LifecycleEvent>,
-    wire: OnceLock<Bytes>,
+    wire: OnceLock<Vec<u8>>,
 }
 
 impl SharedEvent {
@@ -68,8 +65,8 @@ impl SharedEvent {
 
     /// Its wire form, made by `encode` on first use. The transport's
     /// encoding of an event must not depend on who watches it.
-    pub fn wire(&self, encode: impl FnOnce(&LifecycleEvent) -> Bytes) -> Bytes {
-        self.wire.get_or_init(|| encode(&self.event)).clone()
+    pub fn wire(&self, encode: impl FnOnce(&LifecycleEvent) -> Vec<u8>) -> &[u8] {
+        self.wire.get_or_init(|| encode(&self.event))
     }
 }
 
@@ -94,14 +91,13 @@ pub enum WatchItem {
 
 /// Opens a watch. Fails at once with [`DomainError::RevisionCompacted`] if
 /// `start_revision` is older than the log keeps; the stream ends with
-/// [`DomainError::ShuttingDown`] when `drain` is cancelled.
+/// [`DomainError::ShuttingDown`] when the fan-out's drain is cancelled.
 pub async fn open(
     fanout: &Fanout,
     connection: ConnectionKey,
     request: WatchRequest,
-    drain: CancellationToken,
 ) -> Result<impl Stream<Item = Result<WatchItem, DomainError>> + Send + 'static, DomainError> {
-    watcher::Watcher::open(fanout, connection, request, drain)
+    watcher::Watcher::open(fanout, connection, request)
         .await
         .map(watcher::Watcher::into_stream)
 }

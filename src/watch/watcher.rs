@@ -4,7 +4,6 @@
 
 use std::{
     collections::{HashSet, VecDeque},
-    pin::Pin,
     sync::Arc,
 };
 
@@ -13,7 +12,7 @@ use tokio::{
     sync::broadcast::{self, error::RecvError},
     time::Instant,
 };
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::CancellationToken;
 
 use super::{ConnectionKey, Fanout, SharedEvent, WatchItem, WatchRequest};
 use crate::{
@@ -42,10 +41,10 @@ pub(super) struct Watcher {
     source: Source,
     ready: VecDeque<WatchItem>,
     last_sent: Instant,
+    /// The server's drain. Live watchers do not wait on it (that would
+    /// take its lock per event and watcher): their connection's relay
+    /// closes their channel when it is cancelled.
     drain: CancellationToken,
-    /// One wait on `drain` for the watcher's whole life: creating one per
-    /// item would have every watcher take the token's lock per event.
-    drained: Pin<Box<WaitForCancellationFutureOwned>>,
     ended: bool,
 }
 
@@ -54,7 +53,6 @@ impl Watcher {
         fanout: &Fanout,
         connection: ConnectionKey,
         request: WatchRequest,
-        drain: CancellationToken,
     ) -> Result<Watcher, DomainError> {
         // Subscribe before reading where to start, so nothing committed in
         // between is missed: anything older comes from the log.
@@ -103,9 +101,6 @@ impl Watcher {
             }
             request.start_revision
         };
-        // A token of its own: checking the server's shared one would have
-        // every watcher take the same lock for every event.
-        let drain = drain.child_token();
         Ok(Watcher {
             store,
             live,
@@ -114,8 +109,7 @@ impl Watcher {
             source: Source::Log,
             ready,
             last_sent: Instant::now(),
-            drained: Box::pin(drain.clone().cancelled_owned()),
-            drain,
+            drain: fanout.drain().clone(),
             ended: false,
         })
     }
@@ -145,10 +139,8 @@ impl Watcher {
     /// The next item to send; waits for one when there is none.
     async fn advance(&mut self) -> Result<WatchItem, DomainError> {
         loop {
-            if self.drain.is_cancelled() {
-                return Err(DomainError::ShuttingDown {
-                    resume_from: self.next,
-                });
+            if self.source == Source::Log && self.drain.is_cancelled() {
+                return Err(self.shutting_down());
             }
             if let Some(item) = self.ready.pop_front() {
                 return Ok(item);
@@ -193,16 +185,19 @@ impl Watcher {
         Ok(())
     }
 
-    /// Waits for the next live event, a bookmark or the drain.
+    /// Waits for the next live event, a bookmark or the drain (which closes
+    /// the channel).
     async fn wait_live(&mut self) -> Result<Option<WatchItem>, DomainError> {
         let bookmark_at = self
             .request
             .progress_interval
             .map(|interval| self.last_sent + interval);
-        let received = tokio::select! {
-            () = &mut self.drained => return Err(DomainError::ShuttingDown { resume_from: self.next }),
-            () = tokio::time::sleep_until(bookmark_at.unwrap_or_else(Instant::now)), if bookmark_at.is_some() => return Ok(None),
-            received = self.live.recv() => received,
+        let received = match bookmark_at {
+            Some(at) => tokio::select! {
+                () = tokio::time::sleep_until(at) => return Ok(None),
+                received = self.live.recv() => received,
+            },
+            None => self.live.recv().await,
         };
         match received {
             Ok(shared) if shared.event().revision < self.next => Ok(None),
@@ -219,7 +214,14 @@ impl Watcher {
                 self.source = Source::Log;
                 Ok(None)
             }
+            Err(RecvError::Closed) if self.drain.is_cancelled() => Err(self.shutting_down()),
             Err(RecvError::Closed) => Err(DomainError::unavailable("the event log closed")),
+        }
+    }
+
+    fn shutting_down(&self) -> DomainError {
+        DomainError::ShuttingDown {
+            resume_from: self.next,
         }
     }
 

@@ -6,7 +6,7 @@ pub use route::LifecycleRoute;
 
 use std::{collections::HashSet, time::Duration};
 
-use bytes::Bytes;
+use bytes::BufMut;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
@@ -86,16 +86,22 @@ fn watch_request(
 }
 
 impl Api {
-    /// The wire form of a watch item: an event's is shared by every
-    /// watcher of its connection and encoded by the first. A snapshot's
-    /// servers get their derived state as of the snapshot; events' servers
-    /// get none (see `convert::lifecycle_event`).
-    fn watch_frame(&self, item: WatchItem) -> Bytes {
+    /// Writes a watch item as a `WatchLifecycleEventsResponse`. An event's
+    /// encoding is shared by every watcher of its connection and made by
+    /// the first. A snapshot's servers get their derived state as of the
+    /// snapshot; events' servers get none (see `convert::lifecycle_event`).
+    fn encode_watch_item(
+        &self,
+        item: WatchItem,
+        buf: &mut impl BufMut,
+    ) -> Result<(), prost::EncodeError> {
         let arn = |server: &crate::domain::SourceServer| self.plane.arn(server);
         let kind = match item {
             WatchItem::Event(shared) => {
-                return shared
-                    .wire(|event| encode(Kind::Event(convert::lifecycle_event(event, arn))))
+                buf.put_slice(shared.wire(|event| {
+                    response(Kind::Event(convert::lifecycle_event(event, arn))).encode_to_vec()
+                }));
+                return Ok(());
             }
             WatchItem::Snapshot {
                 resource,
@@ -123,16 +129,15 @@ impl Api {
             WatchItem::SnapshotEnd(revision) => Kind::SnapshotEnd(pb::SnapshotEnd { revision }),
             WatchItem::Bookmark(revision) => Kind::Bookmark(pb::Bookmark { revision }),
         };
-        encode(kind)
+        response(kind).encode(buf)
     }
 
-    /// `WatchLifecycleEvents`: opens the watch, then streams its items as
-    /// encoded `WatchLifecycleEventsResponse`s.
+    /// `WatchLifecycleEvents`: opens the watch and streams its items, which
+    /// the route's codec encodes with [`Api::encode_watch_item`].
     async fn watch_lifecycle_events(
         &self,
         request: Request<WatchLifecycleEventsRequest>,
-    ) -> Result<Response<BoxStream<Bytes>>, Status> {
-        let api = self.clone();
+    ) -> Result<Response<BoxStream<WatchItem>>, Status> {
         let watcher = self.metrics.watcher_opened();
         let connection = request.remote_addr();
         self.stream(
@@ -140,22 +145,19 @@ impl Api {
             |caller, message| async move {
                 self.plane.require_initialized(&caller).await?;
                 let watch_request = watch_request(&caller, &message)?;
-                watch::open(&self.fanout, connection, watch_request, self.drain.clone()).await
+                watch::open(&self.fanout, connection, watch_request).await
             },
             move |item| {
                 // The guard lives as long as the stream: the gauge counts
                 // open watchers.
                 let _open = &watcher;
-                api.watch_frame(item)
+                item
             },
         )
         .await
     }
 }
 
-/// One `WatchLifecycleEventsResponse` in its wire form.
-fn encode(kind: Kind) -> Bytes {
+fn response(kind: Kind) -> WatchLifecycleEventsResponse {
     WatchLifecycleEventsResponse { kind: Some(kind) }
-        .encode_to_vec()
-        .into()
 }

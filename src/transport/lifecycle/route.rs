@@ -1,14 +1,13 @@
 //! The route of `cutover.v1.LifecycleService`, written by hand rather than
-//! generated: its responses leave as bytes encoded once per event and
-//! connection (see [`crate::watch::SharedEvent`]), which the generated
-//! service, bound to the response message type, cannot send.
+//! generated: its codec writes an event's bytes as encoded once for every
+//! watcher of a connection (see [`crate::watch::SharedEvent`]), which the
+//! generated service, bound to prost's codec, cannot do.
 
 use std::{
     convert::Infallible,
     task::{Context, Poll},
 };
 
-use bytes::{BufMut, Bytes};
 use tonic::{
     body::Body,
     codec::{Codec, EncodeBuf, Encoder},
@@ -20,6 +19,7 @@ use tonic_prost::ProstDecoder;
 use crate::{
     pb::v1::WatchLifecycleEventsRequest,
     transport::{Api, BoxStream},
+    watch::WatchItem,
 };
 
 const WATCH_PATH: &str = "/cutover.v1.LifecycleService/WatchLifecycleEvents";
@@ -72,7 +72,7 @@ impl tower::Service<http::Request<Body>> for LifecycleRoute {
             });
         }
         let method = WatchMethod(self.api.clone());
-        let mut grpc = Grpc::new(WatchCodec)
+        let mut grpc = Grpc::new(WatchCodec(self.api.clone()))
             .apply_max_message_size_config(Some(self.max_decoding_message_size), None);
         Box::pin(async move { Ok(grpc.server_streaming(method, request).await) })
     }
@@ -81,8 +81,8 @@ impl tower::Service<http::Request<Body>> for LifecycleRoute {
 struct WatchMethod(Api);
 
 impl ServerStreamingService<WatchLifecycleEventsRequest> for WatchMethod {
-    type Response = Bytes;
-    type ResponseStream = BoxStream<Bytes>;
+    type Response = WatchItem;
+    type ResponseStream = BoxStream<WatchItem>;
     type Future =
         futures_util::future::BoxFuture<'static, Result<Response<Self::ResponseStream>, Status>>;
 
@@ -92,17 +92,17 @@ impl ServerStreamingService<WatchLifecycleEventsRequest> for WatchMethod {
     }
 }
 
-/// Decodes requests with prost; sends already encoded responses as is.
-struct WatchCodec;
+/// Decodes requests with prost; encodes watch items with the API.
+struct WatchCodec(Api);
 
 impl Codec for WatchCodec {
-    type Encode = Bytes;
+    type Encode = WatchItem;
     type Decode = WatchLifecycleEventsRequest;
-    type Encoder = EncodedMessage;
+    type Encoder = WatchEncoder;
     type Decoder = ProstDecoder<WatchLifecycleEventsRequest>;
 
-    fn encoder(&mut self) -> EncodedMessage {
-        EncodedMessage
+    fn encoder(&mut self) -> WatchEncoder {
+        WatchEncoder(self.0.clone())
     }
 
     fn decoder(&mut self) -> Self::Decoder {
@@ -110,15 +110,18 @@ impl Codec for WatchCodec {
     }
 }
 
-/// Writes a message that is already encoded.
-struct EncodedMessage;
+/// Encodes watch items.
+struct WatchEncoder(Api);
 
-impl Encoder for EncodedMessage {
-    type Item = Bytes;
+impl Encoder for WatchEncoder {
+    type Item = WatchItem;
     type Error = Status;
 
-    fn encode(&mut self, item: Bytes, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
-        buf.put_slice(&item);
-        Ok(())
+    fn encode(&mut self, item: WatchItem, buf: &mut EncodeBuf<'_>) -> Result<(), Status> {
+        // EncodeBuf grows as needed, so prost's "not enough room" cannot
+        // happen; mapped all the same rather than unwrapped.
+        self.0
+            .encode_watch_item(item, buf)
+            .map_err(|err| Status::internal(err.to_string()))
     }
 }
