@@ -15,7 +15,8 @@ pub(crate) struct Args {
     pub(crate) open_concurrency: usize,
     /// Settle time before each RSS reading.
     pub(crate) settle: Duration,
-    /// Pause between two driver calls (0: back to back).
+    /// Pause between two driver calls (0: back to back, which saturates
+    /// both cores and measures queueing as much as delivery).
     pub(crate) pace: Duration,
     /// Streams tried on one extra connection to find the server's
     /// per-connection limit (0: skip).
@@ -23,6 +24,8 @@ pub(crate) struct Args {
     /// Decode the full generated message on the watchers instead of the
     /// three fields the benchmark needs.
     pub(crate) full_decode: bool,
+    /// Worker threads of the benchmark client's runtime.
+    pub(crate) client_threads: usize,
 }
 
 impl Args {
@@ -35,9 +38,10 @@ impl Args {
             connections: 100,
             open_concurrency: 64,
             settle: Duration::from_secs(2),
-            pace: Duration::ZERO,
+            pace: Duration::from_millis(50),
             probe_streams: 2000,
             full_decode: false,
+            client_threads: 2,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -58,17 +62,26 @@ impl Args {
                 "--pace-ms" => args.pace = Duration::from_millis(number("--pace-ms")? as u64),
                 "--probe-streams" => args.probe_streams = number("--probe-streams")?,
                 "--full-decode" => args.full_decode = true,
+                "--client-threads" => args.client_threads = number("--client-threads")?,
                 "-h" | "--help" => {
                     return Err("usage: watch_fanout [--watchers N] [--transitions M] \
                          [--connections C] [--open-concurrency K] [--settle-ms MS] \
-                         [--pace-ms MS] [--probe-streams P] [--full-decode]"
+                         [--pace-ms MS] [--probe-streams P] [--full-decode] \
+                         [--client-threads T]"
                         .to_owned())
                 }
                 other => return Err(format!("unknown argument {other:?} (try --help)")),
             }
         }
-        if args.watchers == 0 || args.transitions == 0 || args.connections == 0 {
-            return Err("--watchers, --transitions and --connections must be > 0".to_owned());
+        if args.watchers == 0
+            || args.transitions == 0
+            || args.connections == 0
+            || args.client_threads == 0
+        {
+            return Err(
+                "--watchers, --transitions, --connections and --client-threads must be > 0"
+                    .to_owned(),
+            );
         }
         args.open_concurrency = args.open_concurrency.max(1);
         Ok(args)

@@ -54,9 +54,10 @@ async fn run(args: Args) -> Result<bool, BoxError> {
     let server = Server::start()?;
     let server_pid = server.pid().to_string();
     println!(
-        "cutoverd pid {} at {} (--no-simulator, CUTOVER_LOG=warn); client: one tokio runtime, {} decode",
+        "cutoverd pid {} at {} (--no-simulator, CUTOVER_LOG=warn); client: one tokio runtime of {} threads, {} decode",
         server.pid(),
         server.endpoint,
+        args.client_threads,
         if args.full_decode { "full" } else { "slim" }
     );
     println!(
@@ -218,6 +219,7 @@ fn main() -> ExitCode {
         }
     };
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.worker_threads(args.client_threads);
     // As in cutoverd: without the LIFO slot a connection task reads for all
     // the streams it woke before they run, instead of interleaving with them.
     #[cfg(tokio_unstable)]
