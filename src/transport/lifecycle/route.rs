@@ -10,7 +10,7 @@ use std::{
 
 use tonic::{
     body::Body,
-    codec::{Codec, EncodeBuf, Encoder},
+    codec::{BufferSettings, Codec, EncodeBuf, Encoder},
     server::{Grpc, NamedService, ServerStreamingService},
     Request, Response, Status,
 };
@@ -21,6 +21,14 @@ use crate::{
     transport::{Api, BoxStream},
     watch::WatchItem,
 };
+
+/// A watch stream's initial encode buffer: tonic's default is 8 KiB, most
+/// of an idle watcher's memory; an event is under 1 KiB and the buffer
+/// grows when a catch-up batch needs more.
+const ENCODE_BUFFER_BYTES: usize = 2048;
+/// Encoded bytes gathered before a frame is handed to HTTP/2 (tonic's
+/// default).
+const YIELD_THRESHOLD_BYTES: usize = 32 * 1024;
 
 const WATCH_PATH: &str = "/cutover.v1.LifecycleService/WatchLifecycleEvents";
 
@@ -123,5 +131,9 @@ impl Encoder for WatchEncoder {
         self.0
             .encode_watch_item(item, buf)
             .map_err(|err| Status::internal(err.to_string()))
+    }
+
+    fn buffer_settings(&self) -> BufferSettings {
+        BufferSettings::new(ENCODE_BUFFER_BYTES, YIELD_THRESHOLD_BYTES)
     }
 }
