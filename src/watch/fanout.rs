@@ -25,8 +25,11 @@ use super::SharedEvent;
 use crate::{domain::LifecycleEvent, store::Store};
 
 /// Events a connection's channel holds for its slowest watcher; one that
-/// lags further reads the missing range from the log.
-const CONNECTION_CHANNEL_CAPACITY: usize = 1024;
+/// lags further reads the missing range from the log. Small: tokio
+/// allocates and touches every slot up front (1024 slots were 48 KiB per
+/// connection), and a watcher whose consumer is that far behind reads
+/// from the log anyway.
+const CONNECTION_CHANNEL_CAPACITY: usize = 128;
 
 /// The connection a watch arrived on: its peer address, or `None` for
 /// transports without one (in-process), which share one group.
