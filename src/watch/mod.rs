@@ -2,7 +2,8 @@
 //! watchers at once, resumable by revision.
 //!
 //! One broadcast channel, fed by the store as events become durable, fans
-//! out to every watcher; a watcher keeps only its position. A watcher that
+//! out through one relay per client connection ([`Fanout`]) to every
+//! watcher; a watcher keeps only its position. A watcher that
 //! falls behind (its consumer is slow, or it lagged the channel) reads the
 //! range it missed from the stored log instead of having the server buffer
 //! for it, so server memory stays bounded whatever the consumers do.
