@@ -15,7 +15,7 @@
 use std::{
     collections::HashMap,
     net::SocketAddr,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex, PoisonError, Weak},
 };
 
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -102,62 +102,71 @@ impl Fanout {
 }
 
 /// Forwards events until the store's channel closes, the server drains or
-/// the connection has no watcher left. A relay that lagged forwards what it
-/// still gets: its watchers see the gap by revision and read it from the
-/// log.
+/// the connection's last watcher leaves (at once, not at the next event:
+/// connections that come and go in a quiet period must not pile up
+/// relays). A relay that lagged forwards what it still gets: its watchers
+/// see the gap by revision and read it from the log.
 async fn relay(
     mut upstream: broadcast::Receiver<Arc<LifecycleEvent>>,
     group: broadcast::Sender<Arc<SharedEvent>>,
     connection: ConnectionKey,
-    groups: std::sync::Weak<Groups>,
+    groups: Weak<Groups>,
     drain: CancellationToken,
 ) {
     let drained = drain.cancelled();
     tokio::pin!(drained);
     loop {
-        let received = tokio::select! {
+        tokio::select! {
             biased;
-            () = &mut drained => Err(RecvError::Closed),
-            received = upstream.recv() => received,
-        };
-        match received {
-            Ok(event) => {
-                let shared = Arc::new(SharedEvent::new(event));
-                if group.send(shared).is_err() && retire(&groups, connection, &group) {
+            () = &mut drained => break,
+            () = group.closed() => {
+                if retire(&groups, connection, &group, Retire::IfUnwatched) {
                     return;
                 }
             }
-            Err(RecvError::Lagged(_)) => {}
-            Err(RecvError::Closed) => {
-                if let Some(groups) = groups.upgrade() {
-                    let mut groups = groups.lock().unwrap_or_else(PoisonError::into_inner);
-                    if groups
-                        .get(&connection)
-                        .is_some_and(|g| g.same_channel(&group))
-                    {
-                        groups.remove(&connection);
-                    }
-                }
-                return;
-            }
+            received = upstream.recv() => match received {
+                // With no receiver left, `closed` fires next and retires.
+                Ok(event) => drop(group.send(Arc::new(SharedEvent::new(event)))),
+                Err(RecvError::Lagged(_)) => {}
+                Err(RecvError::Closed) => break,
+            },
         }
     }
+    retire(&groups, connection, &group, Retire::Always);
 }
 
-/// Removes `group` if nobody subscribed to it since it was found empty;
-/// under the lock `subscribe` takes, so no watcher joins a retired group.
+/// When a relay may leave the connection's map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retire {
+    /// Only if nobody subscribed since its last watcher left.
+    IfUnwatched,
+    /// In any case: the relay stops.
+    Always,
+}
+
+/// Removes `group` from the map, under the lock `subscribe` takes, so that
+/// no watcher joins a retired group. False if it was kept.
 fn retire(
-    groups: &std::sync::Weak<Groups>,
+    groups: &Weak<Groups>,
     connection: ConnectionKey,
     group: &broadcast::Sender<Arc<SharedEvent>>,
+    when: Retire,
 ) -> bool {
     let Some(groups) = groups.upgrade() else {
         return true;
     };
     let mut groups = groups.lock().unwrap_or_else(PoisonError::into_inner);
-    if group.receiver_count() > 0 {
+    if when == Retire::IfUnwatched && group.receiver_count() > 0 {
         return false;
     }
-    groups.remove(&connection);
+    if groups
+        .get(&connection)
+        .is_some_and(|current| current.same_channel(group))
+    {
+        groups.remove(&connection);
+    }
     true
 }
+
+#[cfg(test)]
+mod tests;
