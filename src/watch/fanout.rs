@@ -6,7 +6,7 @@
 //! the 10,000 watchers of 100 connections in an order that interleaves
 //! connections, and each connection task would run, and write, after every
 //! two or three of its streams: about 43 `writev`s per connection per event
-//! in the fan-out benchmark, a third of the server's CPU. Here one relay per
+//! in the fan-out benchmark, over a quarter of the server's CPU. Here one relay per
 //! connection forwards each event to a channel of that connection's
 //! watchers only, so they are woken together and their connection task
 //! writes them in one go. The relay also gives the connection's watchers
