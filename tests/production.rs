@@ -1,13 +1,10 @@
-//! The production surface: TLS and mutual TLS, grpc-web, message limits,
-//! secure-by-default listening, and the config file.
+//! The production surface: TLS and mutual TLS, message limits,
+//! secure-by-default listening, the metrics endpoint and the config file
+//! (grpc-web is in `grpc_web.rs`).
 
 mod support;
 
-use std::{
-    io::{Read, Write},
-    net::TcpStream,
-    process::Command,
-};
+use std::process::Command;
 
 use cutover::pb::v1::{
     source_server_service_client::SourceServerServiceClient, GetSourceServerRequest,
@@ -149,77 +146,6 @@ async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
             .is_err(),
     };
     assert!(anonymous, "a client without a certificate must be refused");
-}
-
-/// Sends `head` (with `Host` and `Connection: close` added) and `body`
-/// over plain HTTP/1.1; returns the raw response.
-fn http1(addr: &str, head: &str, body: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    write!(
-        stream,
-        "{head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write head");
-    stream.write_all(body).expect("write body");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("read");
-    String::from_utf8_lossy(&response).into_owned()
-}
-
-/// A unary call in grpc-web framing over plain HTTP/1.1, as a browser
-/// sends it; returns the raw response.
-fn grpc_web_call(addr: &str, path: &str, message: &[u8]) -> String {
-    let mut body = vec![0u8];
-    body.extend_from_slice(&u32::try_from(message.len()).expect("small").to_be_bytes());
-    body.extend_from_slice(message);
-    let head = format!(
-        "POST {path} HTTP/1.1\r\nContent-Type: application/grpc-web+proto\r\nX-Grpc-Web: 1\r\nContent-Length: {}",
-        body.len()
-    );
-    http1(addr, &head, &body)
-}
-
-#[tokio::test]
-async fn grpc_web_clients_are_served_over_http1() {
-    use prost::Message;
-    let server = TestServer::start(&["--no-simulator"]);
-    let mut client = server.servers().await;
-    let id = register(&mut client).await;
-    let request = GetSourceServerRequest {
-        source_server_id: id.clone(),
-    }
-    .encode_to_vec();
-    let response = grpc_web_call(
-        &server.addr,
-        "/cutover.v1.SourceServerService/GetSourceServer",
-        &request,
-    );
-    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-    assert!(
-        response
-            .to_ascii_lowercase()
-            .contains("content-type: application/grpc-web"),
-        "{response}"
-    );
-    assert!(response.contains(&id), "the server message is in the body");
-    assert!(
-        response.contains("grpc-status:0"),
-        "trailers travel in the body: {response}"
-    );
-
-    let missing = GetSourceServerRequest {
-        source_server_id: "s-00000000000000000".into(),
-    }
-    .encode_to_vec();
-    let response = grpc_web_call(
-        &server.addr,
-        "/cutover.v1.SourceServerService/GetSourceServer",
-        &missing,
-    );
-    assert!(
-        response.contains("grpc-status: 5") || response.contains("grpc-status:5"),
-        "{response}"
-    );
 }
 
 #[tokio::test]

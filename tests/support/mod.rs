@@ -7,9 +7,10 @@
 mod auth;
 mod calls;
 mod flows;
+mod http1;
 mod poll;
 mod process;
 mod status;
 mod watch;
 
-pub use self::{auth::*, calls::*, flows::*, poll::*, process::*, status::*, watch::*};
+pub use self::{auth::*, calls::*, flows::*, http1::*, poll::*, process::*, status::*, watch::*};
