@@ -16,9 +16,12 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 
 use super::{Caller, ControlPlane};
-use crate::domain::{
-    agent_command::{AgentCommand, CommandRef},
-    DomainError, LifecycleEvent, Millis, Resource, SourceServerId,
+use crate::{
+    domain::{
+        agent_command::{AgentCommand, CommandRef},
+        DomainError, LifecycleEvent, Millis, Resource, SourceServerId,
+    },
+    store::SharedEvent,
 };
 
 /// First redelivery of an unacknowledged command, before time compression.
@@ -39,7 +42,7 @@ struct CommandStream {
     plane: Arc<ControlPlane>,
     caller: Caller,
     server: SourceServerId,
-    live: broadcast::Receiver<Arc<LifecycleEvent>>,
+    live: broadcast::Receiver<Arc<SharedEvent>>,
     /// Commands delivered on this stream: attempt and when.
     sent: HashMap<CommandRef, (u32, Instant)>,
     ready: VecDeque<Delivery>,

@@ -11,6 +11,7 @@
 //! - events get the next gap-free revision in commit order, and are
 //!   published to subscribers in that order after they are durable.
 
+mod shared_event;
 mod sqlite;
 
 use std::collections::HashSet;
@@ -24,6 +25,7 @@ use crate::domain::{
     Resource, SourceServer, SourceServerId, Timestamp,
 };
 
+pub use shared_event::SharedEvent;
 pub use sqlite::SqliteStore;
 
 /// A value with the version it was stored at (1 for the first write).
@@ -238,7 +240,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<u64, StoreError>;
 
     /// Committed events as they become durable, in revision order.
-    fn subscribe(&self) -> broadcast::Receiver<std::sync::Arc<LifecycleEvent>>;
+    fn subscribe(&self) -> broadcast::Receiver<std::sync::Arc<SharedEvent>>;
 
     /// A random 32-byte secret named `name`, created on first use and kept
     /// (used to sign pagination tokens so they survive restarts).

@@ -1,43 +1,83 @@
-//! Live events to watchers, grouped by the connection that carries them.
+//! Wake-ups of live watchers, grouped by the connection that carries them.
 //!
 //! Each HTTP/2 connection writes its streams' frames from one connection
-//! task, which flushes whatever is queued each time it runs. Had every
-//! watcher subscribed to the store's channel directly, one event would wake
-//! the 10,000 watchers of 100 connections in an order that interleaves
-//! connections, and each connection task would run, and write, after every
-//! two or three of its streams: about 43 `writev`s per connection per event
-//! in the fan-out benchmark, over a quarter of the server's CPU. Here one relay per
-//! connection forwards each event to a channel of that connection's
-//! watchers only, so they are woken together and their connection task
-//! writes them in one go. The relay also gives the connection's watchers
-//! one [`SharedEvent`] per event, so that it is encoded once per connection.
+//! task, which flushes whatever is queued each time it runs. Woken straight
+//! by the store's channel, 10,000 watchers on 100 connections were woken in
+//! an order that interleaved connections, and each connection task ran, and
+//! wrote, after every two or three of its streams: about 43 `writev`s per
+//! connection per event in the fan-out benchmark, over a quarter of the
+//! server's CPU.
+//!
+//! So a watcher reads events from its own receiver of the store's channel
+//! (whose capacity is its window before it must catch up from the log) but
+//! never waits on it: it waits on its connection's [`Group`], which one
+//! relay per connection notifies for each event. A connection's watchers
+//! are then woken together, and their connection task writes them in one go.
 
 use std::{
     collections::HashMap,
     net::SocketAddr,
-    sync::{Arc, Mutex, PoisonError, Weak},
+    sync::{
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        Arc, Mutex, PoisonError, Weak,
+    },
 };
 
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::{
+    broadcast::{self, error::RecvError},
+    futures::Notified,
+    Notify,
+};
 use tokio_util::sync::CancellationToken;
 
-use super::SharedEvent;
-use crate::{domain::LifecycleEvent, store::Store};
-
-/// Events a connection's channel holds for its slowest watcher; one that
-/// lags further reads the missing range from the log. Small: tokio
-/// allocates and touches every slot up front (1024 slots were 48 KiB per
-/// connection), and a watcher whose consumer is that far behind reads
-/// from the log anyway.
-const CONNECTION_CHANNEL_CAPACITY: usize = 128;
+use crate::store::{SharedEvent, Store};
 
 /// The connection a watch arrived on: its peer address, or `None` for
 /// transports without one (in-process), which share one group.
 pub type ConnectionKey = Option<SocketAddr>;
 
-type Groups = Mutex<HashMap<ConnectionKey, broadcast::Sender<Arc<SharedEvent>>>>;
+type Groups = Mutex<HashMap<ConnectionKey, Arc<Group>>>;
 
-/// The relays from the store's channel to per-connection channels.
+/// The live watchers of one connection.
+#[derive(Debug, Default)]
+struct Group {
+    /// Notified, to every waiting watcher at once, when an event was
+    /// published or the server drains.
+    published: Notify,
+    /// Set when the server drains.
+    draining: AtomicBool,
+    /// Watchers in the group; only incremented under the groups' lock.
+    members: AtomicUsize,
+    /// Told when `members` drops to zero, so the relay can retire.
+    emptied: Notify,
+}
+
+/// A watcher's place in its connection's group; dropping it leaves.
+#[derive(Debug)]
+pub(super) struct Membership(Arc<Group>);
+
+impl Membership {
+    /// Completes at the next event or drain, once enabled or polled.
+    pub(super) fn published(&self) -> Notified<'_> {
+        self.0.published.notified()
+    }
+
+    /// The server drains: live watchers must end.
+    pub(super) fn is_draining(&self) -> bool {
+        self.0.draining.load(Ordering::Acquire)
+    }
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        if self.0.members.fetch_sub(1, Ordering::AcqRel) == 1 {
+            // A permit if the relay is busy: it sees it at its next wait.
+            self.0.emptied.notify_one();
+        }
+    }
+}
+
+/// The store's events, and the per-connection relays that wake watchers.
 #[derive(Clone)]
 pub struct Fanout {
     store: Arc<dyn Store>,
@@ -52,8 +92,8 @@ impl std::fmt::Debug for Fanout {
 }
 
 impl Fanout {
-    /// Relays of `store`'s committed events, until `drain` is cancelled:
-    /// then each relay closes its channel, which ends its watchers with
+    /// Fan-out of `store`'s committed events, until `drain` is cancelled:
+    /// then every live watcher ends with
     /// [`crate::domain::DomainError::ShuttingDown`].
     #[must_use]
     pub fn new(store: Arc<dyn Store>, drain: CancellationToken) -> Self {
@@ -74,41 +114,43 @@ impl Fanout {
         &self.store
     }
 
-    /// A receiver of every event committed from now on (the relay may still
-    /// deliver a few older ones, which the watcher skips by revision).
-    /// Must be called before the watcher reads where it starts.
+    /// A receiver of every event committed from now on, to read with
+    /// `try_recv`, and the watcher's membership of `connection`'s group,
+    /// to wait on. Must be called before the watcher reads where it starts.
     pub(super) fn subscribe(
         &self,
         connection: ConnectionKey,
-    ) -> broadcast::Receiver<Arc<SharedEvent>> {
+    ) -> (broadcast::Receiver<Arc<SharedEvent>>, Membership) {
+        let live = self.store.subscribe();
         let mut groups = self.groups.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(group) = groups.get(&connection) {
-            return group.subscribe();
-        }
-        let (group, receiver) = broadcast::channel(CONNECTION_CHANNEL_CAPACITY);
-        // The relay subscribes now, under the lock: every event committed
-        // after this call reaches the new receiver.
-        let upstream = self.store.subscribe();
-        groups.insert(connection, group.clone());
-        tokio::spawn(relay(
-            upstream,
-            group,
-            connection,
-            Arc::downgrade(&self.groups),
-            self.drain.clone(),
-        ));
-        receiver
+        let group = match groups.get(&connection) {
+            Some(group) => Arc::clone(group),
+            None => {
+                let group = Arc::new(Group::default());
+                groups.insert(connection, Arc::clone(&group));
+                tokio::spawn(relay(
+                    self.store.subscribe(),
+                    Arc::clone(&group),
+                    connection,
+                    Arc::downgrade(&self.groups),
+                    self.drain.clone(),
+                ));
+                group
+            }
+        };
+        group.members.fetch_add(1, Ordering::AcqRel);
+        (live, Membership(group))
     }
 }
 
-/// Forwards events until the store's channel closes, the server drains or
-/// the connection's last watcher leaves (at once, not at the next event:
+/// Wakes `group`'s waiting watchers at each event, until the store's
+/// channel closes, the server drains (waking them one last time) or the
+/// connection's last watcher leaves (at once, not at the next event:
 /// connections that come and go in a quiet period must not pile up
-/// relays). A relay that lagged forwards what it still gets: its watchers
-/// see the gap by revision and read it from the log.
+/// relays). A lagging relay still wakes them: they notice the gap.
 async fn relay(
-    mut upstream: broadcast::Receiver<Arc<LifecycleEvent>>,
-    group: broadcast::Sender<Arc<SharedEvent>>,
+    mut upstream: broadcast::Receiver<Arc<SharedEvent>>,
+    group: Arc<Group>,
     connection: ConnectionKey,
     groups: Weak<Groups>,
     drain: CancellationToken,
@@ -119,49 +161,49 @@ async fn relay(
         tokio::select! {
             biased;
             () = &mut drained => break,
-            () = group.closed() => {
-                if retire(&groups, connection, &group, Retire::IfUnwatched) {
+            () = group.emptied.notified() => {
+                if retire(&groups, connection, &group, Retire::IfEmpty) {
                     return;
                 }
             }
             received = upstream.recv() => match received {
-                // With no receiver left, `closed` fires next and retires.
-                Ok(event) => drop(group.send(Arc::new(SharedEvent::new(event)))),
-                Err(RecvError::Lagged(_)) => {}
+                Ok(_) | Err(RecvError::Lagged(_)) => group.published.notify_waiters(),
                 Err(RecvError::Closed) => break,
             },
         }
     }
+    group.draining.store(true, Ordering::Release);
+    group.published.notify_waiters();
     retire(&groups, connection, &group, Retire::Always);
 }
 
 /// When a relay may leave the connection's map.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Retire {
-    /// Only if nobody subscribed since its last watcher left.
-    IfUnwatched,
+    /// Only if nobody joined since its last watcher left.
+    IfEmpty,
     /// In any case: the relay stops.
     Always,
 }
 
-/// Removes `group` from the map, under the lock `subscribe` takes, so that
-/// no watcher joins a retired group. False if it was kept.
+/// Removes `group` from the map, under the lock `subscribe` joins under,
+/// so that no watcher joins a retired group. False if it was kept.
 fn retire(
     groups: &Weak<Groups>,
     connection: ConnectionKey,
-    group: &broadcast::Sender<Arc<SharedEvent>>,
+    group: &Arc<Group>,
     when: Retire,
 ) -> bool {
     let Some(groups) = groups.upgrade() else {
         return true;
     };
     let mut groups = groups.lock().unwrap_or_else(PoisonError::into_inner);
-    if when == Retire::IfUnwatched && group.receiver_count() > 0 {
+    if when == Retire::IfEmpty && group.members.load(Ordering::Acquire) > 0 {
         return false;
     }
     if groups
         .get(&connection)
-        .is_some_and(|current| current.same_channel(group))
+        .is_some_and(|current| Arc::ptr_eq(current, group))
     {
         groups.remove(&connection);
     }

@@ -13,14 +13,14 @@ mod filter;
 mod retention;
 mod watcher;
 
-use std::{
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
 use futures_util::Stream;
 
-use crate::domain::{DomainError, LifecycleEvent, Resource};
+use crate::{
+    domain::{DomainError, Resource},
+    store::SharedEvent,
+};
 
 pub use fanout::{ConnectionKey, Fanout};
 pub use filter::EventFilter;
@@ -37,38 +37,6 @@ pub struct WatchRequest {
     pub send_initial_snapshot: bool,
     /// Send a bookmark when nothing was sent for this long.
     pub progress_interval: Option<Duration>,
-}
-
-/// A committed event as the watchers of one connection share it, with a
-/// slot for its wire form: at 10,000 watchers, converting and encoding
-/// every event once per watcher was a fifth of the server's CPU.
-#[derive(Debug)]
-pub struct SharedEvent {
-    event: Arc<LifecycleEvent>,
-    wire: OnceLock<Vec<u8>>,
-}
-
-impl SharedEvent {
-    /// `event`, not encoded yet.
-    #[must_use]
-    pub fn new(event: Arc<LifecycleEvent>) -> Self {
-        SharedEvent {
-            event,
-            wire: OnceLock::new(),
-        }
-    }
-
-    /// The event.
-    #[must_use]
-    pub fn event(&self) -> &LifecycleEvent {
-        &self.event
-    }
-
-    /// Its wire form, made by `encode` on first use. The transport's
-    /// encoding of an event must not depend on who watches it.
-    pub fn wire(&self, encode: impl FnOnce(&LifecycleEvent) -> Vec<u8>) -> &[u8] {
-        self.wire.get_or_init(|| encode(&self.event))
-    }
 }
 
 /// One message of a watch.

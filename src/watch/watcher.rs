@@ -9,14 +9,15 @@ use std::{
 
 use futures_util::Stream;
 use tokio::{
-    sync::broadcast::{self, error::RecvError},
+    sync::broadcast::{self, error::TryRecvError},
     time::Instant,
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{ConnectionKey, Fanout, SharedEvent, WatchItem, WatchRequest};
+use super::{fanout::Membership, ConnectionKey, Fanout, WatchItem, WatchRequest};
 use crate::{
     domain::{DomainError, ReplicationJobStatus, Resource, SourceServerId},
+    store::SharedEvent,
     store::Store,
 };
 
@@ -34,7 +35,10 @@ enum Source {
 
 pub(super) struct Watcher {
     store: Arc<dyn Store>,
+    /// The store's events, read without waiting on them.
     live: broadcast::Receiver<Arc<SharedEvent>>,
+    /// What a live watcher waits on instead: its connection's wake-ups.
+    membership: Membership,
     request: WatchRequest,
     /// The next revision this watcher has not considered yet.
     next: u64,
@@ -42,8 +46,8 @@ pub(super) struct Watcher {
     ready: VecDeque<WatchItem>,
     last_sent: Instant,
     /// The server's drain. Live watchers do not wait on it (that would
-    /// take its lock per event and watcher): their connection's relay
-    /// closes their channel when it is cancelled.
+    /// take its lock per event and watcher): their connection's relay wakes
+    /// them when it is cancelled.
     drain: CancellationToken,
     ended: bool,
 }
@@ -56,7 +60,7 @@ impl Watcher {
     ) -> Result<Watcher, DomainError> {
         // Subscribe before reading where to start, so nothing committed in
         // between is missed: anything older comes from the log.
-        let live = fanout.subscribe(connection);
+        let (live, membership) = fanout.subscribe(connection);
         let store = Arc::clone(fanout.store());
         let mut ready = VecDeque::new();
         let next = if request.send_initial_snapshot {
@@ -104,6 +108,7 @@ impl Watcher {
         Ok(Watcher {
             store,
             live,
+            membership,
             request,
             next,
             source: Source::Log,
@@ -177,45 +182,68 @@ impl Watcher {
             self.next = event.revision + 1;
             if self.request.filter.matches(&event) {
                 self.ready
-                    .push_back(WatchItem::Event(Arc::new(SharedEvent::new(Arc::new(
-                        event,
-                    )))));
+                    .push_back(WatchItem::Event(Arc::new(SharedEvent::new(event))));
             }
         }
         Ok(())
     }
 
-    /// Waits for the next live event, a bookmark or the drain (which closes
-    /// the channel).
+    /// Takes the next live event, waiting for one to be published if need
+    /// be; `None` when the caller should look again (a bookmark fell due,
+    /// an event was filtered out or the watcher must catch up).
     async fn wait_live(&mut self) -> Result<Option<WatchItem>, DomainError> {
-        let bookmark_at = self
-            .request
-            .progress_interval
-            .map(|interval| self.last_sent + interval);
-        let received = match bookmark_at {
-            Some(at) => tokio::select! {
-                () = tokio::time::sleep_until(at) => return Ok(None),
-                received = self.live.recv() => received,
-            },
-            None => self.live.recv().await,
-        };
+        let mut received = self.live.try_recv();
+        if matches!(received, Err(TryRecvError::Empty)) {
+            let published = self.membership.published();
+            tokio::pin!(published);
+            published.as_mut().enable();
+            // An event published between the first look and `enable` would
+            // not wake this watcher: look again.
+            received = self.live.try_recv();
+            if matches!(received, Err(TryRecvError::Empty)) {
+                if self.membership.is_draining() {
+                    return Err(self.shutting_down());
+                }
+                let bookmark_at = self
+                    .request
+                    .progress_interval
+                    .map(|interval| self.last_sent + interval);
+                match bookmark_at {
+                    Some(at) => tokio::select! {
+                        () = tokio::time::sleep_until(at) => return Ok(None),
+                        () = published => {}
+                    },
+                    None => published.await,
+                }
+                received = self.live.try_recv();
+            }
+        }
+        self.accept(received)
+    }
+
+    /// Takes `received` from the live channel if it is the next revision.
+    fn accept(
+        &mut self,
+        received: Result<Arc<SharedEvent>, TryRecvError>,
+    ) -> Result<Option<WatchItem>, DomainError> {
         match received {
-            Ok(shared) if shared.event().revision < self.next => Ok(None),
-            Ok(shared) if shared.event().revision == self.next => {
+            Err(TryRecvError::Empty) => Ok(None),
+            Ok(event) if event.revision < self.next => Ok(None),
+            Ok(event) if event.revision == self.next => {
                 self.next += 1;
                 Ok(self
                     .request
                     .filter
-                    .matches(shared.event())
-                    .then_some(WatchItem::Event(shared)))
+                    .matches(&event)
+                    .then_some(WatchItem::Event(event)))
             }
             // A gap: the missing revisions are in the log.
-            Ok(_) | Err(RecvError::Lagged(_)) => {
+            Ok(_) | Err(TryRecvError::Lagged(_)) => {
                 self.source = Source::Log;
                 Ok(None)
             }
-            Err(RecvError::Closed) if self.drain.is_cancelled() => Err(self.shutting_down()),
-            Err(RecvError::Closed) => Err(DomainError::unavailable("the event log closed")),
+            Err(TryRecvError::Closed) if self.drain.is_cancelled() => Err(self.shutting_down()),
+            Err(TryRecvError::Closed) => Err(DomainError::unavailable("the event log closed")),
         }
     }
 

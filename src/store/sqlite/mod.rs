@@ -28,8 +28,8 @@ use crate::domain::{
     SourceServer, SourceServerId, Timestamp,
 };
 use crate::store::{
-    IdempotencyRecord, ReplicationJobFilter, SourceServerFilter, Store, StoreError, Versioned,
-    WriteBatch,
+    IdempotencyRecord, ReplicationJobFilter, SharedEvent, SourceServerFilter, Store, StoreError,
+    Versioned, WriteBatch,
 };
 
 /// Capacity of the channel committed events are published on; a
@@ -60,7 +60,7 @@ struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
-    events: broadcast::Sender<Arc<LifecycleEvent>>,
+    events: broadcast::Sender<Arc<SharedEvent>>,
 }
 
 impl SqliteStore {
@@ -119,10 +119,7 @@ impl SqliteStore {
     async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(
-                &mut Connection,
-                &broadcast::Sender<Arc<LifecycleEvent>>,
-            ) -> Result<T, StoreError>
+        F: FnOnce(&mut Connection, &broadcast::Sender<Arc<SharedEvent>>) -> Result<T, StoreError>
             + Send
             + 'static,
     {
@@ -308,7 +305,7 @@ impl Store for SqliteStore {
             // Still under the writer lock: publication order is commit order.
             for event in &committed {
                 // No receivers is not an error.
-                let _ = events.send(Arc::new(event.clone()));
+                let _ = events.send(Arc::new(SharedEvent::new(event.clone())));
             }
             Ok(committed)
         })
@@ -360,7 +357,7 @@ impl Store for SqliteStore {
             .await
     }
 
-    fn subscribe(&self) -> broadcast::Receiver<Arc<LifecycleEvent>> {
+    fn subscribe(&self) -> broadcast::Receiver<Arc<SharedEvent>> {
         self.inner.events.subscribe()
     }
 

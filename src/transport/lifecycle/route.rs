@@ -1,6 +1,6 @@
 //! The route of `cutover.v1.LifecycleService`, written by hand rather than
 //! generated: its codec writes an event's bytes as encoded once for every
-//! watcher of a connection (see [`crate::watch::SharedEvent`]), which the
+//! watcher (see [`crate::store::SharedEvent`]), which the
 //! generated service, bound to prost's codec, cannot do.
 
 use std::{

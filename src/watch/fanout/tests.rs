@@ -8,7 +8,6 @@ use std::{
     time::Duration,
 };
 
-use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
 use super::{ConnectionKey, Fanout};
@@ -67,21 +66,29 @@ async fn a_relay_retires_when_its_last_watcher_leaves_without_waiting_for_an_eve
 }
 
 #[tokio::test]
-async fn a_drain_closes_every_connections_channel() {
+async fn a_drain_wakes_every_waiting_watcher_and_retires_the_relays() {
     let dir = tempfile::TempDir::new().expect("dir");
     let drain = CancellationToken::new();
     let fanout = fanout(&dir, &drain);
-    let mut watchers = vec![
+    let watchers = [
         fanout.subscribe(peer(1)),
         fanout.subscribe(peer(1)),
         fanout.subscribe(None),
     ];
-    drain.cancel();
-    for watcher in &mut watchers {
-        let received = tokio::time::timeout(DEADLINE, watcher.recv())
-            .await
-            .expect("closed before the deadline");
-        assert!(matches!(received, Err(RecvError::Closed)), "{received:?}");
+    let mut waits: Vec<_> = watchers
+        .iter()
+        .map(|(_, membership)| Box::pin(membership.published()))
+        .collect();
+    for wait in &mut waits {
+        wait.as_mut().enable();
     }
-    assert_eq!(relays(&fanout), 0);
+    assert!(watchers.iter().all(|(_, m)| !m.is_draining()));
+    drain.cancel();
+    for wait in waits {
+        tokio::time::timeout(DEADLINE, wait)
+            .await
+            .expect("woken before the deadline");
+    }
+    assert!(watchers.iter().all(|(_, m)| m.is_draining()));
+    until_relays(&fanout, 0).await;
 }

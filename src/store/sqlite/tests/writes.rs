@@ -190,7 +190,7 @@ async fn concurrent_commits_are_gap_free_and_published_in_order() {
     for expected in 1..=TOTAL {
         let event = receiver.recv().await.unwrap();
         assert_eq!(event.revision, expected);
-        assert_eq!(*event, log[(expected - 1) as usize]);
+        assert_eq!(**event, log[(expected - 1) as usize]);
     }
     assert!(receiver.try_recv().is_err());
 }
