@@ -1,12 +1,13 @@
 //! The lifecycle watch: every committed event, in revision order, to many
 //! watchers at once, resumable by revision.
 //!
-//! One broadcast channel, fed by the store as events become durable, fans
-//! out through one relay per client connection ([`Fanout`]) to every
-//! watcher; a watcher keeps only its position. A watcher that
-//! falls behind (its consumer is slow, or it lagged the channel) reads the
-//! range it missed from the stored log instead of having the server buffer
-//! for it, so server memory stays bounded whatever the consumers do.
+//! One broadcast channel, fed by the store as events become durable,
+//! carries every event to every watcher, which keeps only its position and
+//! is woken with the other watchers of its connection ([`Fanout`]). A
+//! watcher that falls behind (its consumer is slow, or it lagged the
+//! channel) reads the range it missed from the stored log instead of having
+//! the server buffer for it, so server memory stays bounded whatever the
+//! consumers do.
 
 mod fanout;
 mod filter;

@@ -17,8 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::{fanout::Membership, ConnectionKey, Fanout, WatchItem, WatchRequest};
 use crate::{
     domain::{DomainError, ReplicationJobStatus, Resource, SourceServerId},
-    store::SharedEvent,
-    store::Store,
+    store::{SharedEvent, Store},
 };
 
 /// Events read from the log per round trip while catching up.
