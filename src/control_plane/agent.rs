@@ -178,11 +178,8 @@ impl ControlPlane {
         account: &AccountId,
         server: &SourceServerId,
     ) -> Result<SourceServer, DomainError> {
-        let caller = Caller {
-            account_id: account.clone(),
-        };
         let silence = self.agent_silence();
-        self.command::<SourceServer>(&caller, server, None, |current, now| {
+        self.data_plane_command::<SourceServer>(account, server, |current, now| {
             current.mark_stalled(silence, now)
         })
         .await

@@ -105,4 +105,18 @@ impl ControlPlane {
         })
         .await
     }
+
+    /// [`ControlPlane::command`] on behalf of the data plane or the
+    /// scheduler: acting for `account`, without a client token.
+    pub(super) async fn data_plane_command<A: Aggregate>(
+        &self,
+        account: &AccountId,
+        id: &A::Id,
+        decide: impl Fn(&A, Timestamp) -> Result<Transition<A>, DomainError>,
+    ) -> Result<A, DomainError> {
+        let caller = Caller {
+            account_id: account.clone(),
+        };
+        self.command(&caller, id, None, decide).await
+    }
 }

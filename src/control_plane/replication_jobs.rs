@@ -222,11 +222,8 @@ impl ControlPlane {
         id: &ReplicationJobId,
         step: RunStep,
     ) -> Result<ReplicationJob, DomainError> {
-        let caller = Caller {
-            account_id: account.clone(),
-        };
         let scale = self.settings.time_scale;
-        self.command::<ReplicationJob>(&caller, id, None, |job, now| {
+        self.data_plane_command::<ReplicationJob>(account, id, |job, now| {
             job.advance(step.clone(), scale, now)
         })
         .await
@@ -238,10 +235,9 @@ impl ControlPlane {
         account: &AccountId,
         id: &ReplicationJobId,
     ) -> Result<ReplicationJob, DomainError> {
-        let caller = Caller {
-            account_id: account.clone(),
-        };
-        self.command::<ReplicationJob>(&caller, id, None, |job, now| job.start_scheduled_run(now))
-            .await
+        self.data_plane_command::<ReplicationJob>(account, id, |job, now| {
+            job.start_scheduled_run(now)
+        })
+        .await
     }
 }

@@ -279,10 +279,7 @@ impl ControlPlane {
         id: &SourceServerId,
         report: ReplicationReport,
     ) -> Result<SourceServer, DomainError> {
-        let caller = Caller {
-            account_id: account.clone(),
-        };
-        self.command::<SourceServer>(&caller, id, None, |current, now| {
+        self.data_plane_command::<SourceServer>(account, id, |current, now| {
             current.report_replication(report.clone(), now)
         })
         .await
@@ -295,10 +292,7 @@ impl ControlPlane {
         id: &SourceServerId,
         task: &FollowUpTaskId,
     ) -> Result<SourceServer, DomainError> {
-        let caller = Caller {
-            account_id: account.clone(),
-        };
-        self.command::<SourceServer>(&caller, id, None, |current, now| {
+        self.data_plane_command::<SourceServer>(account, id, |current, now| {
             current.complete_follow_up(task, now)
         })
         .await
@@ -311,10 +305,7 @@ impl ControlPlane {
         id: &SourceServerId,
         task: &FollowUpTaskId,
     ) -> Result<SourceServer, DomainError> {
-        let caller = Caller {
-            account_id: account.clone(),
-        };
-        self.command::<SourceServer>(&caller, id, None, |current, now| {
+        self.data_plane_command::<SourceServer>(account, id, |current, now| {
             current.mark_follow_up_overdue(task, now)
         })
         .await
