@@ -1,6 +1,8 @@
 //! Use cases of the data plane's agents: reports, the commands an agent
 //! must run, and their acknowledgements.
 
+use std::sync::Arc;
+
 use rand::thread_rng;
 use serde::{Deserialize, Serialize};
 
@@ -12,15 +14,11 @@ use crate::{
             CommandRef,
         },
         source_server::{self, Registration, ReplicationReport},
-        AccountId, DomainError, FollowUpTaskId, Millis, ReplicationJobStatus, Resource,
-        ResourceKind, SourceServer, SourceServerId,
+        AccountId, DomainError, FollowUpTaskId, Millis, ReplicationJob, Resource, SourceServer,
+        SourceServerId,
     },
-    store::{ReplicationJobFilter, WriteBatch},
+    store::WriteBatch,
 };
-
-/// Most jobs of one source server looked at for commands (at most one is
-/// unfinished at a time; this only bounds the read).
-const JOBS_PER_SERVER: usize = 16;
 
 /// What an acknowledgement records for its client token.
 #[derive(Serialize, Deserialize)]
@@ -35,7 +33,7 @@ impl ControlPlane {
         caller: &Caller,
         id: Option<&SourceServerId>,
         report: ReplicationReport,
-    ) -> Result<SourceServer, DomainError> {
+    ) -> Result<Arc<SourceServer>, DomainError> {
         self.require_initialized(caller).await?;
         let report = &report;
         let server: SourceServer = self
@@ -45,8 +43,8 @@ impl ControlPlane {
                 // agent's server is registered first, in the same commit.
                 let (mut transitions, current, expected) = match id {
                     Some(id) => {
-                        let loaded = self.load::<SourceServer>(&caller.account_id, id).await?;
-                        (Vec::new(), loaded.value, Some(loaded.version))
+                        let loaded = self.load::<SourceServer>(&caller.account_id, id)?;
+                        (Vec::new(), SourceServer::clone(&loaded.value), Some(loaded.version))
                     }
                     None => {
                         let registration = Registration {
@@ -73,7 +71,7 @@ impl ControlPlane {
                 ))
             })
             .await?;
-        Ok(server)
+        Ok(Arc::new(server))
     }
 
     /// The commands `id`'s agent must run now, derived from durable state:
@@ -85,18 +83,15 @@ impl ControlPlane {
         id: &SourceServerId,
     ) -> Result<Vec<AgentCommand>, DomainError> {
         self.require_initialized(caller).await?;
-        let server = self.load::<SourceServer>(&caller.account_id, id).await?;
-        let running = ReplicationJobFilter {
-            source_ids: vec![id.clone()],
-            statuses: vec![ReplicationJobStatus::Running],
-            ..ReplicationJobFilter::default()
-        };
-        let jobs = self
-            .store
-            .list_replication_jobs(&caller.account_id, &running, None, JOBS_PER_SERVER)
-            .await?;
+        let server = self.load::<SourceServer>(&caller.account_id, id)?;
         let mut commands = follow_up_commands(&server.value);
-        commands.extend(jobs.iter().filter_map(job_command));
+        // A source server has at most one unfinished job, so at most one
+        // Running one; `job_command` derives nothing from other statuses.
+        let job = self
+            .store
+            .read_model()
+            .unfinished_job(&caller.account_id, id);
+        commands.extend(job.and_then(|job| job_command(&job.value)));
         Ok(commands)
     }
 
@@ -117,9 +112,7 @@ impl ControlPlane {
             let now = self.now();
             let batch = match command {
                 CommandRef::FollowUp { server, task } => {
-                    let current = self
-                        .load::<SourceServer>(&caller.account_id, server)
-                        .await?;
+                    let current = self.load::<SourceServer>(&caller.account_id, server)?;
                     let pending = current
                         .value
                         .follow_up_tasks
@@ -134,14 +127,7 @@ impl ControlPlane {
                     WriteBatch::chain(transitions, Some(current.version), Resource::SourceServer)
                 }
                 CommandRef::JobStep { job, .. } => {
-                    let current = self
-                        .store
-                        .replication_job(&caller.account_id, job)
-                        .await?
-                        .ok_or_else(|| DomainError::NotFound {
-                            kind: ResourceKind::ReplicationJob,
-                            id: job.to_string(),
-                        })?;
+                    let current = self.load::<ReplicationJob>(&caller.account_id, job)?;
                     let transitions = current.value.acknowledge(command, ack, scale, now)?;
                     WriteBatch::chain(transitions, Some(current.version), Resource::ReplicationJob)
                 }
@@ -177,7 +163,7 @@ impl ControlPlane {
         &self,
         account: &AccountId,
         server: &SourceServerId,
-    ) -> Result<SourceServer, DomainError> {
+    ) -> Result<Arc<SourceServer>, DomainError> {
         let silence = self.agent_silence();
         self.data_plane_command::<SourceServer>(account, server, |current, now| {
             current.mark_stalled(silence, now)

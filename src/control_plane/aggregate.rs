@@ -2,7 +2,7 @@
 //! load at a version, let the domain decide, commit the change with its
 //! event, deciding again if a concurrent write won.
 
-use std::future::Future;
+use std::sync::Arc;
 
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -12,7 +12,7 @@ use crate::{
         AccountId, DomainError, ReplicationJob, ReplicationJobId, Resource, ResourceKind,
         SourceServer, SourceServerId, Timestamp, Transition,
     },
-    store::{Store, StoreError, Versioned, WriteBatch},
+    store::{Entry, ReadModel, WriteBatch},
 };
 
 /// A resource kind the control plane loads and commits.
@@ -23,12 +23,8 @@ pub(super) trait Aggregate:
     type Id: std::fmt::Display + Sync;
     /// Its kind, for not-found errors.
     const KIND: ResourceKind;
-    /// Reads it from the store.
-    fn fetch<'a>(
-        store: &'a dyn Store,
-        account: &'a AccountId,
-        id: &'a Self::Id,
-    ) -> impl Future<Output = Result<Option<Versioned<Self>>, StoreError>> + Send + 'a;
+    /// Reads it from the read model.
+    fn fetch(model: &ReadModel, account: &AccountId, id: &Self::Id) -> Option<Entry<Self>>;
     /// Wraps it for a write.
     fn into_resource(self) -> Resource;
 }
@@ -37,12 +33,8 @@ impl Aggregate for SourceServer {
     type Id = SourceServerId;
     const KIND: ResourceKind = ResourceKind::SourceServer;
 
-    fn fetch<'a>(
-        store: &'a dyn Store,
-        account: &'a AccountId,
-        id: &'a SourceServerId,
-    ) -> impl Future<Output = Result<Option<Versioned<Self>>, StoreError>> + Send + 'a {
-        store.source_server(account, id)
+    fn fetch(model: &ReadModel, account: &AccountId, id: &SourceServerId) -> Option<Entry<Self>> {
+        model.source_server(account, id).map(|entry| entry.server)
     }
 
     fn into_resource(self) -> Resource {
@@ -54,12 +46,12 @@ impl Aggregate for ReplicationJob {
     type Id = ReplicationJobId;
     const KIND: ResourceKind = ResourceKind::ReplicationJob;
 
-    fn fetch<'a>(
-        store: &'a dyn Store,
-        account: &'a AccountId,
-        id: &'a ReplicationJobId,
-    ) -> impl Future<Output = Result<Option<Versioned<Self>>, StoreError>> + Send + 'a {
-        store.replication_job(account, id)
+    fn fetch(
+        model: &ReadModel,
+        account: &AccountId,
+        id: &ReplicationJobId,
+    ) -> Option<Entry<Self>> {
+        model.replication_job(account, id)
     }
 
     fn into_resource(self) -> Resource {
@@ -69,14 +61,12 @@ impl Aggregate for ReplicationJob {
 
 impl ControlPlane {
     /// One resource of `account`, or ResourceNotFoundException.
-    pub(super) async fn load<A: Aggregate>(
+    pub(super) fn load<A: Aggregate>(
         &self,
         account: &AccountId,
         id: &A::Id,
-    ) -> Result<Versioned<A>, DomainError> {
-        A::fetch(self.store.as_ref(), account, id)
-            .await?
-            .ok_or_else(|| DomainError::NotFound {
+    ) -> Result<Entry<A>, DomainError> {
+        A::fetch(self.store.read_model(), account, id).ok_or_else(|| DomainError::NotFound {
                 kind: A::KIND,
                 id: id.to_string(),
             })
@@ -91,11 +81,11 @@ impl ControlPlane {
         id: &A::Id,
         token: Option<&ClientToken>,
         decide: impl Fn(&A, Timestamp) -> Result<Transition<A>, DomainError>,
-    ) -> Result<A, DomainError> {
+    ) -> Result<Arc<A>, DomainError> {
         let decide = &decide;
         self.mutate(caller, token, move || async move {
-            let current = self.load::<A>(&caller.account_id, id).await?;
-            let change = decide(&current.value, self.now())?;
+            let current = self.load::<A>(&caller.account_id, id)?;
+            let change = decide(current.value.as_ref(), self.now())?;
             let batch = WriteBatch::single(
                 change.resource.clone().into_resource(),
                 Some(current.version),
@@ -104,6 +94,7 @@ impl ControlPlane {
             Ok((batch, change.resource))
         })
         .await
+        .map(Arc::new)
     }
 
     /// [`ControlPlane::command`] on behalf of the data plane or the
@@ -113,7 +104,7 @@ impl ControlPlane {
         account: &AccountId,
         id: &A::Id,
         decide: impl Fn(&A, Timestamp) -> Result<Transition<A>, DomainError>,
-    ) -> Result<A, DomainError> {
+    ) -> Result<Arc<A>, DomainError> {
         let caller = Caller {
             account_id: account.clone(),
         };

@@ -61,7 +61,7 @@ impl ControlPlane {
     ) -> Result<impl Stream<Item = Result<Delivery, DomainError>> + Send + 'static, DomainError>
     {
         // Subscribe first, so no change after the first read is missed.
-        let live = self.store.subscribe();
+        let live = self.store.read_model().subscribe();
         self.agent_commands(&caller, &server).await?;
         let stream = CommandStream {
             plane: Arc::clone(self),

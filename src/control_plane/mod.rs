@@ -13,9 +13,12 @@ mod scheduler;
 mod source_servers;
 mod work;
 
-use std::{collections::HashSet, sync::Arc};
+use std::{
+    collections::HashSet,
+    sync::{Arc, PoisonError, RwLock},
+};
 
-use tokio::sync::{OnceCell, RwLock};
+use tokio::sync::OnceCell;
 
 use crate::{
     domain::{AccountId, DomainError, Millis, SourceServer, SourceState, TimeScale, Timestamp},
@@ -124,17 +127,26 @@ impl ControlPlane {
             .store
             .initialize_account(&caller.account_id, self.now())
             .await?;
+        self.remember_initialized(&caller.account_id);
+        Ok(created)
+    }
+
+    fn remember_initialized(&self, account: &AccountId) {
         self.initialized
             .write()
-            .await
-            .insert(caller.account_id.clone());
-        Ok(created)
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(account.clone());
     }
 
     /// Fails with UninitializedAccountException until InitializeService ran
     /// for the caller's account.
     pub async fn require_initialized(&self, caller: &Caller) -> Result<(), DomainError> {
-        if self.initialized.read().await.contains(&caller.account_id) {
+        let known = self
+            .initialized
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&caller.account_id);
+        if known {
             return Ok(());
         }
         if self
@@ -142,10 +154,7 @@ impl ControlPlane {
             .is_account_initialized(&caller.account_id)
             .await?
         {
-            self.initialized
-                .write()
-                .await
-                .insert(caller.account_id.clone());
+            self.remember_initialized(&caller.account_id);
             return Ok(());
         }
         Err(DomainError::UninitializedAccount {

@@ -9,11 +9,9 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::{Caller, ControlPlane};
-use std::future::Future;
-
 use crate::{
-    domain::{DomainError, ReplicationJob, ReplicationJobId, SourceServer, SourceServerId},
-    store::StoreError,
+    domain::{DomainError, ReplicationJob, ReplicationJobId, SourceServerId},
+    store::{Entry, ServerEntry},
 };
 
 type HmacSha256 = Hmac<Sha256>;
@@ -113,7 +111,7 @@ impl ControlPlane {
     /// `next_token` names, fetches one item more than the page holds to
     /// learn whether another page follows, and issues the token that
     /// resumes after the page's last item.
-    pub(super) async fn page<T, Fetch, Fut>(
+    pub(super) async fn page<T, Fetch>(
         &self,
         caller: &Caller,
         filter: &impl std::fmt::Debug,
@@ -123,15 +121,14 @@ impl ControlPlane {
     ) -> Result<Page<T>, DomainError>
     where
         T: Listed,
-        Fetch: FnOnce(Option<T::Id>, usize) -> Fut,
-        Fut: Future<Output = Result<Vec<T>, StoreError>>,
+        Fetch: FnOnce(Option<T::Id>, usize) -> Vec<T>,
     {
         let query = query_digest(filter);
         let after = match self.open_page_token(caller, &query, next_token).await? {
             Some(id) => Some(T::parse_id("next_token", &id)?),
             None => None,
         };
-        let mut items = fetch(after, page_size + 1).await?;
+        let mut items = fetch(after, page_size + 1);
         let next_token = match items.len() > page_size {
             true => {
                 items.truncate(page_size);
@@ -165,7 +162,7 @@ pub(super) trait Listed {
     fn list_id(&self) -> &str;
 }
 
-impl Listed for SourceServer {
+impl Listed for ServerEntry {
     type Id = SourceServerId;
 
     fn parse_id(field: &str, value: &str) -> Result<SourceServerId, DomainError> {
@@ -173,11 +170,11 @@ impl Listed for SourceServer {
     }
 
     fn list_id(&self) -> &str {
-        self.id.as_str()
+        self.server.value.id.as_str()
     }
 }
 
-impl Listed for ReplicationJob {
+impl Listed for Entry<ReplicationJob> {
     type Id = ReplicationJobId;
 
     fn parse_id(field: &str, value: &str) -> Result<ReplicationJobId, DomainError> {
@@ -185,6 +182,6 @@ impl Listed for ReplicationJob {
     }
 
     fn list_id(&self) -> &str {
-        self.id.as_str()
+        self.value.id.as_str()
     }
 }

@@ -1,16 +1,18 @@
 //! Use cases of replication jobs (SMC): creation, queries, start and stop,
 //! the cutover, and the data plane's and scheduler's steps.
 
+use std::sync::Arc;
+
 use rand::thread_rng;
 
 use super::{Caller, ClientToken, ControlPlane, Page};
 use crate::{
     domain::{
         replication_job::{self, JobSpec, RunStep},
-        AccountId, DomainError, ReplicationJob, ReplicationJobId, ReplicationJobStatus, Resource,
+        AccountId, DomainError, ReplicationJob, ReplicationJobId, Resource,
         ResourceKind, SourceServerId, SourceState,
     },
-    store::{ReplicationJobFilter, WriteBatch},
+    store::{Entry, ReplicationJobFilter, WriteBatch},
 };
 
 /// CutOverReplicationJob's parameters.
@@ -20,32 +22,14 @@ pub struct JobCutOver {
     pub sync_data: bool,
 }
 
-/// Statuses that keep a source server from taking a new job.
-const UNFINISHED: [ReplicationJobStatus; 6] = [
-    ReplicationJobStatus::Ready,
-    ReplicationJobStatus::Running,
-    ReplicationJobStatus::Stopped,
-    ReplicationJobStatus::Waiting,
-    ReplicationJobStatus::InError,
-    ReplicationJobStatus::Expired,
-];
-
 impl ControlPlane {
     /// SMC's view of a source server, for job preconditions; a server that
     /// cannot be found counts as Unavailable.
-    async fn job_source_state(
-        &self,
-        account: &AccountId,
-        source: &SourceServerId,
-    ) -> Result<SourceState, DomainError> {
-        let Some(server) = self.store.source_server(account, source).await? else {
-            return Ok(SourceState::Unavailable);
-        };
-        let running = self
-            .store
-            .sources_with_running_jobs(account, std::slice::from_ref(source))
-            .await?;
-        Ok(self.source_state(&server.value, running.contains(source)))
+    fn job_source_state(&self, account: &AccountId, source: &SourceServerId) -> SourceState {
+        match self.store.read_model().source_server(account, source) {
+            Some(entry) => self.source_state(&entry.server.value, entry.has_running_job),
+            None => SourceState::Unavailable,
+        }
     }
 
     /// CreateReplicationJob: a job in Ready for an Available source server
@@ -64,30 +48,16 @@ impl ControlPlane {
         let outcome: ReplicationJob = self
             .mutate(caller, token, move || async move {
                 let account = &caller.account_id;
-                if self
-                    .store
-                    .source_server(account, source_id)
-                    .await?
-                    .is_none()
-                {
+                let model = self.store.read_model();
+                if model.source_server(account, source_id).is_none() {
                     return Err(DomainError::NotFound {
                         kind: ResourceKind::SourceServer,
                         id: source_id.to_string(),
                     });
                 }
-                let unfinished = ReplicationJobFilter {
-                    source_ids: vec![source_id.clone()],
-                    statuses: UNFINISHED.to_vec(),
-                    ..ReplicationJobFilter::default()
-                };
-                let state = match self
-                    .store
-                    .list_replication_jobs(account, &unfinished, None, 1)
-                    .await?
-                    .is_empty()
-                {
-                    true => self.job_source_state(account, source_id).await?,
-                    false => SourceState::InUse,
+                let state = match model.unfinished_job(account, source_id) {
+                    None => self.job_source_state(account, source_id),
+                    Some(_) => SourceState::InUse,
                 };
                 if state != SourceState::Available {
                     return Err(DomainError::SourceServerStateInvalid {
@@ -120,12 +90,9 @@ impl ControlPlane {
         &self,
         caller: &Caller,
         id: &ReplicationJobId,
-    ) -> Result<ReplicationJob, DomainError> {
+    ) -> Result<Arc<ReplicationJob>, DomainError> {
         self.require_initialized(caller).await?;
-        Ok(self
-            .load::<ReplicationJob>(&caller.account_id, id)
-            .await?
-            .value)
+        Ok(self.load::<ReplicationJob>(&caller.account_id, id)?.value)
     }
 
     /// DescribeReplicationJobs: one page, ordered by id.
@@ -135,20 +102,15 @@ impl ControlPlane {
         filter: &ReplicationJobFilter,
         page_size: usize,
         next_token: &str,
-    ) -> Result<Page<ReplicationJob>, DomainError> {
+    ) -> Result<Page<Entry<ReplicationJob>>, DomainError> {
         self.require_initialized(caller).await?;
         let account = &caller.account_id;
-        self.page(
-            caller,
-            filter,
-            page_size,
-            next_token,
-            |after, limit| async move {
-                self.store
-                    .list_replication_jobs(account, filter, after.as_ref(), limit)
-                    .await
-            },
-        )
+        self.page(caller, filter, page_size, next_token, |after, limit| {
+            self.store
+                .read_model()
+                .list_replication_jobs(account, filter, after.as_ref(), limit)
+                .items
+        })
         .await
     }
 
@@ -158,7 +120,7 @@ impl ControlPlane {
         caller: &Caller,
         id: &ReplicationJobId,
         token: Option<&ClientToken>,
-    ) -> Result<ReplicationJob, DomainError> {
+    ) -> Result<Arc<ReplicationJob>, DomainError> {
         self.require_initialized(caller).await?;
         self.command::<ReplicationJob>(caller, id, token, |job, now| job.start(now))
             .await
@@ -170,7 +132,7 @@ impl ControlPlane {
         caller: &Caller,
         id: &ReplicationJobId,
         token: Option<&ClientToken>,
-    ) -> Result<ReplicationJob, DomainError> {
+    ) -> Result<Arc<ReplicationJob>, DomainError> {
         self.require_initialized(caller).await?;
         self.command::<ReplicationJob>(caller, id, token, |job, now| job.stop(now))
             .await
@@ -185,17 +147,15 @@ impl ControlPlane {
         id: &ReplicationJobId,
         cut_over: JobCutOver,
         token: Option<&ClientToken>,
-    ) -> Result<ReplicationJob, DomainError> {
+    ) -> Result<Arc<ReplicationJob>, DomainError> {
         self.require_initialized(caller).await?;
         let outcome: ReplicationJob = self
             .mutate(caller, token, move || async move {
-                let current = self.load::<ReplicationJob>(&caller.account_id, id).await?;
+                let current = self.load::<ReplicationJob>(&caller.account_id, id)?;
                 let job = &current.value;
                 let change = job.cut_over(cut_over.sync_data, self.now())?;
                 if cut_over.sync_data {
-                    let state = self
-                        .job_source_state(&job.account_id, &job.source_id)
-                        .await?;
+                    let state = self.job_source_state(&job.account_id, &job.source_id);
                     if state == SourceState::Unavailable {
                         return Err(DomainError::SourceServerStateInvalid {
                             source_id: job.source_id.to_string(),
@@ -212,7 +172,7 @@ impl ControlPlane {
                 Ok((batch, change.resource))
             })
             .await?;
-        Ok(outcome)
+        Ok(Arc::new(outcome))
     }
 
     /// The data plane reports on a job's run.
@@ -221,7 +181,7 @@ impl ControlPlane {
         account: &AccountId,
         id: &ReplicationJobId,
         step: RunStep,
-    ) -> Result<ReplicationJob, DomainError> {
+    ) -> Result<Arc<ReplicationJob>, DomainError> {
         let scale = self.settings.time_scale;
         self.data_plane_command::<ReplicationJob>(account, id, |job, now| {
             job.advance(step.clone(), scale, now)
@@ -234,7 +194,7 @@ impl ControlPlane {
         &self,
         account: &AccountId,
         id: &ReplicationJobId,
-    ) -> Result<ReplicationJob, DomainError> {
+    ) -> Result<Arc<ReplicationJob>, DomainError> {
         self.data_plane_command::<ReplicationJob>(account, id, |job, now| {
             job.start_scheduled_run(now)
         })

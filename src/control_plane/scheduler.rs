@@ -27,15 +27,9 @@ pub async fn run_scheduler(plane: Arc<ControlPlane>, shutdown: CancellationToken
 
 /// One pass over the pending work.
 pub async fn schedule_once(plane: &ControlPlane) {
-    let work = match plane.pending_work(BATCH).await {
-        Ok(work) => work,
-        Err(err) => {
-            tracing::warn!(%err, "scheduler could not read pending work");
-            return;
-        }
-    };
+    let work = plane.pending_work(BATCH);
     let now = plane.now();
-    for job in work.jobs.iter().map(|j| &j.value) {
+    for job in work.jobs.iter().map(|j| j.value.as_ref()) {
         let due =
             job.status == ReplicationJobStatus::Waiting && job.next_run.is_some_and(|at| at <= now);
         if due {
@@ -48,7 +42,7 @@ pub async fn schedule_once(plane: &ControlPlane) {
     for server in work
         .servers
         .iter()
-        .map(|s| &s.value)
+        .map(|s| s.value.as_ref())
         .filter(|s| s.agent_is_silent(now, silence))
     {
         match plane.mark_stalled(&server.account_id, &server.id).await {
@@ -58,13 +52,10 @@ pub async fn schedule_once(plane: &ControlPlane) {
             Err(err) => tracing::debug!(server = %server.id, %err, "stall mark refused"),
         }
     }
-    let overdue = match plane.store().overdue_follow_up_tasks(now, BATCH).await {
-        Ok(overdue) => overdue,
-        Err(err) => {
-            tracing::warn!(%err, "scheduler could not read follow-up tasks");
-            return;
-        }
-    };
+    let overdue = plane
+        .store()
+        .read_model()
+        .overdue_follow_up_tasks(now, BATCH);
     for (account, server, task) in overdue {
         match plane.mark_follow_up_overdue(&account, &server, &task).await {
             Ok(_) => tracing::warn!(%server, %task, "follow-up task overdue"),

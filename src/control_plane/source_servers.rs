@@ -1,6 +1,8 @@
 //! Use cases of source servers (MGN): registration, queries, the lifecycle
 //! operations, and the data plane's reports.
 
+use std::sync::Arc;
+
 use rand::thread_rng;
 
 use super::{Caller, ClientToken, ControlPlane, Page};
@@ -10,14 +12,14 @@ use crate::{
         AccountId, DomainError, Ec2InstanceId, FollowUpTaskId, LaunchJobId, LifeCycleState,
         Resource, SourceServer, SourceServerId, SourceState, Timestamp, Transition,
     },
-    store::{SourceServerFilter, WriteBatch},
+    store::{ServerEntry, SourceServerFilter, WriteBatch},
 };
 
 /// A source server as callers see it: with its ARN and SMC's derived state.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServerView {
     /// The server.
-    pub server: SourceServer,
+    pub server: Arc<SourceServer>,
     /// Its ARN.
     pub arn: String,
     /// SMC's derived state now.
@@ -38,35 +40,28 @@ pub struct LaunchOutcome {
 }
 
 impl ControlPlane {
-    /// The caller's view of `servers`, with one store read for their jobs.
-    pub(super) async fn views(
-        &self,
-        servers: Vec<SourceServer>,
-    ) -> Result<Vec<ServerView>, DomainError> {
-        let Some(account) = servers.first().map(|s| s.account_id.clone()) else {
-            return Ok(Vec::new());
-        };
-        let ids: Vec<SourceServerId> = servers.iter().map(|s| s.id.clone()).collect();
-        let running = self.store.sources_with_running_jobs(&account, &ids).await?;
-        Ok(servers
-            .into_iter()
-            .map(|server| {
-                let source_state = self.source_state(&server, running.contains(&server.id));
-                ServerView {
-                    arn: self.arn(&server),
-                    source_state,
-                    server,
-                }
-            })
-            .collect())
+    /// The caller's view of a server as the read model holds it.
+    pub(super) fn view_of(&self, entry: ServerEntry) -> ServerView {
+        let server = entry.server.value;
+        ServerView {
+            arn: self.arn(&server),
+            source_state: self.source_state(&server, entry.has_running_job),
+            server,
+        }
     }
 
-    async fn view(&self, server: SourceServer) -> Result<ServerView, DomainError> {
-        let id = server.id.clone();
-        self.views(vec![server])
-            .await?
-            .pop()
-            .ok_or_else(|| DomainError::internal(format!("no view of {id}")))
+    /// The caller's view of `server` as a mutation left it.
+    fn view(&self, server: Arc<SourceServer>) -> ServerView {
+        let running = self
+            .store
+            .read_model()
+            .source_server(&server.account_id, &server.id)
+            .is_some_and(|entry| entry.has_running_job);
+        ServerView {
+            arn: self.arn(&server),
+            source_state: self.source_state(&server, running),
+            server,
+        }
     }
 
     /// RegisterSourceServer: a new server in PENDING_INSTALLATION.
@@ -95,7 +90,7 @@ impl ControlPlane {
                 Ok((batch, change.resource))
             })
             .await?;
-        self.view(outcome).await
+        Ok(self.view(Arc::new(outcome)))
     }
 
     /// GetSourceServer.
@@ -105,8 +100,15 @@ impl ControlPlane {
         id: &SourceServerId,
     ) -> Result<ServerView, DomainError> {
         self.require_initialized(caller).await?;
-        let server = self.load::<SourceServer>(&caller.account_id, id).await?;
-        self.view(server.value).await
+        let entry = self
+            .store
+            .read_model()
+            .source_server(&caller.account_id, id)
+            .ok_or_else(|| DomainError::NotFound {
+                kind: crate::domain::ResourceKind::SourceServer,
+                id: id.to_string(),
+            })?;
+        Ok(self.view_of(entry))
     }
 
     /// DescribeSourceServers: one page, ordered by id.
@@ -120,20 +122,15 @@ impl ControlPlane {
         self.require_initialized(caller).await?;
         let account = &caller.account_id;
         let page = self
-            .page(
-                caller,
-                filter,
-                page_size,
-                next_token,
-                |after, limit| async move {
-                    self.store
-                        .list_source_servers(account, filter, after.as_ref(), limit)
-                        .await
-                },
-            )
+            .page(caller, filter, page_size, next_token, |after, limit| {
+                self.store
+                    .read_model()
+                    .list_source_servers(account, filter, after.as_ref(), limit)
+                    .items
+            })
             .await?;
         Ok(Page {
-            items: self.views(page.items).await?,
+            items: page.items.into_iter().map(|e| self.view_of(e)).collect(),
             next_token: page.next_token,
         })
     }
@@ -178,7 +175,7 @@ impl ControlPlane {
             job_id: launched.job_id,
             ec2_instance_id: launched.ec2_instance_id,
             created,
-            server: self.view(server).await?,
+            server: self.view(server),
         })
     }
 
@@ -218,7 +215,7 @@ impl ControlPlane {
                 current.change_life_cycle_state(target, now)
             })
             .await?;
-        self.view(server).await
+        Ok(self.view(server))
     }
 
     /// FinalizeCutover: CUTTING_OVER → CUTOVER with both follow-up tasks
@@ -241,7 +238,7 @@ impl ControlPlane {
                 current.finalize_cutover(tasks, scale, now)
             })
             .await?;
-        self.view(server).await
+        Ok(self.view(server))
     }
 
     /// DisconnectFromService.
@@ -255,7 +252,7 @@ impl ControlPlane {
         let server = self
             .command::<SourceServer>(caller, id, token, SourceServer::disconnect)
             .await?;
-        self.view(server).await
+        Ok(self.view(server))
     }
 
     /// MarkAsArchived.
@@ -269,7 +266,7 @@ impl ControlPlane {
         let server = self
             .command::<SourceServer>(caller, id, token, SourceServer::mark_as_archived)
             .await?;
-        self.view(server).await
+        Ok(self.view(server))
     }
 
     /// An agent's replication report (the data plane's path in).
@@ -278,7 +275,7 @@ impl ControlPlane {
         account: &AccountId,
         id: &SourceServerId,
         report: ReplicationReport,
-    ) -> Result<SourceServer, DomainError> {
+    ) -> Result<Arc<SourceServer>, DomainError> {
         self.data_plane_command::<SourceServer>(account, id, |current, now| {
             current.report_replication(report.clone(), now)
         })
@@ -291,7 +288,7 @@ impl ControlPlane {
         account: &AccountId,
         id: &SourceServerId,
         task: &FollowUpTaskId,
-    ) -> Result<SourceServer, DomainError> {
+    ) -> Result<Arc<SourceServer>, DomainError> {
         self.data_plane_command::<SourceServer>(account, id, |current, now| {
             current.complete_follow_up(task, now)
         })
@@ -304,7 +301,7 @@ impl ControlPlane {
         account: &AccountId,
         id: &SourceServerId,
         task: &FollowUpTaskId,
-    ) -> Result<SourceServer, DomainError> {
+    ) -> Result<Arc<SourceServer>, DomainError> {
         self.data_plane_command::<SourceServer>(account, id, |current, now| {
             current.mark_follow_up_overdue(task, now)
         })

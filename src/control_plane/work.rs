@@ -2,8 +2,8 @@
 
 use super::ControlPlane;
 use crate::{
-    domain::{DomainError, ReplicationJob, SourceServer},
-    store::Versioned,
+    domain::{ReplicationJob, SourceServer},
+    store::Entry,
 };
 
 /// Resources with work pending: servers replicating or with pending
@@ -11,17 +11,18 @@ use crate::{
 #[derive(Debug, Clone, Default)]
 pub struct DataPlaneWork {
     /// Source servers.
-    pub servers: Vec<Versioned<SourceServer>>,
+    pub servers: Vec<Entry<SourceServer>>,
     /// Replication jobs.
-    pub jobs: Vec<Versioned<ReplicationJob>>,
+    pub jobs: Vec<Entry<ReplicationJob>>,
 }
 
 impl ControlPlane {
     /// Up to `limit` servers and `limit` jobs with work pending.
-    pub async fn pending_work(&self, limit: usize) -> Result<DataPlaneWork, DomainError> {
-        Ok(DataPlaneWork {
-            servers: self.store.active_source_servers(limit).await?,
-            jobs: self.store.active_replication_jobs(limit).await?,
-        })
+    pub fn pending_work(&self, limit: usize) -> DataPlaneWork {
+        let model = self.store.read_model();
+        DataPlaneWork {
+            servers: model.active_source_servers(limit),
+            jobs: model.active_replication_jobs(limit),
+        }
     }
 }

@@ -80,22 +80,16 @@ impl Fleet {
     }
 
     async fn scan(&mut self, shutdown: &CancellationToken) {
-        let work = match self.plane.pending_work(BATCH).await {
-            Ok(work) => work,
-            Err(err) => {
-                tracing::warn!(%err, "simulated data plane cannot read pending work");
-                return;
-            }
-        };
+        let work = self.plane.pending_work(BATCH);
         let mut wanted: HashSet<(AccountId, SourceServerId)> = work
             .servers
             .into_iter()
-            .map(|s| (s.value.account_id, s.value.id))
+            .map(|s| (s.value.account_id.clone(), s.value.id.clone()))
             .collect();
         wanted.extend(
             work.jobs
                 .into_iter()
-                .map(|j| (j.value.account_id, j.value.source_id)),
+                .map(|j| (j.value.account_id.clone(), j.value.source_id.clone())),
         );
         self.agents.retain(|key, agent| {
             let keep = wanted.contains(key);

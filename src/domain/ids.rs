@@ -12,10 +12,12 @@ const ALNUM: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTU
 const LOWER_ALNUM: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 const HEX: &[u8] = b"0123456789abcdef";
 
-fn random_from(rng: &mut impl Rng, alphabet: &[u8], len: usize) -> String {
-    (0..len)
-        .map(|_| char::from(alphabet[rng.gen_range(0..alphabet.len())]))
-        .collect()
+/// The text of an identifier kept inline: ids are copied into every index
+/// of the read model, and a heap string per copy cost both memory and an
+/// allocation per clone. Holds only the ASCII bytes `parse` accepted.
+fn text(bytes: &[u8]) -> &str {
+    // Only validated ASCII is ever stored, so this never falls back.
+    std::str::from_utf8(bytes).unwrap_or_default()
 }
 
 fn well_formed(value: &str, prefix: &str, alphabet: &[u8], len: usize) -> bool {
@@ -24,40 +26,56 @@ fn well_formed(value: &str, prefix: &str, alphabet: &[u8], len: usize) -> bool {
         .is_some_and(|rest| rest.len() == len && rest.bytes().all(|b| alphabet.contains(&b)))
 }
 
+/// `value`'s bytes as an array, when it has exactly `N` of them.
+fn inline<const N: usize>(value: &str) -> Option<[u8; N]> {
+    value.as_bytes().try_into().ok()
+}
+
 macro_rules! identifier {
     ($(#[$doc:meta])* $name:ident, $prefix:literal, $alphabet:expr, $len:literal, $what:literal) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
+        pub struct $name([u8; $prefix.len() + $len]);
 
         impl $name {
             /// Parses `value`, naming `field` in the validation error.
             pub fn parse(field: &str, value: &str) -> Result<Self, DomainError> {
-                if well_formed(value, $prefix, $alphabet, $len) {
-                    Ok(Self(value.to_owned()))
-                } else {
-                    Err(DomainError::invalid_field(
+                match inline(value) {
+                    Some(bytes) if well_formed(value, $prefix, $alphabet, $len) => Ok(Self(bytes)),
+                    _ => Err(DomainError::invalid_field(
                         field,
                         format!(concat!("must be ", $what, ", got {:?}"), value),
-                    ))
+                    )),
                 }
             }
 
             /// A fresh identifier drawn from `rng`.
             pub fn generate(rng: &mut impl Rng) -> Self {
-                Self(format!("{}{}", $prefix, random_from(rng, $alphabet, $len)))
+                let mut bytes = [0u8; $prefix.len() + $len];
+                let (prefix, rest) = bytes.split_at_mut($prefix.len());
+                prefix.copy_from_slice($prefix.as_bytes());
+                for byte in rest {
+                    *byte = $alphabet[rng.gen_range(0..$alphabet.len())];
+                }
+                Self(bytes)
             }
 
             /// The identifier as text.
             pub fn as_str(&self) -> &str {
-                &self.0
+                text(&self.0)
             }
         }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({:?})", stringify!($name), self.as_str())
             }
         }
 
@@ -70,7 +88,7 @@ macro_rules! identifier {
 
         impl From<$name> for String {
             fn from(id: $name) -> String {
-                id.0
+                id.as_str().to_owned()
             }
         }
     };
@@ -98,32 +116,37 @@ identifier!(
 );
 
 /// An account: 12 decimal digits.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct AccountId(String);
+pub struct AccountId([u8; 12]);
 
 impl AccountId {
     /// Parses a 12-digit account id, naming `field` in the validation error.
     pub fn parse(field: &str, value: &str) -> Result<Self, DomainError> {
-        if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
-            Ok(Self(value.to_owned()))
-        } else {
-            Err(DomainError::invalid_field(
+        match inline(value) {
+            Some(bytes) if value.bytes().all(|b| b.is_ascii_digit()) => Ok(Self(bytes)),
+            _ => Err(DomainError::invalid_field(
                 field,
                 format!("must be 12 digits, got {value:?}"),
-            ))
+            )),
         }
     }
 
     /// The account id as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        text(&self.0)
     }
 }
 
 impl fmt::Display for AccountId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AccountId({:?})", self.as_str())
     }
 }
 
@@ -136,7 +159,7 @@ impl TryFrom<String> for AccountId {
 
 impl From<AccountId> for String {
     fn from(id: AccountId) -> String {
-        id.0
+        id.as_str().to_owned()
     }
 }
 

@@ -69,7 +69,11 @@ pub async fn serve(
         metrics: metrics_listener,
     } = listeners;
     check_exposure(&config, listener.local_addr()?)?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.data_dir.join(DATABASE_FILE))?);
+    // Opening loads the read model: seconds for a million servers, off the
+    // async workers.
+    let path = config.data_dir.join(DATABASE_FILE);
+    let store: Arc<dyn Store> =
+        Arc::new(tokio::task::spawn_blocking(move || SqliteStore::open(&path)).await??);
     let settings = Settings {
         time_scale: TimeScale::new(config.sim_speed),
         agent_silence: Millis(
@@ -215,7 +219,7 @@ pub async fn serve(
 /// second.
 async fn observe(plane: Arc<ControlPlane>, metrics: Arc<Metrics>, shutdown: CancellationToken) {
     use tokio::sync::broadcast::error::RecvError;
-    let mut events = plane.store().subscribe();
+    let mut events = plane.store().read_model().subscribe();
     let mut interval = tokio::time::interval(Duration::from_secs(1));
     loop {
         tokio::select! {
@@ -225,10 +229,10 @@ async fn observe(plane: Arc<ControlPlane>, metrics: Arc<Metrics>, shutdown: Canc
                 Err(RecvError::Lagged(missed)) => metrics.events_committed(missed),
                 Err(RecvError::Closed) => return,
             },
-            _ = interval.tick() => match plane.store().follow_up_task_counts().await {
-                Ok((pending, overdue)) => metrics.set_follow_up_tasks(pending, overdue),
-                Err(err) => tracing::debug!(%err, "cannot count follow-up tasks"),
-            },
+            _ = interval.tick() => {
+                let (pending, overdue) = plane.store().read_model().follow_up_task_counts();
+                metrics.set_follow_up_tasks(pending, overdue);
+            }
         }
     }
 }

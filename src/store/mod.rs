@@ -1,40 +1,56 @@
-//! Durable storage of resources, the event log and idempotency records.
+//! Durable storage of resources, the event log and idempotency records,
+//! and the in-memory [`ReadModel`] every read is served from.
 //!
 //! One small trait, [`Store`], so that SQLite (embedded, the default) and a
 //! later PostgreSQL implementation pass the same tests. The contract every
 //! implementation keeps:
 //! - a [`WriteBatch`] commits atomically: resources, their events and the
-//!   idempotency record, or nothing;
+//!   idempotency record, or nothing; many batches may share one
+//!   transaction (group commit), but each succeeds or fails on its own;
 //! - each write carries the version it was decided on; a mismatch fails the
-//!   whole batch with [`StoreError::Conflict`] (no lost update), as does a
-//!   second unfinished job for one source server or a reused client token;
+//!   batch with [`StoreError::Conflict`] (no lost update), as does a second
+//!   unfinished job for one source server or a reused client token;
 //! - events get the next gap-free revision in commit order, and are
-//!   published to subscribers in that order after they are durable.
+//!   applied to the read model, and published to its subscribers, in that
+//!   order, after they are durable and before the commit returns.
 
+mod codec;
+mod read_model;
 mod shared_event;
 mod sqlite;
 
-use std::collections::HashSet;
-
 use async_trait::async_trait;
-use tokio::sync::broadcast;
 
 use crate::domain::{
-    AccountId, BusinessStatus, DomainError, FollowUpTaskId, LifeCycleState, LifecycleEvent,
-    PendingEvent, ReplicationJob, ReplicationJobId, ReplicationJobStatus, ReplicationType,
-    Resource, SourceServer, SourceServerId, Timestamp,
+    AccountId, BusinessStatus, DomainError, LifeCycleState, LifecycleEvent, PendingEvent,
+    ReplicationJobId, ReplicationJobStatus, ReplicationType, Resource, SourceServerId, Timestamp,
 };
 
+pub use read_model::{AtRevision, Entry, OutOfOrder, ReadModel, ServerEntry, Snapshot};
 pub use shared_event::SharedEvent;
 pub use sqlite::SqliteStore;
 
-/// A value with the version it was stored at (1 for the first write).
+/// A value with the version it was stored at (1 for the first write) and
+/// the revision of the event that last wrote it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Versioned<T> {
     /// The value.
     pub value: T,
     /// Its version.
     pub version: u64,
+    /// The revision of its last change.
+    pub revision: u64,
+}
+
+impl<T> Versioned<T> {
+    /// The same version of `f(value)`.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Versioned<U> {
+        Versioned {
+            value: f(self.value),
+            version: self.version,
+            revision: self.revision,
+        }
+    }
 }
 
 /// One resource write and the event that records it.
@@ -123,9 +139,14 @@ impl From<StoreError> for DomainError {
     }
 }
 
-/// Durable resources and the lifecycle event log.
+/// Durable resources and the lifecycle event log, with the read model
+/// they keep.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
+    /// The current state of every resource, as of the last revision
+    /// applied; reads never wait for the database.
+    fn read_model(&self) -> &ReadModel;
+
     /// Marks `account` initialised; true if it was not before.
     async fn initialize_account(
         &self,
@@ -136,61 +157,6 @@ pub trait Store: Send + Sync + 'static {
     /// True once `account` was initialised.
     async fn is_account_initialized(&self, account: &AccountId) -> Result<bool, StoreError>;
 
-    /// One source server of `account`.
-    async fn source_server(
-        &self,
-        account: &AccountId,
-        id: &SourceServerId,
-    ) -> Result<Option<Versioned<SourceServer>>, StoreError>;
-
-    /// One replication job of `account`.
-    async fn replication_job(
-        &self,
-        account: &AccountId,
-        id: &ReplicationJobId,
-    ) -> Result<Option<Versioned<ReplicationJob>>, StoreError>;
-
-    /// A page of `account`'s source servers matching `filter`, ordered by
-    /// id, starting after `after`, read as one consistent snapshot.
-    async fn list_source_servers(
-        &self,
-        account: &AccountId,
-        filter: &SourceServerFilter,
-        after: Option<&SourceServerId>,
-        limit: usize,
-    ) -> Result<Vec<SourceServer>, StoreError>;
-
-    /// A page of `account`'s replication jobs matching `filter`, ordered by
-    /// id, starting after `after`, read as one consistent snapshot.
-    async fn list_replication_jobs(
-        &self,
-        account: &AccountId,
-        filter: &ReplicationJobFilter,
-        after: Option<&ReplicationJobId>,
-        limit: usize,
-    ) -> Result<Vec<ReplicationJob>, StoreError>;
-
-    /// Which of `sources` have a Running replication job.
-    async fn sources_with_running_jobs(
-        &self,
-        account: &AccountId,
-        sources: &[SourceServerId],
-    ) -> Result<HashSet<SourceServerId>, StoreError>;
-
-    /// Source servers, of any account, that the data plane or scheduler
-    /// must act on: not yet cut over, disconnected or archived, or with a
-    /// pending follow-up task. At most `limit`, oldest change first.
-    async fn active_source_servers(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<Versioned<SourceServer>>, StoreError>;
-
-    /// Replication jobs, of any account, that are Running or Waiting.
-    async fn active_replication_jobs(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<Versioned<ReplicationJob>>, StoreError>;
-
     /// The record of a client token, if it was used.
     async fn idempotency_record(
         &self,
@@ -198,33 +164,13 @@ pub trait Store: Send + Sync + 'static {
         token: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
 
-    /// Commits `batch` atomically and durably; returns its events with
-    /// their revisions.
-    async fn commit(&self, batch: WriteBatch) -> Result<Vec<LifecycleEvent>, StoreError>;
+    /// Commits `batch` atomically and durably, and applies it to the read
+    /// model; returns the revision at which the read model shows it.
+    async fn commit(&self, batch: WriteBatch) -> Result<u64, StoreError>;
 
     /// Up to `limit` events with revision >= `from`, in revision order.
     async fn events_from(&self, from: u64, limit: usize)
         -> Result<Vec<LifecycleEvent>, StoreError>;
-
-    /// The latest committed revision (0 when the log is empty).
-    async fn head_revision(&self) -> Result<u64, StoreError>;
-
-    /// Every resource of `account` and the revision they reflect, as one
-    /// consistent snapshot.
-    async fn snapshot(&self, account: &AccountId) -> Result<(u64, Vec<Resource>), StoreError>;
-
-    /// Pending follow-up tasks whose deadline is at or before `now` and
-    /// that are not flagged overdue yet, oldest deadline first, as
-    /// (account, source server, task).
-    async fn overdue_follow_up_tasks(
-        &self,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<(AccountId, SourceServerId, FollowUpTaskId)>, StoreError>;
-
-    /// How many follow-up tasks are pending, and how many of those are
-    /// overdue.
-    async fn follow_up_task_counts(&self) -> Result<(u64, u64), StoreError>;
 
     /// The oldest revision still in the log (head + 1 when it is empty
     /// after compaction); a watcher cannot resume from before it.
@@ -238,9 +184,6 @@ pub trait Store: Send + Sync + 'static {
         keep_count: u64,
         older_than: Option<Timestamp>,
     ) -> Result<u64, StoreError>;
-
-    /// Committed events as they become durable, in revision order.
-    fn subscribe(&self) -> broadcast::Receiver<std::sync::Arc<SharedEvent>>;
 
     /// A random 32-byte secret named `name`, created on first use and kept
     /// (used to sign pagination tokens so they survive restarts).

@@ -68,7 +68,11 @@ impl ReplicationJobService for Api {
                 .await?;
             Ok(DescribeReplicationJobsResponse {
                 request_id: request_id.to_string(),
-                replication_jobs: page.items.iter().map(convert::replication_job).collect(),
+                replication_jobs: page
+                    .items
+                    .iter()
+                    .map(|job| convert::replication_job(&job.value))
+                    .collect(),
                 next_token: page.next_token,
             })
         })

@@ -121,7 +121,7 @@ impl Fanout {
         &self,
         connection: ConnectionKey,
     ) -> (broadcast::Receiver<Arc<SharedEvent>>, Membership) {
-        let live = self.store.subscribe();
+        let live = self.store.read_model().subscribe();
         let mut groups = self.groups.lock().unwrap_or_else(PoisonError::into_inner);
         let group = match groups.get(&connection) {
             Some(group) => Arc::clone(group),
@@ -129,7 +129,7 @@ impl Fanout {
                 let group = Arc::new(Group::default());
                 groups.insert(connection, Arc::clone(&group));
                 tokio::spawn(relay(
-                    self.store.subscribe(),
+                    self.store.read_model().subscribe(),
                     Arc::clone(&group),
                     connection,
                     Arc::downgrade(&self.groups),

@@ -12,6 +12,7 @@
 mod fanout;
 mod filter;
 mod retention;
+mod snapshot;
 mod watcher;
 
 use std::{sync::Arc, time::Duration};
@@ -19,8 +20,8 @@ use std::{sync::Arc, time::Duration};
 use futures_util::Stream;
 
 use crate::{
-    domain::{DomainError, Resource},
-    store::SharedEvent,
+    domain::{DomainError, ReplicationJob},
+    store::{Entry, ServerEntry, SharedEvent},
 };
 
 pub use fanout::{ConnectionKey, Fanout};
@@ -45,18 +46,21 @@ pub struct WatchRequest {
 pub enum WatchItem {
     /// A lifecycle event.
     Event(Arc<SharedEvent>),
-    /// A resource of the initial snapshot; for a source server, whether a
-    /// job of it is Running in the same snapshot (SMC's InUse).
-    Snapshot {
-        /// The resource (boxed: snapshots are rare, events are not).
-        resource: Box<Resource>,
-        /// A job of this source server is Running.
-        has_running_job: bool,
-    },
+    /// A resource of the initial snapshot.
+    Snapshot(SnapshotItem),
     /// End of the snapshot: it reflects every event up to this revision.
     SnapshotEnd(u64),
     /// Every event up to this revision was considered.
     Bookmark(u64),
+}
+
+/// A resource of a watch's initial snapshot, as of the snapshot's revision.
+#[derive(Debug, Clone)]
+pub enum SnapshotItem {
+    /// A source server, with whether a job of it is Running (SMC's InUse).
+    SourceServer(ServerEntry),
+    /// A replication job.
+    ReplicationJob(Entry<ReplicationJob>),
 }
 
 /// Opens a watch. Fails at once with [`DomainError::RevisionCompacted`] if

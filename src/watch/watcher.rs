@@ -2,10 +2,7 @@
 //! events from the broadcast, falling back to the log whenever it lagged or
 //! saw a gap. Revisions are delivered strictly in order, none twice.
 
-use std::{
-    collections::{HashSet, VecDeque},
-    sync::Arc,
-};
+use std::{collections::VecDeque, sync::Arc};
 
 use futures_util::Stream;
 use tokio::{
@@ -14,9 +11,11 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{fanout::Membership, ConnectionKey, Fanout, WatchItem, WatchRequest};
+use super::{
+    fanout::Membership, snapshot::SnapshotWalk, ConnectionKey, Fanout, WatchItem, WatchRequest,
+};
 use crate::{
-    domain::{DomainError, ReplicationJobStatus, Resource, SourceServerId},
+    domain::DomainError,
     store::{SharedEvent, Store},
 };
 
@@ -42,6 +41,8 @@ pub(super) struct Watcher {
     /// The next revision this watcher has not considered yet.
     next: u64,
     source: Source,
+    /// The rest of the initial snapshot, sent before anything else.
+    snapshot: Option<SnapshotWalk>,
     ready: VecDeque<WatchItem>,
     last_sent: Instant,
     /// The server's drain. Live watchers do not wait on it (that would
@@ -61,39 +62,15 @@ impl Watcher {
         // between is missed: anything older comes from the log.
         let (live, membership) = fanout.subscribe(connection);
         let store = Arc::clone(fanout.store());
-        let mut ready = VecDeque::new();
+        let model = store.read_model();
+        let mut snapshot = None;
         let next = if request.send_initial_snapshot {
-            let (revision, resources) = store.snapshot(&request.filter.account_id).await?;
-            let running: HashSet<SourceServerId> = resources
-                .iter()
-                .filter_map(|resource| match resource {
-                    Resource::ReplicationJob(job)
-                        if job.status == ReplicationJobStatus::Running =>
-                    {
-                        Some(job.source_id.clone())
-                    }
-                    _ => None,
-                })
-                .collect();
-            ready.extend(
-                resources
-                    .into_iter()
-                    .filter(|resource| request.filter.matches_resource(resource))
-                    .map(|resource| {
-                        let has_running_job = match &resource {
-                            Resource::SourceServer(server) => running.contains(&server.id),
-                            Resource::ReplicationJob(_) => false,
-                        };
-                        WatchItem::Snapshot {
-                            resource: Box::new(resource),
-                            has_running_job,
-                        }
-                    }),
-            );
-            ready.push_back(WatchItem::SnapshotEnd(revision));
-            revision + 1
+            let walk = SnapshotWalk::new(model.snapshot(&request.filter.account_id), &request.filter);
+            let next = walk.revision() + 1;
+            snapshot = Some(walk);
+            next
         } else if request.start_revision == 0 {
-            store.head_revision().await? + 1
+            model.revision() + 1
         } else {
             let oldest = store.oldest_revision().await?;
             if request.start_revision < oldest {
@@ -104,14 +81,21 @@ impl Watcher {
             }
             request.start_revision
         };
+        // Nothing after the read model's revision is in the log yet, and
+        // everything from now on comes through the live channel.
+        let source = match next > model.revision() {
+            true => Source::Live,
+            false => Source::Log,
+        };
         Ok(Watcher {
             store,
             live,
             membership,
             request,
             next,
-            source: Source::Log,
-            ready,
+            source,
+            snapshot,
+            ready: VecDeque::new(),
             last_sent: Instant::now(),
             drain: fanout.drain().clone(),
             ended: false,
@@ -148,6 +132,12 @@ impl Watcher {
             }
             if let Some(item) = self.ready.pop_front() {
                 return Ok(item);
+            }
+            if let Some(walk) = &mut self.snapshot {
+                if !walk.step(&mut self.ready) {
+                    self.snapshot = None;
+                }
+                continue;
             }
             match self.source {
                 Source::Log => self.catch_up().await?,

@@ -2,47 +2,50 @@
 //!
 //! One database file in WAL mode with `synchronous=FULL`: a commit that
 //! returned is fsynced and survives a crash of the process or the machine.
-//! One writer connection, behind a mutex, runs every commit as `BEGIN
-//! IMMEDIATE … COMMIT` and publishes the committed events while it still
-//! holds the mutex, so subscribers see them in revision order. Reads use a
-//! small pool of other connections and never wait for the writer. All
-//! SQLite calls run on tokio's blocking thread pool.
+//! Resources and events are stored in the binary format of
+//! [`crate::store::codec`]. One committer thread owns the writer
+//! connection and commits the queued batches in groups ([`committer`]);
+//! the read model is loaded from the tables at start-up and then kept by
+//! the committer, so reads never touch the database. The log, client tokens
+//! and secrets are read from a small pool of reader connections on tokio's
+//! blocking pool. A lock file next to the database keeps a second process
+//! from opening it: the read model must see every write.
 
+mod committer;
 mod event_log;
 mod queries;
 mod schema;
 #[cfg(test)]
 mod tests;
+mod upgrade;
 mod write;
 
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::{
+    fs::{File, OpenOptions, TryLockError},
+    path::{Path, PathBuf},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex,
+    },
+};
 
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode};
-use tokio::sync::broadcast;
 
-use crate::domain::{
-    AccountId, FollowUpTaskId, LifecycleEvent, ReplicationJob, ReplicationJobId, Resource,
-    SourceServer, SourceServerId, Timestamp,
-};
-use crate::store::{
-    IdempotencyRecord, ReplicationJobFilter, SharedEvent, SourceServerFilter, Store, StoreError,
-    Versioned, WriteBatch,
-};
-
-/// Capacity of the channel committed events are published on; a
-/// subscriber further behind than this sees `Lagged` and must catch up
-/// from [`Store::events_from`].
-const EVENT_CHANNEL_CAPACITY: usize = 4096;
+use crate::domain::{AccountId, LifecycleEvent, Timestamp};
+use crate::store::{codec, IdempotencyRecord, ReadModel, Store, StoreError, WriteBatch};
+use committer::Committer;
 
 /// Reader connections kept open between reads; more are opened on demand
 /// and closed after use.
 const MAX_IDLE_READERS: usize = 8;
 
+/// Page cache of the writer connection, in KiB: the primary keys of a
+/// million-server fleet stay cached, so a write rarely reads a page.
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+
 /// The SQLite implementation of [`Store`]. Cheap to clone; clones share
-/// the connections and the event channel.
+/// the connections and the read model.
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -56,24 +59,59 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+// Fields drop in order: the committer (and with it the writer connection)
+// before the lock that keeps other processes out.
 struct Inner {
-    path: PathBuf,
-    writer: Mutex<Connection>,
+    committer: Committer,
     readers: Mutex<Vec<Connection>>,
-    events: broadcast::Sender<Arc<SharedEvent>>,
+    model: Arc<ReadModel>,
+    /// The oldest revision the log still holds.
+    oldest: AtomicU64,
+    path: PathBuf,
+    _lock: File,
+}
+
+/// Takes the lock file of the database at `path`.
+fn lock(path: &Path) -> Result<File, StoreError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)
+        .map_err(|err| {
+            StoreError::Unavailable(format!(
+                "cannot create the lock file {}: {err}",
+                Path::new(&name).display()
+            ))
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StoreError::Unavailable(format!(
+            "{} is in use by another cutoverd process",
+            path.display()
+        ))),
+        Err(TryLockError::Error(err)) => Err(StoreError::Unavailable(format!(
+            "cannot lock {}: {err}",
+            path.display()
+        ))),
+    }
 }
 
 impl SqliteStore {
     /// Opens (creating it and its parent directories if needed) the
-    /// database at `path`, and applies pending schema migrations. Blocks:
-    /// call it at start-up, or from a blocking context.
+    /// database at `path`, applies pending schema migrations (upgrading a
+    /// JSON database of an earlier release) and loads the read model.
+    /// Blocks: call it at start-up, or from a blocking context.
     ///
     /// # Errors
     ///
-    /// [`StoreError::Unavailable`] when the file cannot be created or
-    /// opened, cannot use WAL, or a migration fails, or when the database
-    /// was migrated by a newer build; [`StoreError::Corrupt`] when the file
-    /// is not a database.
+    /// [`StoreError::Unavailable`] when the file cannot be created, opened
+    /// or locked (another process uses it), cannot use WAL, or a migration
+    /// fails, or when the database was written by a newer build;
+    /// [`StoreError::Corrupt`] when the file or a stored row is not what
+    /// this build can read.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|err| {
@@ -83,16 +121,36 @@ impl SqliteStore {
                 ))
             })?;
         }
+        let lock = lock(path)?;
         let mut writer = schema::connect(path)?;
+        writer
+            .pragma_update(None, "cache_size", -WRITER_CACHE_KIB)
+            .map_err(map_err)?;
         schema::migrate(&mut writer)?;
+        let format = queries::storage_format(&writer)?;
+        if format > codec::FORMAT_VERSION {
+            return Err(StoreError::Unavailable(format!(
+                "{} is in storage format {format}, newer than this build reads ({})",
+                path.display(),
+                codec::FORMAT_VERSION
+            )));
+        }
+        let head = queries::head_revision(&writer)?;
+        let oldest = event_log::oldest_revision(&writer)?;
+        let model = Arc::new(ReadModel::load(
+            head,
+            queries::all_source_servers(&writer)?,
+            queries::all_replication_jobs(&writer)?,
+        ));
         let reader = open_reader(path)?;
-        let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
         Ok(SqliteStore {
             inner: Arc::new(Inner {
-                path: path.to_owned(),
-                writer: Mutex::new(writer),
+                committer: Committer::start(writer, head, Arc::clone(&model))?,
                 readers: Mutex::new(vec![reader]),
-                events,
+                model,
+                oldest: AtomicU64::new(oldest),
+                path: path.to_owned(),
+                _lock: lock,
             }),
         })
     }
@@ -112,26 +170,7 @@ impl SqliteStore {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || inner.with_reader(f))
             .await
-            .map_err(join_error)?
-    }
-
-    /// Runs `f` on the writer connection, on the blocking thread pool.
-    async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&mut Connection, &broadcast::Sender<Arc<SharedEvent>>) -> Result<T, StoreError>
-            + Send
-            + 'static,
-    {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let mut writer = inner.writer.lock().map_err(|_| {
-                StoreError::Unavailable("the writer connection is poisoned".to_owned())
-            })?;
-            f(&mut writer, &inner.events)
-        })
-        .await
-        .map_err(join_error)?
+            .map_err(|err| StoreError::Unavailable(format!("store task failed: {err}")))?
     }
 }
 
@@ -170,13 +209,9 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
-fn join_error(err: tokio::task::JoinError) -> StoreError {
-    StoreError::Unavailable(format!("store task failed: {err}"))
-}
-
 /// Maps a SQLite error: constraint violations are conflicts, corruption
 /// and undecodable columns are corrupt data, and everything else (busy,
-/// locked, I/O, ...) is unavailability a retry may cure.
+/// locked, I/O, a full disk, ...) is unavailability a retry may cure.
 pub(super) fn map_err(err: rusqlite::Error) -> StoreError {
     match &err {
         rusqlite::Error::SqliteFailure(e, _) => match e.code {
@@ -196,96 +231,25 @@ pub(super) fn map_err(err: rusqlite::Error) -> StoreError {
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn read_model(&self) -> &ReadModel {
+        &self.inner.model
+    }
+
     async fn initialize_account(
         &self,
         account: &AccountId,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let account = account.clone();
-        self.write(move |conn, _| write::initialize_account(conn, &account, now))
+        self.inner
+            .committer
+            .run(move |conn| write::initialize_account(conn, &account, now))
             .await
     }
 
     async fn is_account_initialized(&self, account: &AccountId) -> Result<bool, StoreError> {
         let account = account.clone();
         self.read(move |conn| queries::is_account_initialized(conn, &account))
-            .await
-    }
-
-    async fn source_server(
-        &self,
-        account: &AccountId,
-        id: &SourceServerId,
-    ) -> Result<Option<Versioned<SourceServer>>, StoreError> {
-        let (account, id) = (account.clone(), id.clone());
-        self.read(move |conn| queries::source_server(conn, &account, &id))
-            .await
-    }
-
-    async fn replication_job(
-        &self,
-        account: &AccountId,
-        id: &ReplicationJobId,
-    ) -> Result<Option<Versioned<ReplicationJob>>, StoreError> {
-        let (account, id) = (account.clone(), id.clone());
-        self.read(move |conn| queries::replication_job(conn, &account, &id))
-            .await
-    }
-
-    async fn list_source_servers(
-        &self,
-        account: &AccountId,
-        filter: &SourceServerFilter,
-        after: Option<&SourceServerId>,
-        limit: usize,
-    ) -> Result<Vec<SourceServer>, StoreError> {
-        let (account, filter, after) = (account.clone(), filter.clone(), after.cloned());
-        self.read(move |conn| {
-            queries::list_source_servers(conn, &account, &filter, after.as_ref(), limit)
-        })
-        .await
-    }
-
-    async fn list_replication_jobs(
-        &self,
-        account: &AccountId,
-        filter: &ReplicationJobFilter,
-        after: Option<&ReplicationJobId>,
-        limit: usize,
-    ) -> Result<Vec<ReplicationJob>, StoreError> {
-        let (account, filter, after) = (account.clone(), filter.clone(), after.cloned());
-        self.read(move |conn| {
-            queries::list_replication_jobs(conn, &account, &filter, after.as_ref(), limit)
-        })
-        .await
-    }
-
-    async fn sources_with_running_jobs(
-        &self,
-        account: &AccountId,
-        sources: &[SourceServerId],
-    ) -> Result<HashSet<SourceServerId>, StoreError> {
-        if sources.is_empty() {
-            return Ok(HashSet::new());
-        }
-        let (account, sources) = (account.clone(), sources.to_vec());
-        self.read(move |conn| queries::sources_with_running_jobs(conn, &account, &sources))
-            .await
-    }
-
-    async fn active_source_servers(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<Versioned<SourceServer>>, StoreError> {
-        self.read(move |conn| queries::active_source_servers(conn, limit))
-            .await
-    }
-
-    async fn active_replication_jobs(
-        &self,
-        limit: usize,
-    ) -> Result<Vec<Versioned<ReplicationJob>>, StoreError> {
-        self.read(move |conn| queries::active_replication_jobs(conn, limit))
             .await
     }
 
@@ -299,17 +263,8 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn commit(&self, batch: WriteBatch) -> Result<Vec<LifecycleEvent>, StoreError> {
-        self.write(move |conn, events| {
-            let committed = write::commit(conn, batch)?;
-            // Still under the writer lock: publication order is commit order.
-            for event in &committed {
-                // No receivers is not an error.
-                let _ = events.send(Arc::new(SharedEvent::new(event.clone())));
-            }
-            Ok(committed)
-        })
-        .await
+    async fn commit(&self, batch: WriteBatch) -> Result<u64, StoreError> {
+        self.inner.committer.commit(batch).await
     }
 
     async fn events_from(
@@ -321,31 +276,8 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn head_revision(&self) -> Result<u64, StoreError> {
-        self.read(queries::head_revision).await
-    }
-
-    async fn snapshot(&self, account: &AccountId) -> Result<(u64, Vec<Resource>), StoreError> {
-        let account = account.clone();
-        self.read(move |conn| event_log::snapshot(conn, &account))
-            .await
-    }
-
-    async fn overdue_follow_up_tasks(
-        &self,
-        now: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<(AccountId, SourceServerId, FollowUpTaskId)>, StoreError> {
-        self.read(move |conn| event_log::overdue_follow_up_tasks(conn, now, limit))
-            .await
-    }
-
-    async fn follow_up_task_counts(&self) -> Result<(u64, u64), StoreError> {
-        self.read(event_log::follow_up_task_counts).await
-    }
-
     async fn oldest_revision(&self) -> Result<u64, StoreError> {
-        self.read(event_log::oldest_revision).await
+        Ok(self.inner.oldest.load(Ordering::Acquire))
     }
 
     async fn compact_events(
@@ -353,12 +285,20 @@ impl Store for SqliteStore {
         keep_count: u64,
         older_than: Option<Timestamp>,
     ) -> Result<u64, StoreError> {
-        self.write(move |conn, _| event_log::compact(conn, keep_count, older_than))
-            .await
-    }
-
-    fn subscribe(&self) -> broadcast::Receiver<Arc<SharedEvent>> {
-        self.inner.events.subscribe()
+        let committer = &self.inner.committer;
+        let through = committer
+            .run(move |conn| event_log::compaction_target(conn, keep_count, older_than))
+            .await?;
+        let mut deleted = 0;
+        // One step per chore: commits queue between the steps.
+        while let Some((count, oldest)) = committer
+            .run(move |conn| event_log::compact_step(conn, through))
+            .await?
+        {
+            self.inner.oldest.store(oldest, Ordering::Release);
+            deleted += count;
+        }
+        Ok(deleted)
     }
 
     async fn secret(&self, name: &str) -> Result<Vec<u8>, StoreError> {
@@ -371,7 +311,9 @@ impl Store for SqliteStore {
             return Ok(value);
         }
         let fresh: [u8; 32] = rand::random();
-        self.write(move |conn, _| write::create_secret(conn, &name, &fresh))
+        self.inner
+            .committer
+            .run(move |conn| write::create_secret(conn, &name, &fresh))
             .await
     }
 }

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
-use super::map_err;
+use super::{map_err, upgrade};
 use crate::store::StoreError;
 
 /// How long a connection waits for a lock held by another one before
@@ -22,6 +22,8 @@ struct Migration {
     version: i64,
     name: &'static str,
     sql: &'static str,
+    /// Rewrites the data after `sql`, in the same transaction.
+    convert: Option<fn(&Connection) -> Result<(), StoreError>>,
 }
 
 /// Every schema change, in order.
@@ -100,6 +102,7 @@ CREATE TABLE secrets (
     value BLOB NOT NULL
 );
 ",
+        convert: None,
     },
     Migration {
         version: 2,
@@ -115,6 +118,7 @@ INSERT INTO event_log (id, compacted_through) VALUES (1, 0);
 -- Age-based retention finds its cut-off by time.
 CREATE INDEX events_by_time ON events (time);
 ",
+        convert: None,
     },
     Migration {
         version: 3,
@@ -135,6 +139,55 @@ CREATE TABLE follow_up_tasks (
 );
 CREATE INDEX follow_up_tasks_pending ON follow_up_tasks (deadline) WHERE state = 'PENDING';
 ",
+        convert: None,
+    },
+    Migration {
+        version: 4,
+        name: "binary storage format",
+        sql: r"
+-- Resources and events as cutover.storage.v1 protobuf (see store::codec).
+-- Reads are served by the in-memory read model, so the tables keep only
+-- what writes check: the key, the version, and the one-unfinished-job rule.
+CREATE TABLE servers (
+    account_id TEXT    NOT NULL,
+    id         TEXT    NOT NULL,
+    version    INTEGER NOT NULL,
+    revision   INTEGER NOT NULL,
+    body       BLOB    NOT NULL,
+    PRIMARY KEY (account_id, id)
+) WITHOUT ROWID;
+
+CREATE TABLE jobs (
+    account_id TEXT    NOT NULL,
+    id         TEXT    NOT NULL,
+    source_id  TEXT    NOT NULL,
+    unfinished INTEGER NOT NULL,
+    version    INTEGER NOT NULL,
+    revision   INTEGER NOT NULL,
+    body       BLOB    NOT NULL,
+    PRIMARY KEY (account_id, id)
+) WITHOUT ROWID;
+
+-- At most one unfinished job per source server.
+CREATE UNIQUE INDEX jobs_one_unfinished ON jobs (account_id, source_id) WHERE unfinished = 1;
+
+CREATE TABLE log (
+    revision INTEGER NOT NULL PRIMARY KEY,
+    time     INTEGER NOT NULL,
+    body     BLOB    NOT NULL
+);
+
+-- Age-based retention finds its cut-off by time.
+CREATE INDEX log_by_time ON log (time);
+
+-- The encoding of the bodies above.
+CREATE TABLE storage_format (
+    id      INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+);
+INSERT INTO storage_format (id, version) VALUES (1, 1);
+",
+        convert: Some(upgrade::binary_from_json),
     },
 ];
 
@@ -158,6 +211,10 @@ pub(super) fn connect(path: &Path) -> Result<Connection, StoreError> {
     }
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(map_err)?;
+    // Each batch of a group commit runs in a savepoint: keep their
+    // journals in memory.
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(map_err)?;
     Ok(conn)
 }
 
@@ -173,7 +230,21 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     )
     .map_err(map_err)?;
     let known = MIGRATIONS.last().map_or(0, |m| m.version);
-    for migration in MIGRATIONS {
+    // A database from a newer build is refused before anything is written.
+    let newest: i64 = conn
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |row| row.get(0),
+        )
+        .map_err(map_err)?;
+    if newest > known {
+        return Err(StoreError::Unavailable(format!(
+            "the database has schema version {newest}, newer than this build knows ({known}); \
+             it was written by a newer release and is left untouched"
+        )));
+    }
+    for migration in MIGRATIONS.iter().filter(|m| m.version > newest) {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(map_err)?;
@@ -192,6 +263,9 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
                     migration.version, migration.name
                 ))
             })?;
+            if let Some(convert) = migration.convert {
+                convert(&tx)?;
+            }
             tx.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)",
                 rusqlite::params![migration.version, migration.name, now_millis()],
@@ -204,18 +278,6 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             );
         }
         tx.commit().map_err(map_err)?;
-    }
-    let newest: i64 = conn
-        .query_row(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            [],
-            |row| row.get(0),
-        )
-        .map_err(map_err)?;
-    if newest > known {
-        return Err(StoreError::Unavailable(format!(
-            "the database has schema version {newest}, newer than this build knows ({known})"
-        )));
     }
     Ok(())
 }

@@ -1,13 +1,11 @@
-//! The store's writes, as blocking functions over the writer connection.
+//! The store's writes, as blocking functions over the writer connection,
+//! run by the committer inside its transaction.
 
-use rusqlite::{ffi, params, Connection, TransactionBehavior};
+use rusqlite::{ffi, params, Connection};
 
-use super::map_err;
-use super::queries::{encode, head_revision, secret, to_i64};
-use crate::domain::{
-    AccountId, BusinessStatus, LifecycleEvent, ReplicationJob, Resource, SourceServer, Timestamp,
-};
-use crate::store::{StoreError, WriteBatch};
+use super::{map_err, queries::secret};
+use crate::domain::{AccountId, LifecycleEvent, ReplicationJob, Resource, SourceServer, Timestamp};
+use crate::store::{codec, IdempotencyRecord, StoreError, WriteBatch};
 
 /// Which constraint `err` violated, if it is a constraint violation.
 fn constraint(err: &rusqlite::Error) -> Option<i32> {
@@ -19,6 +17,10 @@ fn constraint(err: &rusqlite::Error) -> Option<i32> {
         }
         _ => None,
     }
+}
+
+pub(super) fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 /// Marks `account` initialised; true when it was not before.
@@ -50,53 +52,75 @@ pub(super) fn create_secret(
         .ok_or_else(|| StoreError::Unavailable(format!("secret {name} vanished after creation")))
 }
 
-/// Writes `batch` in one IMMEDIATE transaction; returns its events with
-/// their revisions. Nothing is written unless everything is.
-pub(super) fn commit(
-    conn: &mut Connection,
+/// Writes `batch` inside the caller's transaction, its events numbered
+/// from `head + 1`; returns them. Version checks, the one-unfinished-job
+/// rule and client-token reuse are checked here, against the stored state:
+/// any failure is a [`StoreError::Conflict`] and the caller rolls the
+/// batch back.
+pub(super) fn write_batch(
+    conn: &Connection,
     batch: WriteBatch,
+    head: u64,
+    buffer: &mut Vec<u8>,
 ) -> Result<Vec<LifecycleEvent>, StoreError> {
-    if !conn.is_autocommit() {
-        // A transaction left open by an earlier failure (its rollback
-        // failed too) would make every later BEGIN fail: end it first.
-        conn.execute_batch("ROLLBACK").map_err(map_err)?;
-    }
-    // Dropping `tx` on an error path rolls back.
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(map_err)?;
-    let mut revision = head_revision(&tx)?;
+    let mut revision = head;
     let mut events = Vec::with_capacity(batch.writes.len());
     for write in batch.writes {
         revision += 1;
+        buffer.clear();
         match &write.resource {
             Resource::SourceServer(server) => {
-                write_server(&tx, server, write.expected_version, revision)?;
+                codec::encode_source_server(server, buffer);
+                write_server(conn, server, write.expected_version, revision, buffer)?;
             }
-            Resource::ReplicationJob(job) => write_job(&tx, job, write.expected_version, revision)?,
+            Resource::ReplicationJob(job) => {
+                codec::encode_replication_job(job, buffer);
+                write_job(conn, job, write.expected_version, revision, buffer)?;
+            }
         }
         let event = LifecycleEvent {
             revision,
             event: write.event,
             resource: write.resource,
         };
-        insert_event(&tx, &event)?;
+        buffer.clear();
+        codec::encode_event(&event, buffer);
+        conn.prepare_cached("INSERT INTO log (revision, time, body) VALUES (?1, ?2, ?3)")
+            .and_then(|mut stmt| stmt.execute(params![to_i64(revision), event.event.time.0, &buffer[..]]))
+            .map_err(map_err)?;
         events.push(event);
     }
     if let Some(record) = &batch.idempotency {
-        tx.prepare_cached(
-            "INSERT INTO client_tokens (account_id, token, fingerprint, outcome) VALUES (?1, ?2, ?3, ?4)",
-        )
-        .and_then(|mut stmt| {
-            stmt.execute(params![record.account_id.as_str(), record.token, record.fingerprint, record.outcome])
-        })
-        .map_err(|err| match constraint(&err) {
-            Some(_) => StoreError::Conflict(format!("client token {:?} was already used", record.token)),
-            None => map_err(err),
-        })?;
+        insert_token(conn, record)?;
     }
-    tx.commit().map_err(map_err)?;
     Ok(events)
+}
+
+fn insert_token(conn: &Connection, record: &IdempotencyRecord) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO client_tokens (account_id, token, fingerprint, outcome) VALUES (?1, ?2, ?3, ?4)",
+    )
+    .and_then(|mut stmt| {
+        stmt.execute(params![
+            record.account_id.as_str(),
+            record.token,
+            record.fingerprint,
+            record.outcome
+        ])
+    })
+    .map_err(|err| match constraint(&err) {
+        Some(_) => StoreError::Conflict(format!(
+            "client token {:?} was already used",
+            record.token
+        )),
+        None => map_err(err),
+    })?;
+    Ok(())
+}
+
+/// A version check that matched no row.
+fn stale(what: &str, id: &str, version: u64) -> StoreError {
+    StoreError::Conflict(format!("{what} {id} is no longer at version {version}"))
 }
 
 fn write_server(
@@ -104,88 +128,36 @@ fn write_server(
     server: &SourceServer,
     expected_version: Option<u64>,
     revision: u64,
+    body: &[u8],
 ) -> Result<(), StoreError> {
-    let body = encode(server, "source server")?;
-    let pending = server
-        .follow_up_tasks
-        .iter()
-        .filter(|t| t.is_pending())
-        .count();
-    let pending = i64::try_from(pending).unwrap_or(i64::MAX);
-    let id = server.id.as_str();
-    let columns = params![
-        server.account_id.as_str(),
-        id,
-        server.life_cycle.state.as_str(),
-        server.replication_type.as_str(),
-        server.is_archived,
-        pending,
-        to_i64(revision),
-        body,
-        expected_version.map(to_i64),
-    ];
-    let changed = match expected_version {
+    let (account, id) = (server.account_id.as_str(), server.id.as_str());
+    match expected_version {
         None => conn
             .prepare_cached(
-                "INSERT INTO source_servers (account_id, id, life_cycle_state, replication_type, is_archived,
-                     pending_tasks, updated_revision, body, version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, COALESCE(?9, 1))",
-            ) // ?9 is NULL here: a new resource starts at version 1.
-            .and_then(|mut stmt| stmt.execute(columns))
+                "INSERT INTO servers (account_id, id, version, revision, body) VALUES (?1, ?2, 1, ?3, ?4)",
+            )
+            .and_then(|mut stmt| stmt.execute(params![account, id, to_i64(revision), body]))
             .map_err(|err| match constraint(&err) {
                 Some(_) => StoreError::Conflict(format!("source server {id} already exists")),
                 None => map_err(err),
-            })?,
-        Some(_) => conn
-            .prepare_cached(
-                "UPDATE source_servers SET life_cycle_state = ?3, replication_type = ?4, is_archived = ?5,
-                     pending_tasks = ?6, updated_revision = ?7, body = ?8, version = version + 1
-                 WHERE account_id = ?1 AND id = ?2 AND version = ?9",
-            )
-            .and_then(|mut stmt| stmt.execute(columns))
-            .map_err(map_err)?,
-    };
-    if let (0, Some(version)) = (changed, expected_version) {
-        return Err(StoreError::Conflict(format!(
-            "source server {id} is no longer at version {version}"
-        )));
+            })
+            .map(drop),
+        Some(version) => {
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE servers SET version = version + 1, revision = ?3, body = ?4
+                     WHERE account_id = ?1 AND id = ?2 AND version = ?5",
+                )
+                .and_then(|mut stmt| {
+                    stmt.execute(params![account, id, to_i64(revision), body, to_i64(version)])
+                })
+                .map_err(map_err)?;
+            match changed {
+                0 => Err(stale("source server", id, version)),
+                _ => Ok(()),
+            }
+        }
     }
-    write_follow_up_tasks(conn, server)
-}
-
-/// Keeps one row per follow-up task in step with the server that holds it,
-/// in the same transaction: the scheduler finds due and overdue tasks by
-/// deadline without reading every server.
-fn write_follow_up_tasks(conn: &Connection, server: &SourceServer) -> Result<(), StoreError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "INSERT INTO follow_up_tasks (task_id, account_id, source_server_id, kind, state, created_at,
-                 deadline, completed_at, attempts, overdue)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT (task_id) DO UPDATE SET state = excluded.state, completed_at = excluded.completed_at,
-                 attempts = excluded.attempts, overdue = excluded.overdue",
-        )
-        .map_err(map_err)?;
-    for task in &server.follow_up_tasks {
-        stmt.execute(params![
-            task.id.as_str(),
-            server.account_id.as_str(),
-            server.id.as_str(),
-            task.kind.as_str(),
-            if task.is_pending() {
-                "PENDING"
-            } else {
-                "COMPLETED"
-            },
-            task.created.0,
-            task.deadline.0,
-            task.completed.map(|t| t.0),
-            i64::from(task.attempts),
-            task.overdue,
-        ])
-        .map_err(map_err)?;
-    }
-    Ok(())
 }
 
 fn write_job(
@@ -193,73 +165,48 @@ fn write_job(
     job: &ReplicationJob,
     expected_version: Option<u64>,
     revision: u64,
+    body: &[u8],
 ) -> Result<(), StoreError> {
-    let body = encode(job, "replication job")?;
-    let id = job.id.as_str();
-    let columns = params![
-        job.account_id.as_str(),
-        id,
-        job.source_id.as_str(),
-        job.status.as_str(),
-        job.business_status.map(BusinessStatus::as_str),
-        job.status.is_unfinished(),
-        to_i64(revision),
-        body,
-        expected_version.map(to_i64),
-    ];
+    let (account, id) = (job.account_id.as_str(), job.id.as_str());
     let on_error = |err: rusqlite::Error| match constraint(&err) {
         Some(ffi::SQLITE_CONSTRAINT_UNIQUE) => StoreError::Conflict(format!(
             "source server {} already has an unfinished replication job",
             job.source_id
         )),
-        Some(ffi::SQLITE_CONSTRAINT_PRIMARYKEY) => {
-            StoreError::Conflict(format!("replication job {id} already exists"))
-        }
-        _ => map_err(err),
+        Some(_) => StoreError::Conflict(format!("replication job {id} already exists")),
+        None => map_err(err),
     };
-    let changed = match expected_version {
+    let columns = params![
+        account,
+        id,
+        job.source_id.as_str(),
+        job.status.is_unfinished(),
+        to_i64(revision),
+        body,
+        expected_version.map(to_i64),
+    ];
+    match expected_version {
         None => conn
             .prepare_cached(
-                "INSERT INTO replication_jobs (account_id, id, source_id, status, business_status, unfinished,
-                     updated_revision, body, version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, COALESCE(?9, 1))",
-            )
+                "INSERT INTO jobs (account_id, id, source_id, unfinished, version, revision, body)
+                 VALUES (?1, ?2, ?3, ?4, COALESCE(?7, 1), ?5, ?6)",
+            ) // ?7 is NULL here: a new resource starts at version 1.
             .and_then(|mut stmt| stmt.execute(columns))
-            .map_err(on_error)?,
-        Some(_) => conn
-            .prepare_cached(
-                "UPDATE replication_jobs SET source_id = ?3, status = ?4, business_status = ?5, unfinished = ?6,
-                     updated_revision = ?7, body = ?8, version = version + 1
-                 WHERE account_id = ?1 AND id = ?2 AND version = ?9",
-            )
-            .and_then(|mut stmt| stmt.execute(columns))
-            .map_err(on_error)?,
-    };
-    match (changed, expected_version) {
-        (0, Some(version)) => Err(StoreError::Conflict(format!(
-            "replication job {id} is no longer at version {version}"
-        ))),
-        _ => Ok(()),
+            .map_err(on_error)
+            .map(drop),
+        Some(version) => {
+            let changed = conn
+                .prepare_cached(
+                    "UPDATE jobs SET source_id = ?3, unfinished = ?4, version = version + 1,
+                         revision = ?5, body = ?6
+                     WHERE account_id = ?1 AND id = ?2 AND version = ?7",
+                )
+                .and_then(|mut stmt| stmt.execute(columns))
+                .map_err(on_error)?;
+            match changed {
+                0 => Err(stale("replication job", id, version)),
+                _ => Ok(()),
+            }
+        }
     }
-}
-
-fn insert_event(conn: &Connection, event: &LifecycleEvent) -> Result<(), StoreError> {
-    let body = encode(event, "event")?;
-    conn.prepare_cached(
-        "INSERT INTO events (revision, account_id, resource_type, resource_id, event_type, time, body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )
-    .and_then(|mut stmt| {
-        stmt.execute(params![
-            to_i64(event.revision),
-            event.resource.account_id().as_str(),
-            event.resource.kind().to_string(),
-            event.resource.id(),
-            event.event.event_type.as_str(),
-            event.event.time.0,
-            body,
-        ])
-    })
-    .map_err(map_err)?;
-    Ok(())
 }

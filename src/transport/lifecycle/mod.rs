@@ -13,12 +13,12 @@ use tonic::{Request, Response, Status};
 use super::{convert, Api, BoxStream};
 use crate::{
     control_plane::Caller,
-    domain::{DomainError, ReplicationJobId, Resource, SourceServerId},
+    domain::{DomainError, ReplicationJobId, SourceServerId},
     pb::v1::{
         self as pb, watch_lifecycle_events_response::Kind, WatchLifecycleEventsRequest,
         WatchLifecycleEventsResponse,
     },
-    watch::{self, EventFilter, WatchItem, WatchRequest},
+    watch::{self, EventFilter, SnapshotItem, WatchItem, WatchRequest},
 };
 
 /// Most resource ids one watch may name.
@@ -103,22 +103,20 @@ impl Api {
                 }));
                 return Ok(());
             }
-            WatchItem::Snapshot {
-                resource,
-                has_running_job,
-            } => {
-                let resource = match *resource {
-                    Resource::SourceServer(server) => {
-                        let state = self.plane.source_state(&server, has_running_job);
+            WatchItem::Snapshot(item) => {
+                let resource = match item {
+                    SnapshotItem::SourceServer(entry) => {
+                        let server = &entry.server.value;
+                        let state = self.plane.source_state(server, entry.has_running_job);
                         pb::resource_snapshot::Resource::SourceServer(convert::source_server(
-                            &server,
-                            arn(&server),
+                            server,
+                            arn(server),
                             Some(state),
                         ))
                     }
-                    Resource::ReplicationJob(job) => {
+                    SnapshotItem::ReplicationJob(job) => {
                         pb::resource_snapshot::Resource::ReplicationJob(convert::replication_job(
-                            &job,
+                            &job.value,
                         ))
                     }
                 };

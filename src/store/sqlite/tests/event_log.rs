@@ -1,4 +1,4 @@
-//! Snapshots, the oldest retained revision and compaction.
+//! The oldest retained revision and compaction.
 
 use super::*;
 
@@ -31,7 +31,7 @@ async fn compaction_keeps_the_newest_and_revisions_keep_counting() {
 
     // Even an emptied log does not restart the count.
     assert_eq!(store.compact_events(0, None).await.unwrap(), 4);
-    assert_eq!(store.head_revision().await.unwrap(), 10);
+    assert_eq!(store.read_model().revision(), 10);
     assert_eq!(store.oldest_revision().await.unwrap(), 11);
     commit_servers(&store, &acct, 10, 1).await;
     assert_eq!(store.events_from(1, 100).await.unwrap()[0].revision, 11);
@@ -58,22 +58,4 @@ async fn compaction_by_age_removes_only_older_events() {
         3
     );
     assert_eq!(store.oldest_revision().await.unwrap(), 4);
-}
-
-#[tokio::test]
-async fn a_snapshot_is_one_account_at_one_revision() {
-    let (_dir, store) = open();
-    commit_servers(&store, &account(1), 0, 3).await;
-    commit_servers(&store, &account(2), 3, 2).await;
-    store
-        .commit(batch(vec![job_write(
-            job(&account(1), 1, 0, ReplicationJobStatus::Ready),
-            None,
-        )]))
-        .await
-        .unwrap();
-    let (revision, resources) = store.snapshot(&account(1)).await.unwrap();
-    assert_eq!(revision, 6);
-    assert_eq!(resources.len(), 4);
-    assert!(resources.iter().all(|r| r.account_id() == &account(1)));
 }

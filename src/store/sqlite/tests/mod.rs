@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use tempfile::TempDir;
 
-use super::{queries, SqliteStore};
+use super::SqliteStore;
 use crate::domain::{
     AccountId, BusinessStatus, DataReplicationInfo, DataReplicationState, FollowUpTask,
     FollowUpTaskId, FollowUpTaskKind, JobSchedule, LifeCycle, LifeCycleState, Millis,
@@ -18,8 +18,8 @@ use crate::domain::{
     SourceProperties, SourceServer, SourceServerId, Timestamp, Transition,
 };
 use crate::store::{
-    IdempotencyRecord, ReplicationJobFilter, ResourceWrite, SourceServerFilter, Store, StoreError,
-    WriteBatch,
+    Entry, IdempotencyRecord, ReplicationJobFilter, ResourceWrite, ServerEntry, SourceServerFilter,
+    Store, StoreError, Versioned, WriteBatch,
 };
 
 fn account(n: u64) -> AccountId {
@@ -123,6 +123,26 @@ fn open() -> (TempDir, SqliteStore) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(&dir.path().join("nested/dir/cutover.db")).expect("open store");
     (dir, store)
+}
+
+/// A source server as the store's read model holds it.
+fn stored_server(
+    store: &SqliteStore,
+    account: &AccountId,
+    id: &SourceServerId,
+) -> Option<Versioned<SourceServer>> {
+    let entry = store.read_model().source_server(account, id)?;
+    Some(entry.server.map(|server| SourceServer::clone(&server)))
+}
+
+/// A replication job as the store's read model holds it.
+fn stored_job(
+    store: &SqliteStore,
+    account: &AccountId,
+    id: &ReplicationJobId,
+) -> Option<Versioned<ReplicationJob>> {
+    let entry = store.read_model().replication_job(account, id)?;
+    Some(entry.map(|job| ReplicationJob::clone(&job)))
 }
 
 fn is_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {

@@ -1,4 +1,5 @@
-//! Reads: listings, filters, pagination and the active-resource queries.
+//! Reads from the read model the store keeps: listings, filters,
+//! pagination, running jobs and the active-resource queries.
 
 use super::*;
 
@@ -25,28 +26,24 @@ async fn list_source_servers_filters_and_pages() {
     writes.push(server_write(server(&account(2), 100), None));
     store.commit(batch(writes)).await.unwrap();
 
-    let ids = |servers: Vec<SourceServer>| servers.into_iter().map(|s| s.id).collect::<Vec<_>>();
+    let ids = |servers: Vec<ServerEntry>| {
+        servers
+            .into_iter()
+            .map(|s| s.server.value.id.clone())
+            .collect::<Vec<_>>()
+    };
     let all = SourceServerFilter::default();
     assert_eq!(
-        ids(store
-            .list_source_servers(&a, &all, None, 100)
-            .await
-            .unwrap()),
+        ids(store.read_model().list_source_servers(&a, &all, None, 100).items),
         (0..10).map(sid).collect::<Vec<_>>()
     );
 
     // Pages of 4 by `after`.
-    let first = ids(store.list_source_servers(&a, &all, None, 4).await.unwrap());
+    let first = ids(store.read_model().list_source_servers(&a, &all, None, 4).items);
     assert_eq!(first, (0..4).map(sid).collect::<Vec<_>>());
-    let second = ids(store
-        .list_source_servers(&a, &all, first.last(), 4)
-        .await
-        .unwrap());
+    let second = ids(store.read_model().list_source_servers(&a, &all, first.last(), 4).items);
     assert_eq!(second, (4..8).map(sid).collect::<Vec<_>>());
-    let third = ids(store
-        .list_source_servers(&a, &all, second.last(), 4)
-        .await
-        .unwrap());
+    let third = ids(store.read_model().list_source_servers(&a, &all, second.last(), 4).items);
     assert_eq!(third, [sid(8), sid(9)]);
 
     let archived = SourceServerFilter {
@@ -54,10 +51,7 @@ async fn list_source_servers_filters_and_pages() {
         ..Default::default()
     };
     assert_eq!(
-        ids(store
-            .list_source_servers(&a, &archived, None, 100)
-            .await
-            .unwrap()),
+        ids(store.read_model().list_source_servers(&a, &archived, None, 100).items),
         [0, 2, 4, 6, 8].map(sid)
     );
     let filter = SourceServerFilter {
@@ -67,10 +61,7 @@ async fn list_source_servers_filters_and_pages() {
         life_cycle_states: vec![LifeCycleState::NotReady, LifeCycleState::Testing],
     };
     assert_eq!(
-        ids(store
-            .list_source_servers(&a, &filter, None, 100)
-            .await
-            .unwrap()),
+        ids(store.read_model().list_source_servers(&a, &filter, None, 100).items),
         [sid(7)]
     );
     let cut_over = SourceServerFilter {
@@ -78,23 +69,14 @@ async fn list_source_servers_filters_and_pages() {
         ..Default::default()
     };
     assert_eq!(
-        ids(store
-            .list_source_servers(&a, &cut_over, Some(&sid(0)), 2)
-            .await
-            .unwrap()),
+        ids(store.read_model().list_source_servers(&a, &cut_over, Some(&sid(0)), 2).items),
         [sid(3), sid(6)]
     );
     assert_eq!(
-        ids(store
-            .list_source_servers(&account(2), &all, None, 100)
-            .await
-            .unwrap()),
+        ids(store.read_model().list_source_servers(&account(2), &all, None, 100).items),
         [sid(100)]
     );
-    assert!(store
-        .list_source_servers(&account(3), &all, None, 100)
-        .await
-        .unwrap()
+    assert!(store.read_model().list_source_servers(&account(3), &all, None, 100).items
         .is_empty());
 }
 
@@ -120,17 +102,15 @@ async fn list_replication_jobs_filters_and_pages() {
         .await
         .unwrap();
 
-    let ids = |jobs: Vec<ReplicationJob>| jobs.into_iter().map(|j| j.id).collect::<Vec<_>>();
+    let ids = |jobs: Vec<Entry<ReplicationJob>>| {
+        jobs.into_iter()
+            .map(|j| j.value.id.clone())
+            .collect::<Vec<_>>()
+    };
     let all = ReplicationJobFilter::default();
-    let first = ids(store
-        .list_replication_jobs(&a, &all, None, 5)
-        .await
-        .unwrap());
+    let first = ids(store.read_model().list_replication_jobs(&a, &all, None, 5).items);
     assert_eq!(first, (0..5).map(jid).collect::<Vec<_>>());
-    let rest = ids(store
-        .list_replication_jobs(&a, &all, first.last(), 5)
-        .await
-        .unwrap());
+    let rest = ids(store.read_model().list_replication_jobs(&a, &all, first.last(), 5).items);
     assert_eq!(rest, (5..8).map(jid).collect::<Vec<_>>());
 
     let running = ReplicationJobFilter {
@@ -138,10 +118,7 @@ async fn list_replication_jobs_filters_and_pages() {
         ..Default::default()
     };
     assert_eq!(
-        ids(store
-            .list_replication_jobs(&a, &running, None, 100)
-            .await
-            .unwrap()),
+        ids(store.read_model().list_replication_jobs(&a, &running, None, 100).items),
         [jid(0), jid(4)]
     );
     let syncing = ReplicationJobFilter {
@@ -149,10 +126,7 @@ async fn list_replication_jobs_filters_and_pages() {
         ..Default::default()
     };
     assert_eq!(
-        ids(store
-            .list_replication_jobs(&a, &syncing, None, 100)
-            .await
-            .unwrap()),
+        ids(store.read_model().list_replication_jobs(&a, &syncing, None, 100).items),
         [jid(0), jid(4)]
     );
     let by_source = ReplicationJobFilter {
@@ -165,44 +139,54 @@ async fn list_replication_jobs_filters_and_pages() {
         business_statuses: Vec::new(),
     };
     assert_eq!(
-        ids(store
-            .list_replication_jobs(&a, &by_source, None, 100)
-            .await
-            .unwrap()),
+        ids(store.read_model().list_replication_jobs(&a, &by_source, None, 100).items),
         [jid(1), jid(3), jid(5)]
     );
     assert_eq!(
-        ids(store
-            .list_replication_jobs(&account(2), &all, None, 100)
-            .await
-            .unwrap()),
+        ids(store.read_model().list_replication_jobs(&account(2), &all, None, 100).items),
         [jid(50)]
     );
 }
 
 #[tokio::test]
-async fn sources_with_running_jobs_are_found() {
+async fn running_jobs_make_their_source_in_use() {
     let (_dir, store) = open();
     let a = account(1);
+    for n in [1, 2, 3, 4] {
+        store
+            .commit(batch(vec![server_write(server(&a, n), None)]))
+            .await
+            .unwrap();
+    }
     store
         .commit(batch(vec![
             job_write(job(&a, 1, 1, ReplicationJobStatus::Running), None),
             job_write(job(&a, 2, 2, ReplicationJobStatus::Waiting), None),
-            job_write(job(&a, 3, 3, ReplicationJobStatus::Running), None),
             job_write(job(&account(2), 4, 4, ReplicationJobStatus::Running), None),
         ]))
         .await
         .unwrap();
-    let found = store
-        .sources_with_running_jobs(&a, &[sid(1), sid(2), sid(4), sid(9)])
+    let model = store.read_model();
+    let running = |n| model.source_server(&a, &sid(n)).map(|e| e.has_running_job);
+    assert_eq!(running(1), Some(true));
+    assert_eq!(running(2), Some(false));
+    assert_eq!(running(4), Some(false), "a job of another account");
+    assert_eq!(running(9), None);
+    assert_eq!(
+        model.unfinished_job(&a, &sid(2)).map(|j| j.value.id.clone()),
+        Some(jid(2))
+    );
+    // The job stops: its source is no longer in use.
+    store
+        .commit(batch(vec![job_write(
+            job(&a, 1, 1, ReplicationJobStatus::Stopped),
+            Some(1),
+        )]))
         .await
         .unwrap();
-    assert_eq!(found, HashSet::from([sid(1)]));
-    assert!(store
-        .sources_with_running_jobs(&a, &[])
-        .await
-        .unwrap()
-        .is_empty());
+    assert_eq!(running(1), Some(false));
+    let snapshot = model.snapshot(&a);
+    assert!(!snapshot.source_server(&sid(1)).unwrap().has_running_job);
 }
 
 #[tokio::test]
@@ -249,13 +233,13 @@ async fn active_resources_come_oldest_change_first() {
         .await
         .unwrap();
 
-    let active = store.active_source_servers(100).await.unwrap();
+    let active = store.read_model().active_source_servers(100);
     let ids: Vec<_> = active
         .iter()
         .map(|v| (v.value.id.clone(), v.version))
         .collect();
     assert_eq!(ids, [(sid(3), 1), (sid(5), 1), (sid(6), 2)]);
-    assert_eq!(store.active_source_servers(1).await.unwrap().len(), 1);
+    assert_eq!(store.read_model().active_source_servers(1).len(), 1);
 
     store
         .commit(batch(vec![
@@ -274,11 +258,10 @@ async fn active_resources_come_oldest_change_first() {
         .await
         .unwrap();
     let jobs: Vec<_> = store
+        .read_model()
         .active_replication_jobs(100)
-        .await
-        .unwrap()
         .into_iter()
-        .map(|v| (v.value.id, v.version))
+        .map(|v| (v.value.id.clone(), v.version))
         .collect();
     assert_eq!(jobs, [(jid(3), 1), (jid(1), 2)]);
 }

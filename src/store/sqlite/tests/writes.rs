@@ -7,25 +7,24 @@ async fn insert_reads_back_at_version_1() {
     let (_dir, store) = open();
     let a = account(1);
     let s = server(&a, 1);
-    let events = store
+    let revision = store
         .commit(batch(vec![server_write(s.clone(), None)]))
         .await
         .unwrap();
+    assert_eq!(revision, 1);
+    let events = store.events_from(1, 10).await.unwrap();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].revision, 1);
     assert_eq!(events[0].resource, Resource::SourceServer(s.clone()));
 
-    let got = store
-        .source_server(&a, &s.id)
-        .await
-        .unwrap()
+    let got = stored_server(&store, &a, &s.id)
         .expect("stored");
     assert_eq!(got.version, 1);
     assert_eq!(got.value, s);
-    assert_eq!(store.head_revision().await.unwrap(), 1);
+    assert_eq!(store.read_model().revision(), 1);
     // Other accounts do not see it.
-    assert_eq!(store.source_server(&account(2), &s.id).await.unwrap(), None);
-    assert_eq!(store.source_server(&a, &sid(2)).await.unwrap(), None);
+    assert_eq!(stored_server(&store, &account(2), &s.id), None);
+    assert_eq!(stored_server(&store, &a, &sid(2)), None);
 }
 
 #[tokio::test]
@@ -38,16 +37,13 @@ async fn update_at_current_version_gives_version_2() {
         .await
         .unwrap();
     s.life_cycle.state = LifeCycleState::NotReady;
-    let events = store
+    let revision = store
         .commit(batch(vec![server_write(s.clone(), Some(1))]))
         .await
         .unwrap();
-    assert_eq!(events[0].revision, 2);
+    assert_eq!(revision, 2);
 
-    let got = store
-        .source_server(&a, &s.id)
-        .await
-        .unwrap()
+    let got = stored_server(&store, &a, &s.id)
         .expect("stored");
     assert_eq!(got.version, 2);
     assert_eq!(got.value.life_cycle.state, LifeCycleState::NotReady);
@@ -86,15 +82,12 @@ async fn stale_version_conflicts_and_writes_nothing() {
             .await
     ));
 
-    assert_eq!(store.head_revision().await.unwrap(), 2);
-    let got = store
-        .source_server(&a, &s.id)
-        .await
-        .unwrap()
+    assert_eq!(store.read_model().revision(), 2);
+    let got = stored_server(&store, &a, &s.id)
         .expect("stored");
     assert_eq!(got.version, 2);
     assert!(!got.value.is_archived);
-    assert_eq!(store.source_server(&a, &sid(9)).await.unwrap(), None);
+    assert_eq!(stored_server(&store, &a, &sid(9)), None);
 }
 
 #[tokio::test]
@@ -113,22 +106,22 @@ async fn a_conflict_rolls_back_the_whole_batch() {
         ]))
         .await;
     assert!(is_conflict(result));
-    assert_eq!(store.source_server(&a, &sid(2)).await.unwrap(), None);
-    assert_eq!(store.head_revision().await.unwrap(), 1);
+    assert_eq!(stored_server(&store, &a, &sid(2)), None);
+    assert_eq!(store.read_model().revision(), 1);
 
     // The next commit gets the next revision: no gap was left.
-    let events = store
+    let revision = store
         .commit(batch(vec![server_write(server(&a, 2), None)]))
         .await
         .unwrap();
-    assert_eq!(events[0].revision, 2);
+    assert_eq!(revision, 2);
 }
 
 #[tokio::test]
 async fn one_batch_gets_consecutive_revisions() {
     let (_dir, store) = open();
     let a = account(1);
-    let events = store
+    let revision = store
         .commit(batch(vec![
             server_write(server(&a, 1), None),
             job_write(job(&a, 1, 1, ReplicationJobStatus::Ready), None),
@@ -136,19 +129,17 @@ async fn one_batch_gets_consecutive_revisions() {
         ]))
         .await
         .unwrap();
+    assert_eq!(revision, 3);
+    let events = store.events_from(1, 10).await.unwrap();
     assert_eq!(
         events.iter().map(|e| e.revision).collect::<Vec<_>>(),
         [1, 2, 3]
     );
     assert_eq!(
-        store
-            .source_server(&a, &sid(1))
-            .await
-            .unwrap()
+        stored_server(&store, &a, &sid(1))
             .map(|v| v.version),
         Some(2)
     );
-    assert_eq!(store.events_from(1, 10).await.unwrap(), events);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -157,7 +148,7 @@ async fn concurrent_commits_are_gap_free_and_published_in_order() {
     const PER_TASK: u64 = 25;
     const TOTAL: u64 = TASKS * PER_TASK;
     let (_dir, store) = open();
-    let mut receiver = store.subscribe();
+    let mut receiver = store.read_model().subscribe();
     let tasks: Vec<_> = (0..TASKS)
         .map(|t| {
             let store = store.clone();
@@ -165,11 +156,13 @@ async fn concurrent_commits_are_gap_free_and_published_in_order() {
                 let a = account(t % 3 + 1);
                 for i in 0..PER_TASK {
                     let n = t * 1000 + i;
-                    let events = store
+                    let revision = store
                         .commit(batch(vec![server_write(server(&a, n), None)]))
                         .await
                         .unwrap();
-                    assert_eq!(events.len(), 1);
+                    // Read-your-writes: the read model shows it already.
+                    assert!(store.read_model().revision() >= revision);
+                    assert!(stored_server(&store, &a, &sid(n)).is_some());
                 }
             })
         })
@@ -183,7 +176,7 @@ async fn concurrent_commits_are_gap_free_and_published_in_order() {
         log.iter().map(|e| e.revision).collect::<Vec<_>>(),
         (1..=TOTAL).collect::<Vec<_>>()
     );
-    assert_eq!(store.head_revision().await.unwrap(), TOTAL);
+    assert_eq!(store.read_model().revision(), TOTAL);
     let ids: HashSet<&str> = log.iter().map(|e| e.resource.id()).collect();
     assert_eq!(ids.len() as u64, TOTAL);
 
@@ -198,7 +191,7 @@ async fn concurrent_commits_are_gap_free_and_published_in_order() {
 #[tokio::test]
 async fn events_from_pages_the_log() {
     let (_dir, store) = open();
-    assert_eq!(store.head_revision().await.unwrap(), 0);
+    assert_eq!(store.read_model().revision(), 0);
     assert!(store.events_from(0, 10).await.unwrap().is_empty());
     let a = account(1);
     for n in 0..5 {
@@ -246,8 +239,8 @@ async fn one_unfinished_job_per_source() {
         )]))
         .await;
     assert!(is_conflict(second));
-    assert_eq!(store.replication_job(&a, &jid(2)).await.unwrap(), None);
-    assert_eq!(store.head_revision().await.unwrap(), 1);
+    assert_eq!(stored_job(&store, &a, &jid(2)), None);
+    assert_eq!(store.read_model().revision(), 1);
 
     // Other sources and other accounts are not affected.
     store
@@ -278,10 +271,7 @@ async fn one_unfinished_job_per_source() {
         )]))
         .await
         .unwrap();
-    let got = store
-        .replication_job(&a, &jid(2))
-        .await
-        .unwrap()
+    let got = stored_job(&store, &a, &jid(2))
         .expect("stored");
     assert_eq!(
         (got.version, got.value.status),
@@ -333,8 +323,8 @@ async fn idempotency_record_round_trip_and_reused_token_conflicts() {
         })
         .await;
     assert!(is_conflict(again));
-    assert_eq!(store.source_server(&a, &sid(2)).await.unwrap(), None);
-    assert_eq!(store.head_revision().await.unwrap(), 1);
+    assert_eq!(stored_server(&store, &a, &sid(2)), None);
+    assert_eq!(store.read_model().revision(), 1);
 
     // Tokens are per account.
     let other = IdempotencyRecord {
