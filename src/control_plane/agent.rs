@@ -44,7 +44,11 @@ impl ControlPlane {
                 let (mut transitions, current, expected) = match id {
                     Some(id) => {
                         let loaded = self.load::<SourceServer>(&caller.account_id, id)?;
-                        (Vec::new(), SourceServer::clone(&loaded.value), Some(loaded.version))
+                        (
+                            Vec::new(),
+                            SourceServer::clone(&loaded.value),
+                            Some(loaded.version),
+                        )
                     }
                     None => {
                         let registration = Registration {

@@ -46,11 +46,7 @@ impl Aggregate for ReplicationJob {
     type Id = ReplicationJobId;
     const KIND: ResourceKind = ResourceKind::ReplicationJob;
 
-    fn fetch(
-        model: &ReadModel,
-        account: &AccountId,
-        id: &ReplicationJobId,
-    ) -> Option<Entry<Self>> {
+    fn fetch(model: &ReadModel, account: &AccountId, id: &ReplicationJobId) -> Option<Entry<Self>> {
         model.replication_job(account, id)
     }
 
@@ -67,9 +63,9 @@ impl ControlPlane {
         id: &A::Id,
     ) -> Result<Entry<A>, DomainError> {
         A::fetch(self.store.read_model(), account, id).ok_or_else(|| DomainError::NotFound {
-                kind: A::KIND,
-                id: id.to_string(),
-            })
+            kind: A::KIND,
+            id: id.to_string(),
+        })
     }
 
     /// Applies `decide` to the current state of a resource and commits the

@@ -9,8 +9,8 @@ use super::{Caller, ClientToken, ControlPlane, Page};
 use crate::{
     domain::{
         replication_job::{self, JobSpec, RunStep},
-        AccountId, DomainError, ReplicationJob, ReplicationJobId, Resource,
-        ResourceKind, SourceServerId, SourceState,
+        AccountId, DomainError, ReplicationJob, ReplicationJobId, Resource, ResourceKind,
+        SourceServerId, SourceState,
     },
     store::{Entry, ReplicationJobFilter, WriteBatch},
 };

@@ -15,6 +15,8 @@
 //!   order, after they are durable and before the commit returns.
 
 mod codec;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod read_model;
 mod shared_event;
 mod sqlite;

@@ -40,7 +40,8 @@ impl SnapshotWalk {
     /// A walk of `snapshot`'s resources that `filter` sees: servers then
     /// jobs, each in id order.
     pub(super) fn new(snapshot: Snapshot, filter: &EventFilter) -> SnapshotWalk {
-        let wants = |kind| filter.resource_kinds.is_empty() || filter.resource_kinds.contains(&kind);
+        let wants =
+            |kind| filter.resource_kinds.is_empty() || filter.resource_kinds.contains(&kind);
         let (servers, jobs) = (
             wants(ResourceKind::SourceServer),
             wants(ResourceKind::ReplicationJob),

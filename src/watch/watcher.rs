@@ -65,7 +65,8 @@ impl Watcher {
         let model = store.read_model();
         let mut snapshot = None;
         let next = if request.send_initial_snapshot {
-            let walk = SnapshotWalk::new(model.snapshot(&request.filter.account_id), &request.filter);
+            let walk =
+                SnapshotWalk::new(model.snapshot(&request.filter.account_id), &request.filter);
             let next = walk.revision() + 1;
             snapshot = Some(walk);
             next

@@ -1,12 +1,17 @@
-//! Failures of the store: unreadable stored data is an InternalError
+//! Failures of the store: an unreadable stored event is an InternalError
 //! (INTERNAL) that leaks nothing, a locked store one that says retrying
-//! helps (UNAVAILABLE); either way the server goes on serving.
+//! helps (UNAVAILABLE), and either way the server goes on serving; an
+//! unreadable stored resource stops the start with a clear error (reads
+//! come from memory, loaded at start) and leaves the file as it was.
 
 use tonic::{Code, Status};
 
 use crate::{
     api::{Api, Call},
-    support::{error_metadata, expect_error, expect_not_found, TestServer},
+    support::{
+        error_metadata, expect_error, expect_not_found, open_watch, watch_from, TestServer,
+        DEADLINE,
+    },
     NO_SIMULATOR, UNKNOWN_SERVER,
 };
 
@@ -30,31 +35,56 @@ fn open_store(server: &TestServer) -> rusqlite::Connection {
 }
 
 #[tokio::test]
-async fn unreadable_stored_data_is_an_internal_error_and_the_server_keeps_serving() {
+async fn an_unreadable_event_is_an_internal_error_and_the_server_keeps_serving() {
     let server = TestServer::start(NO_SIMULATOR);
     let api = Api::new(&server).await;
-    let broken = api.new_server().await;
+    let id = api.new_server().await;
     let changed = open_store(&server)
-        .execute(
-            "UPDATE source_servers SET body = 'not json' WHERE id = ?1",
-            [&broken],
-        )
-        .expect("corrupt the row");
-    assert_eq!(changed, 1);
+        .execute("UPDATE log SET body = X'0aff'", [])
+        .expect("corrupt the log");
+    assert!(changed >= 1);
 
-    // Reading it, listing it, mutating it.
-    for call in [Call::GetServer, Call::DescribeServers, Call::Disconnect] {
-        expect_internal(api.refused(call, &broken).await, Code::Internal);
-    }
+    // Resuming a watch reads the stored log: it ends with InternalError.
+    let mut lifecycle = server.lifecycle().await;
+    let mut stream = open_watch(&mut lifecycle, watch_from(1)).await;
+    let status = tokio::time::timeout(DEADLINE, stream.message())
+        .await
+        .expect("an answer before the deadline")
+        .expect_err("the watch fails");
+    // A stream's error travels in its trailers, without the request id
+    // metadata of a unary call's headers.
+    assert_eq!(status.code(), Code::Internal, "{status:?}");
+    assert_eq!(status.message(), INTERNAL_MESSAGE);
 
-    // The server is still up and serves everything else.
-    let fresh = api.new_server().await;
-    assert_eq!(api.server(&fresh).await.source_server_id, fresh);
-    api.ok(Call::Disconnect, &fresh).await;
+    // Reads come from memory and go on; so do writes.
+    assert_eq!(api.server(&id).await.source_server_id, id);
+    api.ok(Call::Disconnect, &id).await;
     let status = api.refused(Call::GetServer, UNKNOWN_SERVER).await;
     expect_not_found(status, "SourceServer", UNKNOWN_SERVER);
-    let status = api.refused(Call::GetServer, &broken).await;
-    expect_internal(status, Code::Internal);
+}
+
+#[tokio::test]
+async fn an_unreadable_resource_stops_the_start_and_the_file_is_left_as_it_was() {
+    let mut server = TestServer::start(NO_SIMULATOR);
+    let api = Api::new(&server).await;
+    api.new_server().await;
+    server.stop();
+    let db = server.data_dir.join("cutover.db");
+    rusqlite::Connection::open(&db)
+        .expect("open cutover.db")
+        .execute("UPDATE servers SET body = X'0aff'", [])
+        .expect("corrupt the row");
+    let before = std::fs::read(&db).expect("read the file");
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cutoverd"))
+        .args(["--listen", "127.0.0.1:0", "--no-simulator", "--data-dir"])
+        .arg(&server.data_dir)
+        .output()
+        .expect("run cutoverd");
+    assert!(!output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("corrupt"), "{stderr}");
+    assert_eq!(std::fs::read(&db).expect("read the file"), before);
 }
 
 #[tokio::test]

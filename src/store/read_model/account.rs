@@ -12,8 +12,7 @@ use crate::domain::{
 
 /// Buckets of source servers: one per (lifecycle state, replication type,
 /// archived), every combination DescribeSourceServers can filter on.
-pub(super) const SERVER_BUCKETS: usize =
-    LifeCycleState::ALL.len() * ReplicationType::ALL.len() * 2;
+pub(super) const SERVER_BUCKETS: usize = LifeCycleState::ALL.len() * ReplicationType::ALL.len() * 2;
 
 /// Business statuses a job can have, `None` included.
 const BUSINESS_SLOTS: usize = BusinessStatus::ALL.len() + 1;

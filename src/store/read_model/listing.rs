@@ -149,9 +149,9 @@ impl AccountState {
         if !filter.source_ids.is_empty() {
             // A source server has few jobs (one unfinished at a time): the
             // page costs the jobs of the servers asked about.
-            let sets = filter
-                .source_ids
-                .iter()
+            let sources: BTreeSet<_> = filter.source_ids.iter().collect();
+            let sets = sources
+                .into_iter()
                 .filter_map(|source| self.jobs_by_source.get(source));
             return merge_after(sets, after, usize::MAX)
                 .iter()

@@ -9,7 +9,13 @@
 //! order, and only then is each caller answered: a caller that reads after
 //! its mutation returned sees it.
 
-use std::{sync::Arc, thread::JoinHandle};
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    thread::JoinHandle,
+};
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
@@ -40,6 +46,9 @@ enum Request {
 pub(super) struct Committer {
     requests: Option<mpsc::Sender<Request>>,
     thread: Option<JoinHandle<()>>,
+    /// Transactions committed so far.
+    #[cfg_attr(not(test), allow(dead_code))]
+    groups: Arc<AtomicU64>,
 }
 
 fn stopped() -> StoreError {
@@ -55,14 +64,37 @@ impl Committer {
         model: Arc<ReadModel>,
     ) -> Result<Committer, StoreError> {
         let (requests, queue) = mpsc::channel(QUEUE);
+        let groups = Arc::new(AtomicU64::new(0));
+        let group = Group {
+            conn,
+            head,
+            model,
+            buffer: Vec::with_capacity(4096),
+            groups: Arc::clone(&groups),
+        };
         let thread = std::thread::Builder::new()
             .name("cutover-committer".to_owned())
-            .spawn(move || Group::run(conn, head, model, queue))
+            .spawn(move || group.run(queue))
             .map_err(|err| StoreError::Unavailable(format!("cannot start the committer: {err}")))?;
         Ok(Committer {
             requests: Some(requests),
             thread: Some(thread),
+            groups,
         })
+    }
+
+    /// Transactions committed so far (each holds one or more batches).
+    #[cfg(test)]
+    pub(super) fn groups(&self) -> u64 {
+        self.groups.load(Ordering::Relaxed)
+    }
+
+    /// Requests waiting for the committer.
+    #[cfg(test)]
+    pub(super) fn queued(&self) -> usize {
+        self.requests
+            .as_ref()
+            .map_or(0, |r| r.max_capacity() - r.capacity())
     }
 
     /// Commits `batch` durably, with its neighbours in the queue; returns
@@ -114,16 +146,11 @@ struct Group {
     head: u64,
     model: Arc<ReadModel>,
     buffer: Vec<u8>,
+    groups: Arc<AtomicU64>,
 }
 
 impl Group {
-    fn run(conn: Connection, head: u64, model: Arc<ReadModel>, mut queue: mpsc::Receiver<Request>) {
-        let mut group = Group {
-            conn,
-            head,
-            model,
-            buffer: Vec::with_capacity(4096),
-        };
+    fn run(mut self, mut queue: mpsc::Receiver<Request>) {
         let mut batches = Vec::with_capacity(MAX_GROUP);
         while let Some(first) = queue.blocking_recv() {
             let mut chore = match first {
@@ -141,16 +168,19 @@ impl Group {
                 }
             }
             if !batches.is_empty() {
-                group.commit(&mut batches);
+                self.commit(&mut batches);
             }
             if let Some(chore) = chore {
-                chore(&mut group.conn);
+                chore(&mut self.conn);
             }
         }
     }
 
     /// Commits `batches` in one transaction and answers each caller.
-    fn commit(&mut self, batches: &mut Vec<(WriteBatch, oneshot::Sender<Result<u64, StoreError>>)>) {
+    fn commit(
+        &mut self,
+        batches: &mut Vec<(WriteBatch, oneshot::Sender<Result<u64, StoreError>>)>,
+    ) {
         let mut outcomes = Vec::with_capacity(batches.len());
         let mut committed: Vec<LifecycleEvent> = Vec::new();
         let mut head = self.head;
@@ -181,6 +211,7 @@ impl Group {
             return;
         }
         self.head = head;
+        self.groups.fetch_add(1, Ordering::Relaxed);
         if let Err(err) = self.model.apply(committed) {
             // Only this thread writes and it numbers events from the head
             // it applied: this cannot happen short of a bug, and serving

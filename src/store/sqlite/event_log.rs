@@ -66,8 +66,5 @@ pub(super) fn compact_step(
     tx.execute("UPDATE event_log SET compacted_through = ?1", params![step])
         .map_err(map_err)?;
     tx.commit().map_err(map_err)?;
-    Ok(Some((
-        deleted as u64,
-        u64::try_from(step).unwrap_or(0) + 1,
-    )))
+    Ok(Some((deleted as u64, u64::try_from(step).unwrap_or(0) + 1)))
 }

@@ -17,13 +17,16 @@ use crate::store::StoreError;
 /// giving up with SQLITE_BUSY.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// A rewrite of stored data that a schema change needs.
+type Conversion = fn(&Connection) -> Result<(), StoreError>;
+
 /// One schema change.
 struct Migration {
     version: i64,
     name: &'static str,
     sql: &'static str,
     /// Rewrites the data after `sql`, in the same transaction.
-    convert: Option<fn(&Connection) -> Result<(), StoreError>>,
+    convert: Option<Conversion>,
 }
 
 /// Every schema change, in order.

@@ -16,7 +16,9 @@ const PROGRESS_EVERY: u64 = 100_000;
 
 fn from_json<T: DeserializeOwned>(body: &str, what: &str) -> Result<T, StoreError> {
     serde_json::from_str(body).map_err(|err| {
-        StoreError::Corrupt(format!("cannot upgrade {what}: its stored JSON does not decode: {err}"))
+        StoreError::Corrupt(format!(
+            "cannot upgrade {what}: its stored JSON does not decode: {err}"
+        ))
     })
 }
 
@@ -34,7 +36,7 @@ fn copy_rows(
     while let Some(row) = rows.next().map_err(map_err)? {
         convert(row)?;
         copied += 1;
-        if copied % PROGRESS_EVERY == 0 {
+        if copied.is_multiple_of(PROGRESS_EVERY) {
             tracing::info!(copied, what, "upgrading the database to the binary format");
         }
     }
@@ -60,7 +62,13 @@ pub(super) fn binary_from_json(conn: &Connection) -> Result<(), StoreError> {
             let (version, revision): (i64, i64) =
                 (row.get(0).map_err(map_err)?, row.get(1).map_err(map_err)?);
             insert
-                .execute(params![server.account_id.as_str(), server.id.as_str(), version, revision, body])
+                .execute(params![
+                    server.account_id.as_str(),
+                    server.id.as_str(),
+                    version,
+                    revision,
+                    body
+                ])
                 .map_err(map_err)?;
             Ok(())
         },
@@ -119,7 +127,12 @@ pub(super) fn binary_from_json(conn: &Connection) -> Result<(), StoreError> {
     )
     .map_err(map_err)?;
     if servers + jobs + events > 0 {
-        tracing::info!(servers, jobs, events, "upgraded the database to the binary format");
+        tracing::info!(
+            servers,
+            jobs,
+            events,
+            "upgraded the database to the binary format"
+        );
     }
     Ok(())
 }

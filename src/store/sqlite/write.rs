@@ -86,7 +86,9 @@ pub(super) fn write_batch(
         buffer.clear();
         codec::encode_event(&event, buffer);
         conn.prepare_cached("INSERT INTO log (revision, time, body) VALUES (?1, ?2, ?3)")
-            .and_then(|mut stmt| stmt.execute(params![to_i64(revision), event.event.time.0, &buffer[..]]))
+            .and_then(|mut stmt| {
+                stmt.execute(params![to_i64(revision), event.event.time.0, &buffer[..]])
+            })
             .map_err(map_err)?;
         events.push(event);
     }

@@ -39,16 +39,8 @@ async fn reopening_keeps_everything() {
 
     let store = SqliteStore::open(&path).unwrap();
     assert!(store.is_account_initialized(&a).await.unwrap());
-    assert_eq!(
-        stored_server(&store, &a, &s.id)
-            .map(|v| v.version),
-        Some(2)
-    );
-    assert_eq!(
-        stored_job(&store, &a, &jid(1))
-            .map(|v| v.version),
-        Some(1)
-    );
+    assert_eq!(stored_server(&store, &a, &s.id).map(|v| v.version), Some(2));
+    assert_eq!(stored_job(&store, &a, &jid(1)).map(|v| v.version), Some(1));
     assert_eq!(
         store.idempotency_record(&a, "t").await.unwrap(),
         Some(record)
@@ -153,7 +145,8 @@ async fn undecodable_rows_are_corrupt() {
     drop(store);
     {
         let raw = rusqlite::Connection::open(&path).unwrap();
-        raw.execute("UPDATE servers SET body = X'0aff'", []).unwrap();
+        raw.execute("UPDATE servers SET body = X'0aff'", [])
+            .unwrap();
     }
     // Reads come from the read model, loaded at start: a corrupt row
     // stops the start with a clear error rather than serve without it.

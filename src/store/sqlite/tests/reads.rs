@@ -34,16 +34,28 @@ async fn list_source_servers_filters_and_pages() {
     };
     let all = SourceServerFilter::default();
     assert_eq!(
-        ids(store.read_model().list_source_servers(&a, &all, None, 100).items),
+        ids(store
+            .read_model()
+            .list_source_servers(&a, &all, None, 100)
+            .items),
         (0..10).map(sid).collect::<Vec<_>>()
     );
 
     // Pages of 4 by `after`.
-    let first = ids(store.read_model().list_source_servers(&a, &all, None, 4).items);
+    let first = ids(store
+        .read_model()
+        .list_source_servers(&a, &all, None, 4)
+        .items);
     assert_eq!(first, (0..4).map(sid).collect::<Vec<_>>());
-    let second = ids(store.read_model().list_source_servers(&a, &all, first.last(), 4).items);
+    let second = ids(store
+        .read_model()
+        .list_source_servers(&a, &all, first.last(), 4)
+        .items);
     assert_eq!(second, (4..8).map(sid).collect::<Vec<_>>());
-    let third = ids(store.read_model().list_source_servers(&a, &all, second.last(), 4).items);
+    let third = ids(store
+        .read_model()
+        .list_source_servers(&a, &all, second.last(), 4)
+        .items);
     assert_eq!(third, [sid(8), sid(9)]);
 
     let archived = SourceServerFilter {
@@ -51,7 +63,10 @@ async fn list_source_servers_filters_and_pages() {
         ..Default::default()
     };
     assert_eq!(
-        ids(store.read_model().list_source_servers(&a, &archived, None, 100).items),
+        ids(store
+            .read_model()
+            .list_source_servers(&a, &archived, None, 100)
+            .items),
         [0, 2, 4, 6, 8].map(sid)
     );
     let filter = SourceServerFilter {
@@ -61,7 +76,10 @@ async fn list_source_servers_filters_and_pages() {
         life_cycle_states: vec![LifeCycleState::NotReady, LifeCycleState::Testing],
     };
     assert_eq!(
-        ids(store.read_model().list_source_servers(&a, &filter, None, 100).items),
+        ids(store
+            .read_model()
+            .list_source_servers(&a, &filter, None, 100)
+            .items),
         [sid(7)]
     );
     let cut_over = SourceServerFilter {
@@ -69,14 +87,23 @@ async fn list_source_servers_filters_and_pages() {
         ..Default::default()
     };
     assert_eq!(
-        ids(store.read_model().list_source_servers(&a, &cut_over, Some(&sid(0)), 2).items),
+        ids(store
+            .read_model()
+            .list_source_servers(&a, &cut_over, Some(&sid(0)), 2)
+            .items),
         [sid(3), sid(6)]
     );
     assert_eq!(
-        ids(store.read_model().list_source_servers(&account(2), &all, None, 100).items),
+        ids(store
+            .read_model()
+            .list_source_servers(&account(2), &all, None, 100)
+            .items),
         [sid(100)]
     );
-    assert!(store.read_model().list_source_servers(&account(3), &all, None, 100).items
+    assert!(store
+        .read_model()
+        .list_source_servers(&account(3), &all, None, 100)
+        .items
         .is_empty());
 }
 
@@ -108,9 +135,15 @@ async fn list_replication_jobs_filters_and_pages() {
             .collect::<Vec<_>>()
     };
     let all = ReplicationJobFilter::default();
-    let first = ids(store.read_model().list_replication_jobs(&a, &all, None, 5).items);
+    let first = ids(store
+        .read_model()
+        .list_replication_jobs(&a, &all, None, 5)
+        .items);
     assert_eq!(first, (0..5).map(jid).collect::<Vec<_>>());
-    let rest = ids(store.read_model().list_replication_jobs(&a, &all, first.last(), 5).items);
+    let rest = ids(store
+        .read_model()
+        .list_replication_jobs(&a, &all, first.last(), 5)
+        .items);
     assert_eq!(rest, (5..8).map(jid).collect::<Vec<_>>());
 
     let running = ReplicationJobFilter {
@@ -118,7 +151,10 @@ async fn list_replication_jobs_filters_and_pages() {
         ..Default::default()
     };
     assert_eq!(
-        ids(store.read_model().list_replication_jobs(&a, &running, None, 100).items),
+        ids(store
+            .read_model()
+            .list_replication_jobs(&a, &running, None, 100)
+            .items),
         [jid(0), jid(4)]
     );
     let syncing = ReplicationJobFilter {
@@ -126,7 +162,10 @@ async fn list_replication_jobs_filters_and_pages() {
         ..Default::default()
     };
     assert_eq!(
-        ids(store.read_model().list_replication_jobs(&a, &syncing, None, 100).items),
+        ids(store
+            .read_model()
+            .list_replication_jobs(&a, &syncing, None, 100)
+            .items),
         [jid(0), jid(4)]
     );
     let by_source = ReplicationJobFilter {
@@ -139,11 +178,17 @@ async fn list_replication_jobs_filters_and_pages() {
         business_statuses: Vec::new(),
     };
     assert_eq!(
-        ids(store.read_model().list_replication_jobs(&a, &by_source, None, 100).items),
+        ids(store
+            .read_model()
+            .list_replication_jobs(&a, &by_source, None, 100)
+            .items),
         [jid(1), jid(3), jid(5)]
     );
     assert_eq!(
-        ids(store.read_model().list_replication_jobs(&account(2), &all, None, 100).items),
+        ids(store
+            .read_model()
+            .list_replication_jobs(&account(2), &all, None, 100)
+            .items),
         [jid(50)]
     );
 }
@@ -173,7 +218,9 @@ async fn running_jobs_make_their_source_in_use() {
     assert_eq!(running(4), Some(false), "a job of another account");
     assert_eq!(running(9), None);
     assert_eq!(
-        model.unfinished_job(&a, &sid(2)).map(|j| j.value.id.clone()),
+        model
+            .unfinished_job(&a, &sid(2))
+            .map(|j| j.value.id.clone()),
         Some(jid(2))
     );
     // The job stops: its source is no longer in use.

@@ -17,8 +17,7 @@ async fn insert_reads_back_at_version_1() {
     assert_eq!(events[0].revision, 1);
     assert_eq!(events[0].resource, Resource::SourceServer(s.clone()));
 
-    let got = stored_server(&store, &a, &s.id)
-        .expect("stored");
+    let got = stored_server(&store, &a, &s.id).expect("stored");
     assert_eq!(got.version, 1);
     assert_eq!(got.value, s);
     assert_eq!(store.read_model().revision(), 1);
@@ -43,8 +42,7 @@ async fn update_at_current_version_gives_version_2() {
         .unwrap();
     assert_eq!(revision, 2);
 
-    let got = stored_server(&store, &a, &s.id)
-        .expect("stored");
+    let got = stored_server(&store, &a, &s.id).expect("stored");
     assert_eq!(got.version, 2);
     assert_eq!(got.value.life_cycle.state, LifeCycleState::NotReady);
 }
@@ -83,8 +81,7 @@ async fn stale_version_conflicts_and_writes_nothing() {
     ));
 
     assert_eq!(store.read_model().revision(), 2);
-    let got = stored_server(&store, &a, &s.id)
-        .expect("stored");
+    let got = stored_server(&store, &a, &s.id).expect("stored");
     assert_eq!(got.version, 2);
     assert!(!got.value.is_archived);
     assert_eq!(stored_server(&store, &a, &sid(9)), None);
@@ -136,8 +133,7 @@ async fn one_batch_gets_consecutive_revisions() {
         [1, 2, 3]
     );
     assert_eq!(
-        stored_server(&store, &a, &sid(1))
-            .map(|v| v.version),
+        stored_server(&store, &a, &sid(1)).map(|v| v.version),
         Some(2)
     );
 }
@@ -271,8 +267,7 @@ async fn one_unfinished_job_per_source() {
         )]))
         .await
         .unwrap();
-    let got = stored_job(&store, &a, &jid(2))
-        .expect("stored");
+    let got = stored_job(&store, &a, &jid(2)).expect("stored");
     assert_eq!(
         (got.version, got.value.status),
         (1, ReplicationJobStatus::Ready)
