@@ -5,6 +5,7 @@ mod committer;
 mod durability;
 mod event_log;
 mod reads;
+mod upgrade;
 mod writes;
 
 use std::collections::HashSet;
