@@ -1,6 +1,7 @@
-//! Compiles the public contract in `proto/` without a system `protoc`:
-//! protox parses the files into a descriptor set, tonic-prost-build generates
-//! code from it, and the encoded set is kept for server reflection.
+//! Compiles the protos in `proto/` without a system `protoc`: protox parses
+//! the files into descriptor sets, tonic-prost-build generates code from
+//! them. The public contract's encoded set is kept for server reflection;
+//! the storage encoding is compiled apart so that it never appears there.
 
 use std::{env, fs, path::PathBuf};
 
@@ -25,6 +26,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         .btree_map(".")
         .compile_fds(descriptors)?;
+
+    // Messages only: the store encodes and decodes them, nothing serves them.
+    let storage = protox::compile(["proto/cutover/storage/v1/storage.proto"], ["proto"])?;
+    tonic_prost_build::configure()
+        .build_client(false)
+        .build_server(false)
+        .btree_map(".")
+        .compile_fds(storage)?;
     println!("cargo:rerun-if-changed=proto");
     Ok(())
 }
