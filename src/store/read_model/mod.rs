@@ -94,22 +94,34 @@ struct State {
 }
 
 impl ReadModel {
-    /// A read model of `servers` and `jobs` as stored at `revision`, for a
-    /// store opening its data.
+    /// A read model of `resources` as stored at `revision`, for a store
+    /// opening its data.
     pub fn load(
         revision: u64,
-        servers: impl IntoIterator<Item = Versioned<SourceServer>>,
-        jobs: impl IntoIterator<Item = Versioned<ReplicationJob>>,
+        resources: impl IntoIterator<Item = Versioned<Resource>>,
     ) -> ReadModel {
         let mut state = State {
             revision,
             ..State::default()
         };
-        for server in servers {
-            state.put_server(server.map(Arc::new));
-        }
-        for job in jobs {
-            state.put_job(job.map(Arc::new));
+        for stored in resources {
+            let Versioned {
+                value,
+                version,
+                revision,
+            } = stored;
+            match value {
+                Resource::SourceServer(server) => state.put_server(Versioned {
+                    value: Arc::new(server),
+                    version,
+                    revision,
+                }),
+                Resource::ReplicationJob(job) => state.put_job(Versioned {
+                    value: Arc::new(job),
+                    version,
+                    revision,
+                }),
+            }
         }
         let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
         ReadModel {

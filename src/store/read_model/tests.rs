@@ -136,7 +136,7 @@ fn account_of(change: &Change) -> u64 {
 }
 
 fn model_after(changes: &[Change]) -> (ReadModel, Reference) {
-    let model = ReadModel::load(0, [], []);
+    let model = ReadModel::load(0, []);
     let mut reference = Reference::default();
     for (i, change) in changes.iter().enumerate() {
         let resource = resource_of(change);
@@ -319,7 +319,7 @@ proptest! {
 
 #[test]
 fn the_log_is_applied_in_order_without_gaps() {
-    let model = ReadModel::load(5, [], []);
+    let model = ReadModel::load(5, []);
     let a = account(1);
     let resource = |n| Resource::SourceServer(server(&a, n));
     let err = model.apply(vec![event(7, resource(1))]).unwrap_err();

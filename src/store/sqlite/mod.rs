@@ -71,6 +71,39 @@ struct Inner {
     _lock: File,
 }
 
+/// Rows handed from the loader thread to the read model at a time: one
+/// hand-off per row made loading slower than doing it all on one thread.
+const LOAD_CHUNK: usize = 1024;
+
+/// The read model of the database at `path`, whose last revision is
+/// `head`. One thread reads and decodes the rows while this one indexes
+/// them.
+fn load(path: &Path, head: u64) -> Result<ReadModel, StoreError> {
+    std::thread::scope(|scope| {
+        let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<_>>(4);
+        let reader = scope.spawn(move || {
+            let conn = open_reader(path)?;
+            let mut chunk = Vec::with_capacity(LOAD_CHUNK);
+            queries::stored_resources(&conn, |resource| {
+                chunk.push(resource);
+                chunk.len() < LOAD_CHUNK
+                    || chunks
+                        .send(std::mem::replace(&mut chunk, Vec::with_capacity(LOAD_CHUNK)))
+                        .is_ok()
+            })?;
+            // The read model stops at the first chunk it misses: a failed
+            // send means it is gone, and so is the need to send.
+            let _ = chunks.send(chunk);
+            Ok::<_, StoreError>(())
+        });
+        let model = ReadModel::load(head, received.into_iter().flatten());
+        reader
+            .join()
+            .map_err(|_| StoreError::Unavailable("the loader thread failed".to_owned()))??;
+        Ok(model)
+    })
+}
+
 /// Takes the lock file of the database at `path`.
 fn lock(path: &Path) -> Result<File, StoreError> {
     let mut name = path.as_os_str().to_owned();
@@ -137,11 +170,7 @@ impl SqliteStore {
         }
         let head = queries::head_revision(&writer)?;
         let oldest = event_log::oldest_revision(&writer)?;
-        let model = Arc::new(ReadModel::load(
-            head,
-            queries::all_source_servers(&writer)?,
-            queries::all_replication_jobs(&writer)?,
-        ));
+        let model = Arc::new(load(path, head)?);
         let reader = open_reader(path)?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {

@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{map_err, write::to_i64};
-use crate::domain::{AccountId, LifecycleEvent, ReplicationJob, SourceServer};
+use crate::domain::{AccountId, LifecycleEvent, Resource};
 use crate::store::{codec, IdempotencyRecord, StoreError, Versioned};
 
 fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
@@ -16,54 +16,54 @@ fn limit_of(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
-/// Every row of `sql` (version, revision, body), decoded with `decode`.
-fn all_versioned<T>(
+/// Sends every row of `sql` (version, revision, body), decoded with
+/// `decode`, to `sink`, until it returns false.
+fn each_versioned<T>(
     conn: &Connection,
     sql: &str,
     what: &str,
-    decode: fn(&[u8]) -> Result<T, StoreError>,
-) -> Result<Vec<Versioned<T>>, StoreError> {
+    decode: impl Fn(&[u8]) -> Result<T, StoreError>,
+    sink: &mut impl FnMut(Versioned<T>) -> bool,
+) -> Result<(), StoreError> {
     let mut stmt = conn.prepare(sql).map_err(map_err)?;
     let mut rows = stmt.query([]).map_err(map_err)?;
-    let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(map_err)? {
         let version: i64 = row.get(0).map_err(map_err)?;
         let revision: i64 = row.get(1).map_err(map_err)?;
-        let body = row
-            .get_ref(2)
-            .map_err(map_err)?
-            .as_blob()
-            .map_err(|err| StoreError::Corrupt(format!("{what}: body is not a blob: {err}")))?;
-        out.push(Versioned {
+        let body = row.get_ref(2).map_err(map_err)?.as_blob().map_err(|err| {
+            StoreError::Corrupt(format!("{what}: body is not a blob: {err}"))
+        })?;
+        let stored = Versioned {
             value: decode(body)?,
             version: to_u64(version, what)?,
             revision: to_u64(revision, what)?,
-        });
+        };
+        if !sink(stored) {
+            break;
+        }
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Every stored source server.
-pub(super) fn all_source_servers(
+/// Sends every stored resource, servers first, to `sink` until it returns
+/// false.
+pub(super) fn stored_resources(
     conn: &Connection,
-) -> Result<Vec<Versioned<SourceServer>>, StoreError> {
-    all_versioned(
+    mut sink: impl FnMut(Versioned<Resource>) -> bool,
+) -> Result<(), StoreError> {
+    each_versioned(
         conn,
         "SELECT version, revision, body FROM servers",
         "source server",
-        codec::decode_source_server,
-    )
-}
-
-/// Every stored replication job.
-pub(super) fn all_replication_jobs(
-    conn: &Connection,
-) -> Result<Vec<Versioned<ReplicationJob>>, StoreError> {
-    all_versioned(
+        |body| codec::decode_source_server(body).map(Resource::SourceServer),
+        &mut sink,
+    )?;
+    each_versioned(
         conn,
         "SELECT version, revision, body FROM jobs",
         "replication job",
-        codec::decode_replication_job,
+        |body| codec::decode_replication_job(body).map(Resource::ReplicationJob),
+        &mut sink,
     )
 }
 
