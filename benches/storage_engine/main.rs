@@ -1,0 +1,401 @@
+//! Storage-engine benchmark of `cutoverd`: how much of what its gRPC stack
+//! can serve the store lets through, measured in one run on one machine.
+//!
+//! The ceiling is a bare tonic server whose one unary method echoes its
+//! request: the bench re-executes itself with `--serve-echo` as that
+//! server, and drives it with the same load generator, the same request
+//! frame and the same request path as cutoverd's GetSourceServer. The load
+//! generator is a lean `h2` client (C connections x M concurrent streams,
+//! like `h2load -c 16 -m 8 -t 1`) on a 1-thread tokio runtime, counting the
+//! calls that complete in a fixed window after a warm-up. Every rate is
+//! printed with its ratio to the echo rate of the same run:
+//!
+//! - echo, then GetSourceServer of one server (p50/p99 latency too);
+//! - RegisterSourceServer (a new server per call);
+//! - FinalizeCutover on distinct servers prepared in CUTTING_OVER, and
+//!   CutOverReplicationJob (`sync_data=false`) on distinct incremental jobs
+//!   prepared in Waiting; the bench prepares both as their data plane (cutoverd runs
+//!   without its simulator), sized from the measured Register rate;
+//! - at fleet size: the registration rate, GetSourceServer again,
+//!   DescribeSourceServers pages (first, filtered, deep by next_token), one
+//!   watch with the initial snapshot of the fleet (time to first item and
+//!   to the end marker, RSS before and peak during), the server's RSS and
+//!   database bytes per server, and the time from a restart to the first
+//!   served GetSourceServer.
+//!
+//! ```text
+//! cargo bench --bench storage_engine -- [--fleet N] [--connections C] [--streams M]
+//!     [--duration-secs S] [--warmup-secs W] [--client-threads T]
+//!     [--skip PHASE[,PHASE]] [--keep-data-dir] [--prepare N] [--describe-calls K]
+//! cargo bench --bench storage_engine -- --fleet 20000 --duration-secs 3   # a quick run
+//! ```
+//!
+//! This is a program that prints figures, not a timed test: it runs once.
+
+mod args;
+mod echo;
+mod fleet;
+mod load;
+mod prepare;
+mod report;
+mod server;
+
+use std::{
+    error::Error,
+    path::Path,
+    process::ExitCode,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use bytes::Bytes;
+use cutover::pb::v1::{
+    CutOverReplicationJobRequest, FinalizeCutoverRequest, GetSourceServerRequest,
+    RegisterSourceServerRequest,
+};
+use tempfile::TempDir;
+use tonic::transport::Channel;
+
+use crate::{
+    args::{Args, Phase},
+    load::{grpc_frame, Frames, Outcome, Plan},
+    report::{print_load, Summary},
+    server::{clock_ticks, cpu_time, database_files, Process},
+};
+
+/// Any error of a benchmark step.
+type BoxError = Box<dyn Error + Send + Sync>;
+
+/// The hidden flag of the echo-server mode.
+const SERVE_ECHO: &str = "--serve-echo";
+
+/// Label of the echo phase.
+const ECHO: &str = "echo";
+const GET_PATH: &str = "/cutover.v1.SourceServerService/GetSourceServer";
+const REGISTER_PATH: &str = "/cutover.v1.SourceServerService/RegisterSourceServer";
+const FINALIZE_PATH: &str = "/cutover.v1.SourceServerService/FinalizeCutover";
+const JOB_CUTOVER_PATH: &str = "/cutover.v1.ReplicationJobService/CutOverReplicationJob";
+/// Connections the preparation's tonic client spreads its calls over.
+const PREPARE_CONNECTIONS: usize = 4;
+/// Prepared resources per measured call the Register rate predicts: the
+/// margin for a mutation that is faster than Register.
+const PREPARE_MARGIN: f64 = 1.5;
+
+/// One load phase against `target`, printed and added to the summary.
+struct Bench<'a> {
+    args: &'a Args,
+    ticks: u64,
+    summary: Summary,
+}
+
+impl Bench<'_> {
+    fn plan(&self) -> Plan {
+        Plan {
+            connections: self.args.connections,
+            streams: self.args.streams,
+            warmup: self.args.warmup,
+            duration: self.args.duration,
+        }
+    }
+
+    /// Runs `frames` against `target` with `plan`, prints the figures and
+    /// records the rate as `label`; the [`ECHO`] phase's rate becomes the
+    /// one every other is compared with.
+    async fn measure(
+        &mut self,
+        label: &str,
+        target: &Process,
+        path: &str,
+        frames: Frames,
+        plan: Plan,
+    ) -> Result<Outcome, BoxError> {
+        let (server_cpu, client_cpu) = (target.cpu(self.ticks), cpu_time("self", self.ticks));
+        let started = Instant::now();
+        let outcome = load::run(target.addr, path, Arc::new(frames), plan).await?;
+        let elapsed = started.elapsed();
+        if label == ECHO {
+            self.summary.set_echo(outcome.rate());
+        }
+        print_load(
+            label,
+            &outcome,
+            &self.summary,
+            target.cpu(self.ticks).saturating_sub(server_cpu),
+            cpu_time("self", self.ticks).saturating_sub(client_cpu),
+            elapsed,
+        );
+        self.summary.add(label, outcome.rate());
+        Ok(outcome)
+    }
+
+    /// How many resources a mutation phase prepares: `--prepare`, or what
+    /// the Register rate of this run predicts for warm-up plus window.
+    fn prepared(&self, register_rate: Option<f64>) -> usize {
+        if self.args.prepare > 0 {
+            return self.args.prepare;
+        }
+        // Without a measured rate, the old store's order of magnitude.
+        let rate = register_rate.unwrap_or(3000.0);
+        let seconds = (self.args.warmup + self.args.duration).as_secs_f64();
+        ((rate * seconds * PREPARE_MARGIN) as usize).max(1000)
+    }
+}
+
+async fn channels(server: &Process, count: usize) -> Result<Vec<Channel>, BoxError> {
+    let mut channels = Vec::with_capacity(count);
+    for _ in 0..count {
+        channels.push(server.connect().await?);
+    }
+    Ok(channels)
+}
+
+/// The server's RSS and the database's bytes, in all and per server.
+fn print_footprint(server: &Process, data_dir: &Path, servers: usize) -> Result<(), BoxError> {
+    let files = database_files(data_dir)?;
+    let bytes: u64 = files.iter().map(|f| f.1).sum();
+    let listing: Vec<String> = files
+        .iter()
+        .filter_map(|(path, size)| Some(format!("{} {size}", path.file_name()?.to_str()?)))
+        .collect();
+    let rss = server.rss_kib();
+    println!(
+        "[footprint] {servers} servers: server RSS {rss} KiB ({:.0} bytes per server); database {bytes} bytes ({}) = {:.0} bytes per server",
+        rss as f64 * 1024.0 / servers.max(1) as f64,
+        listing.join(", "),
+        bytes as f64 / servers.max(1) as f64
+    );
+    Ok(())
+}
+
+async fn run(args: Args) -> Result<(), BoxError> {
+    // Declared first so that it is deleted after the server stopped.
+    let data_dir = TempDir::new()?;
+    let mut bench = Bench {
+        args: &args,
+        ticks: clock_ticks(),
+        summary: Summary::default(),
+    };
+    let plan = bench.plan();
+    let mut server = Process::cutoverd(data_dir.path())?;
+    println!(
+        "cutoverd pid {} at {} (--no-simulator, CUTOVER_LOG=warn), data dir {}",
+        server.pid(),
+        server.addr,
+        data_dir.path().display()
+    );
+    println!(
+        "load: {} connections x {} streams, {:?} warm-up + {:?} measured, client runtime of {} thread(s); fleet {}",
+        args.connections, args.streams, args.warmup, args.duration, args.client_threads, args.fleet
+    );
+    let prep = channels(&server, PREPARE_CONNECTIONS).await?;
+    let probe = prepare::registered(&prep[0]).await?;
+    let get_frame = grpc_frame(&GetSourceServerRequest {
+        source_server_id: probe.clone(),
+    });
+    let mut servers = 1usize;
+
+    if args.runs(Phase::Echo) {
+        let echo = Process::echo()?;
+        let frames = Frames::repeat(get_frame.clone());
+        bench.measure(ECHO, &echo, GET_PATH, frames, plan).await?;
+    }
+    if args.runs(Phase::Get) {
+        let frames = Frames::repeat(get_frame.clone());
+        bench
+            .measure("GetSourceServer", &server, GET_PATH, frames, plan)
+            .await?;
+    }
+    let mut register_rate = None;
+    let register_frame = grpc_frame(&RegisterSourceServerRequest::default());
+    if args.runs(Phase::Register) {
+        let frames = Frames::repeat(register_frame.clone());
+        let label = "RegisterSourceServer";
+        let outcome = bench
+            .measure(label, &server, REGISTER_PATH, frames, plan)
+            .await?;
+        register_rate = Some(outcome.rate());
+        servers += outcome.ok_in_all as usize;
+    }
+    if args.runs(Phase::Finalize) {
+        let count = bench.prepared(register_rate);
+        let started = Instant::now();
+        let ids = prepare::servers_cutting_over(&prep, count).await?;
+        servers += ids.len();
+        println!(
+            "[FinalizeCutover] prepared {count} servers in CUTTING_OVER in {} (register, ReportReplication CONTINUOUS, READY_FOR_CUTOVER, StartCutover)",
+            report::ms(started.elapsed())
+        );
+        let frames = Frames::each(ids.into_iter().map(finalize_frame).collect());
+        let label = "FinalizeCutover";
+        bench
+            .measure(label, &server, FINALIZE_PATH, frames, plan)
+            .await?;
+    }
+    if args.runs(Phase::JobCutover) {
+        let count = bench.prepared(register_rate);
+        let started = Instant::now();
+        let ids = prepare::jobs_waiting(&prep, count).await?;
+        servers += ids.len();
+        println!(
+            "[CutOverReplicationJob] prepared {count} incremental jobs in Waiting in {} (server registered and reported CONTINUOUS; job created, started, its RUN_INCREMENTAL_SYNC command received and acknowledged SUCCEEDED)",
+            report::ms(started.elapsed())
+        );
+        let frames = Frames::each(ids.into_iter().map(job_cutover_frame).collect());
+        let label = "CutOverReplicationJob (sync_data=false)";
+        bench
+            .measure(label, &server, JOB_CUTOVER_PATH, frames, plan)
+            .await?;
+    }
+    if args.runs(Phase::Fleet) {
+        servers += fill_fleet(&mut bench, &server, &register_frame, servers).await?;
+        let frames = Frames::repeat(get_frame.clone());
+        let label = format!("GetSourceServer at {servers} servers");
+        bench
+            .measure(&label, &server, GET_PATH, frames, plan)
+            .await?;
+    }
+    print_footprint(&server, data_dir.path(), servers)?;
+    if args.runs(Phase::Describe) {
+        let counted = fleet::describe_phase(server.connect().await?, args.describe_calls).await?;
+        if counted != servers {
+            println!(
+                "[describe] note: the walk counted {counted} servers, the bench created {servers}"
+            );
+        }
+    }
+    if args.runs(Phase::Watch) {
+        fleet::watch_phase(&server, server.connect().await?).await?;
+    }
+    if args.runs(Phase::Restart) {
+        drop(prep);
+        server = fleet::restart_phase(server, data_dir.path(), &probe).await?;
+        print_footprint(&server, data_dir.path(), servers)?;
+    }
+    bench.summary.print();
+    drop(server);
+    if args.keep_data_dir {
+        println!("data dir kept: {}", data_dir.keep().display());
+    }
+    Ok(())
+}
+
+fn finalize_frame(source_server_id: String) -> Bytes {
+    grpc_frame(&FinalizeCutoverRequest {
+        source_server_id,
+        client_token: String::new(),
+    })
+}
+
+fn job_cutover_frame(job_id: String) -> Bytes {
+    grpc_frame(&CutOverReplicationJobRequest {
+        job_id,
+        sync_data: false,
+        client_token: String::new(),
+    })
+}
+
+/// Registers servers until the store holds `--fleet` of them, printing
+/// progress every 10 s; returns how many it registered.
+async fn fill_fleet(
+    bench: &mut Bench<'_>,
+    server: &Process,
+    register_frame: &Bytes,
+    existing: usize,
+) -> Result<usize, BoxError> {
+    let mut registered = 0usize;
+    if existing >= bench.args.fleet {
+        println!(
+            "[fleet] the store already holds {existing} servers, at least --fleet {}",
+            bench.args.fleet
+        );
+    }
+    // A failed call is retried by the next round, at most a few rounds.
+    for _ in 0..3 {
+        let missing = bench.args.fleet.saturating_sub(existing + registered);
+        if missing == 0 {
+            break;
+        }
+        let frames = Arc::new(Frames::repeat_n(register_frame.clone(), missing));
+        let progress = {
+            let frames = Arc::clone(&frames);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(10));
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    eprintln!(
+                        "[fleet] {} of {missing} registrations issued",
+                        frames.taken()
+                    );
+                }
+            })
+        };
+        let plan = Plan {
+            warmup: Duration::ZERO,
+            duration: Duration::from_secs(24 * 3600),
+            ..bench.plan()
+        };
+        let started = Instant::now();
+        let outcome = load::run(server.addr, REGISTER_PATH, frames, plan).await;
+        progress.abort();
+        let outcome = outcome?;
+        let elapsed = started.elapsed();
+        registered += outcome.ok_in_all as usize;
+        let label = format!("RegisterSourceServer filling to {}", bench.args.fleet);
+        println!(
+            "[fleet] registered {} servers in {} ({:.0}/s), {}",
+            outcome.ok_in_all,
+            report::ms(elapsed),
+            outcome.ok_in_all as f64 / elapsed.as_secs_f64().max(1e-9),
+            bench.summary.ratio(outcome.rate())
+        );
+        bench.summary.add(&label, outcome.rate());
+        if let Some(error) = outcome.errors.first() {
+            println!(
+                "[fleet] {} stream loop(s) ended on: {error}",
+                outcome.errors.len()
+            );
+        }
+    }
+    Ok(registered)
+}
+
+/// Runs the benchmark, or the echo server under `--serve-echo`.
+fn main() -> ExitCode {
+    if std::env::args().nth(1).as_deref() == Some(SERVE_ECHO) {
+        return match echo::serve() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                eprintln!("storage_engine echo server: {err}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let args = match Args::parse() {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("storage_engine: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(args.client_threads)
+        .enable_all()
+        .build();
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("storage_engine: tokio runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(run(args));
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("storage_engine: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
