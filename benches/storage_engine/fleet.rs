@@ -4,6 +4,7 @@
 
 use std::{
     path::Path,
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -18,9 +19,10 @@ use http::uri::PathAndQuery;
 use tonic::{client::Grpc, transport::Channel, Request};
 
 use crate::{
+    load::{self, Frames, Plan},
     report::{ms, spread},
-    server::Process,
-    BoxError,
+    server::{database_files, Process},
+    Bench, BoxError, REGISTER_PATH,
 };
 
 const DESCRIBE_PATH: &str = "/cutover.v1.SourceServerService/DescribeSourceServers";
@@ -117,7 +119,7 @@ pub(crate) async fn describe_phase(channel: Channel, calls: usize) -> Result<usi
     let none = states(&[LifeCycleState::Discovered]);
     repeat_page(&mut grpc, "filter DISCOVERED (none)", none, "", calls).await?;
     let some = states(&[LifeCycleState::Cutover]);
-    repeat_page(&mut grpc, "filter CUTOVER (some)", some, "", calls).await?;
+    repeat_page(&mut grpc, "filter CUTOVER", some, "", calls).await?;
 
     let walk_started = Instant::now();
     let (mut latencies, mut servers) = (Vec::new(), 0);
@@ -145,6 +147,95 @@ pub(crate) async fn describe_phase(channel: Channel, calls: usize) -> Result<usi
         repeat_page(&mut grpc, &label, None, &deepest, calls).await?;
     }
     Ok(servers)
+}
+
+/// The server's RSS and the database's bytes, in all and per server.
+pub(crate) fn print_footprint(
+    server: &Process,
+    data_dir: &Path,
+    servers: usize,
+) -> Result<(), BoxError> {
+    let files = database_files(data_dir)?;
+    let bytes: u64 = files.iter().map(|f| f.1).sum();
+    let listing: Vec<String> = files
+        .iter()
+        .filter_map(|(path, size)| Some(format!("{} {size}", path.file_name()?.to_str()?)))
+        .collect();
+    let rss = server.rss_kib();
+    println!(
+        "[footprint] {servers} servers: server RSS {rss} KiB ({:.0} bytes per server); database {bytes} bytes ({}) = {:.0} bytes per server",
+        rss as f64 * 1024.0 / servers.max(1) as f64,
+        listing.join(", "),
+        bytes as f64 / servers.max(1) as f64
+    );
+    Ok(())
+}
+
+/// Registers servers until the store holds `--fleet` of them, printing
+/// progress every 10 s; returns how many it registered.
+pub(crate) async fn fill_fleet(
+    bench: &mut Bench<'_>,
+    server: &Process,
+    register_frame: &Bytes,
+    existing: usize,
+) -> Result<usize, BoxError> {
+    let mut registered = 0usize;
+    if existing >= bench.args.fleet {
+        println!(
+            "[fleet] the store already holds {existing} servers, at least --fleet {}",
+            bench.args.fleet
+        );
+    }
+    // A failed call is retried by the next round, at most a few rounds.
+    for _ in 0..3 {
+        let missing = bench.args.fleet.saturating_sub(existing + registered);
+        if missing == 0 {
+            break;
+        }
+        let frames = Arc::new(Frames::repeat_n(register_frame.clone(), missing));
+        let progress = {
+            let frames = Arc::clone(&frames);
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_secs(10));
+                tick.tick().await;
+                loop {
+                    tick.tick().await;
+                    eprintln!(
+                        "[fleet] {} of {missing} registrations issued",
+                        frames.taken()
+                    );
+                }
+            })
+        };
+        let plan = Plan {
+            warmup: Duration::ZERO,
+            duration: Duration::from_secs(24 * 3600),
+            ..bench.plan()
+        };
+        let started = Instant::now();
+        let outcome = load::run(server.addr, REGISTER_PATH, frames, plan).await;
+        progress.abort();
+        let outcome = outcome?;
+        let elapsed = started.elapsed();
+        registered += outcome.ok_in_all as usize;
+        // Over the whole fill: connection setup included, no warm-up.
+        let rate = outcome.ok_in_all as f64 / elapsed.as_secs_f64().max(1e-9);
+        let label = format!("RegisterSourceServer filling to {}", bench.args.fleet);
+        println!(
+            "[fleet] registered {} servers in {} ({rate:.0}/s), {}",
+            outcome.ok_in_all,
+            ms(elapsed),
+            bench.summary.ratio(rate)
+        );
+        bench.summary.add(&label, rate);
+        if let Some(error) = outcome.errors.first() {
+            println!(
+                "[fleet] {} stream loop(s) ended on: {error}",
+                outcome.errors.len()
+            );
+        }
+    }
+    Ok(registered)
 }
 
 /// One watch with `send_initial_snapshot` over everything: time to the

@@ -107,7 +107,7 @@ pub(crate) struct Outcome {
     /// Latency of the OK calls in the window, microseconds, sorted.
     pub(crate) latencies_us: Vec<u32>,
     /// The measured window: from the end of the warm-up to its planned end
-    /// or, if the frames ran out, to the last completion.
+    /// or, if the frames ran out, to the last completion before it.
     pub(crate) window: Duration,
     /// Frames handed out, warm-up included.
     pub(crate) issued: usize,
@@ -191,9 +191,14 @@ pub(crate) async fn run(
         outcome.errors.extend(tally.error);
     }
     outcome.latencies_us.sort_unstable();
-    outcome.window = last_completion
-        .min(end)
-        .saturating_duration_since(measured_from);
+    // A window cut short by the frames running out ends at its last
+    // completion; a full one is exactly the planned duration.
+    outcome.window = match ran_out {
+        Some(_) => last_completion
+            .min(end)
+            .saturating_duration_since(measured_from),
+        None => plan.duration,
+    };
     outcome.issued = frames.taken();
     outcome.ran_out = ran_out.map(|at| at.saturating_duration_since(start));
     Ok(outcome)

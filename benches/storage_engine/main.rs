@@ -42,7 +42,6 @@ mod server;
 
 use std::{
     error::Error,
-    path::Path,
     process::ExitCode,
     sync::Arc,
     time::{Duration, Instant},
@@ -60,7 +59,7 @@ use crate::{
     args::{Args, Phase},
     load::{grpc_frame, Frames, Outcome, Plan},
     report::{print_load, Summary},
-    server::{clock_ticks, cpu_time, database_files, Process},
+    server::{clock_ticks, cpu_time, Process},
 };
 
 /// Any error of a benchmark step.
@@ -72,7 +71,7 @@ const SERVE_ECHO: &str = "--serve-echo";
 /// Label of the echo phase.
 const ECHO: &str = "echo";
 const GET_PATH: &str = "/cutover.v1.SourceServerService/GetSourceServer";
-const REGISTER_PATH: &str = "/cutover.v1.SourceServerService/RegisterSourceServer";
+pub(crate) const REGISTER_PATH: &str = "/cutover.v1.SourceServerService/RegisterSourceServer";
 const FINALIZE_PATH: &str = "/cutover.v1.SourceServerService/FinalizeCutover";
 const JOB_CUTOVER_PATH: &str = "/cutover.v1.ReplicationJobService/CutOverReplicationJob";
 /// Connections the preparation's tonic client spreads its calls over.
@@ -82,14 +81,15 @@ const PREPARE_CONNECTIONS: usize = 4;
 const PREPARE_MARGIN: f64 = 1.5;
 
 /// One load phase against `target`, printed and added to the summary.
-struct Bench<'a> {
-    args: &'a Args,
+pub(crate) struct Bench<'a> {
+    pub(crate) args: &'a Args,
     ticks: u64,
-    summary: Summary,
+    pub(crate) summary: Summary,
 }
 
 impl Bench<'_> {
-    fn plan(&self) -> Plan {
+    /// The load shape and timing of the flags.
+    pub(crate) fn plan(&self) -> Plan {
         Plan {
             connections: self.args.connections,
             streams: self.args.streams,
@@ -149,24 +149,6 @@ async fn channels(server: &Process, count: usize) -> Result<Vec<Channel>, BoxErr
     Ok(channels)
 }
 
-/// The server's RSS and the database's bytes, in all and per server.
-fn print_footprint(server: &Process, data_dir: &Path, servers: usize) -> Result<(), BoxError> {
-    let files = database_files(data_dir)?;
-    let bytes: u64 = files.iter().map(|f| f.1).sum();
-    let listing: Vec<String> = files
-        .iter()
-        .filter_map(|(path, size)| Some(format!("{} {size}", path.file_name()?.to_str()?)))
-        .collect();
-    let rss = server.rss_kib();
-    println!(
-        "[footprint] {servers} servers: server RSS {rss} KiB ({:.0} bytes per server); database {bytes} bytes ({}) = {:.0} bytes per server",
-        rss as f64 * 1024.0 / servers.max(1) as f64,
-        listing.join(", "),
-        bytes as f64 / servers.max(1) as f64
-    );
-    Ok(())
-}
-
 async fn run(args: Args) -> Result<(), BoxError> {
     // Declared first so that it is deleted after the server stopped.
     let data_dir = TempDir::new()?;
@@ -192,6 +174,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let get_frame = grpc_frame(&GetSourceServerRequest {
         source_server_id: probe.clone(),
     });
+    println!("GetSourceServer reads {probe}, registered first");
     let mut servers = 1usize;
 
     if args.runs(Phase::Echo) {
@@ -247,14 +230,14 @@ async fn run(args: Args) -> Result<(), BoxError> {
             .await?;
     }
     if args.runs(Phase::Fleet) {
-        servers += fill_fleet(&mut bench, &server, &register_frame, servers).await?;
+        servers += fleet::fill_fleet(&mut bench, &server, &register_frame, servers).await?;
         let frames = Frames::repeat(get_frame.clone());
         let label = format!("GetSourceServer at {servers} servers");
         bench
             .measure(&label, &server, GET_PATH, frames, plan)
             .await?;
     }
-    print_footprint(&server, data_dir.path(), servers)?;
+    fleet::print_footprint(&server, data_dir.path(), servers)?;
     if args.runs(Phase::Describe) {
         let counted = fleet::describe_phase(server.connect().await?, args.describe_calls).await?;
         if counted != servers {
@@ -269,7 +252,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     if args.runs(Phase::Restart) {
         drop(prep);
         server = fleet::restart_phase(server, data_dir.path(), &probe).await?;
-        print_footprint(&server, data_dir.path(), servers)?;
+        fleet::print_footprint(&server, data_dir.path(), servers)?;
     }
     bench.summary.print();
     drop(server);
@@ -292,72 +275,6 @@ fn job_cutover_frame(job_id: String) -> Bytes {
         sync_data: false,
         client_token: String::new(),
     })
-}
-
-/// Registers servers until the store holds `--fleet` of them, printing
-/// progress every 10 s; returns how many it registered.
-async fn fill_fleet(
-    bench: &mut Bench<'_>,
-    server: &Process,
-    register_frame: &Bytes,
-    existing: usize,
-) -> Result<usize, BoxError> {
-    let mut registered = 0usize;
-    if existing >= bench.args.fleet {
-        println!(
-            "[fleet] the store already holds {existing} servers, at least --fleet {}",
-            bench.args.fleet
-        );
-    }
-    // A failed call is retried by the next round, at most a few rounds.
-    for _ in 0..3 {
-        let missing = bench.args.fleet.saturating_sub(existing + registered);
-        if missing == 0 {
-            break;
-        }
-        let frames = Arc::new(Frames::repeat_n(register_frame.clone(), missing));
-        let progress = {
-            let frames = Arc::clone(&frames);
-            tokio::spawn(async move {
-                let mut tick = tokio::time::interval(Duration::from_secs(10));
-                tick.tick().await;
-                loop {
-                    tick.tick().await;
-                    eprintln!(
-                        "[fleet] {} of {missing} registrations issued",
-                        frames.taken()
-                    );
-                }
-            })
-        };
-        let plan = Plan {
-            warmup: Duration::ZERO,
-            duration: Duration::from_secs(24 * 3600),
-            ..bench.plan()
-        };
-        let started = Instant::now();
-        let outcome = load::run(server.addr, REGISTER_PATH, frames, plan).await;
-        progress.abort();
-        let outcome = outcome?;
-        let elapsed = started.elapsed();
-        registered += outcome.ok_in_all as usize;
-        let label = format!("RegisterSourceServer filling to {}", bench.args.fleet);
-        println!(
-            "[fleet] registered {} servers in {} ({:.0}/s), {}",
-            outcome.ok_in_all,
-            report::ms(elapsed),
-            outcome.ok_in_all as f64 / elapsed.as_secs_f64().max(1e-9),
-            bench.summary.ratio(outcome.rate())
-        );
-        bench.summary.add(&label, outcome.rate());
-        if let Some(error) = outcome.errors.first() {
-            println!(
-                "[fleet] {} stream loop(s) ended on: {error}",
-                outcome.errors.len()
-            );
-        }
-    }
-    Ok(registered)
 }
 
 /// Runs the benchmark, or the echo server under `--serve-echo`.
