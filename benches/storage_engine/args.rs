@@ -77,13 +77,16 @@ pub(crate) struct Args {
     /// Resources prepared per mutation phase; 0: sized from the measured
     /// Register rate so the phase does not run out.
     pub(crate) prepare: usize,
+    /// Longest a mutation phase's preparation may run; it stops with fewer
+    /// resources then (the old store slows down as jobs accumulate).
+    pub(crate) prepare_budget: Duration,
     /// Calls per DescribeSourceServers figure.
     pub(crate) describe_calls: usize,
 }
 
 const USAGE: &str = "usage: storage_engine [--fleet N] [--connections C] [--streams M] \
      [--duration-secs S] [--warmup-secs W] [--client-threads T] [--skip PHASE[,PHASE]] \
-     [--keep-data-dir] [--prepare N] [--describe-calls K]\n\
+     [--keep-data-dir] [--prepare N] [--prepare-secs S] [--describe-calls K]\n\
      phases: echo, get, register, finalize, job-cutover, fleet, describe, watch, restart";
 
 impl Args {
@@ -100,6 +103,7 @@ impl Args {
             skip: Vec::new(),
             keep_data_dir: false,
             prepare: 0,
+            prepare_budget: Duration::from_secs(120),
             describe_calls: 200,
         };
         let mut it = std::env::args().skip(1);
@@ -138,6 +142,10 @@ impl Args {
                 }
                 "--keep-data-dir" => args.keep_data_dir = true,
                 "--prepare" => args.prepare = number("--prepare", value("--prepare")?)?,
+                "--prepare-secs" => {
+                    let secs = number("--prepare-secs", value("--prepare-secs")?)?;
+                    args.prepare_budget = Duration::from_secs(secs as u64);
+                }
                 "--describe-calls" => {
                     args.describe_calls = number("--describe-calls", value("--describe-calls")?)?
                 }

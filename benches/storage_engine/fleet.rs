@@ -29,6 +29,11 @@ const DESCRIBE_PATH: &str = "/cutover.v1.SourceServerService/DescribeSourceServe
 const WATCH_PATH: &str = "/cutover.v1.LifecycleService/WatchLifecycleEvents";
 /// Page size of every DescribeSourceServers call, the API's largest.
 const PAGE_SIZE: i32 = 1000;
+/// Calls per DescribeSourceServers figure once its time budget is spent.
+const MIN_CALLS: usize = 20;
+/// Time after which a DescribeSourceServers figure stops repeating its call
+/// (a full scan of a million servers takes seconds on the old store).
+const FIGURE_BUDGET: Duration = Duration::from_secs(60);
 /// Longest the restarted server may take to serve its first call.
 const RESTART_TIMEOUT: Duration = Duration::from_secs(900);
 
@@ -75,7 +80,8 @@ async fn describe(
     Ok((page, started.elapsed()))
 }
 
-/// The same page `calls` times; prints its latency and size.
+/// The same page `calls` times, fewer if that takes longer than
+/// [`FIGURE_BUDGET`]; prints its latency and size.
 async fn repeat_page(
     grpc: &mut Grpc<Channel>,
     label: &str,
@@ -86,7 +92,10 @@ async fn repeat_page(
     let mut latencies = Vec::with_capacity(calls);
     let mut items = 0;
     let mut more = false;
-    for _ in 0..calls {
+    let started = Instant::now();
+    while latencies.len() < calls
+        && (latencies.len() < MIN_CALLS || started.elapsed() < FIGURE_BUDGET)
+    {
         let (page, latency) = describe(grpc, filters.clone(), next_token).await?;
         latencies.push(latency);
         items = page.items.len();
@@ -94,8 +103,9 @@ async fn repeat_page(
     }
     latencies.sort_unstable();
     println!(
-        "[describe] {label}: {items} items{}, {calls} calls: {}",
+        "[describe] {label}: {items} items{}, {} calls: {}",
         if more { " + next_token" } else { ", last page" },
+        latencies.len(),
         spread(&latencies)
     );
     Ok(())

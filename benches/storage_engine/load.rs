@@ -109,6 +109,9 @@ pub(crate) struct Outcome {
     /// The measured window: from the end of the warm-up to its planned end
     /// or, if the frames ran out, to the last completion before it.
     pub(crate) window: Duration,
+    /// The frames ran out during the warm-up, so the window is the whole
+    /// phase, warm-up included.
+    pub(crate) warmup_counted: bool,
     /// Frames handed out, warm-up included.
     pub(crate) issued: usize,
     /// OK calls in all, warm-up and stragglers after the window included:
@@ -132,13 +135,17 @@ impl Outcome {
     }
 }
 
+/// One completed call.
+struct Call {
+    done: Instant,
+    code: i32,
+    latency_us: u32,
+}
+
 /// What one stream's loop saw.
 #[derive(Default)]
 struct Tally {
-    statuses: BTreeMap<i32, u64>,
-    latencies_us: Vec<u32>,
-    ok_in_all: u64,
-    last_completion: Option<Instant>,
+    calls: Vec<Call>,
     ran_out: Option<Instant>,
     error: Option<String>,
 }
@@ -163,42 +170,55 @@ pub(crate) async fn run(
     let mut loops = Vec::with_capacity(plan.connections * plan.streams);
     for sender in &senders {
         for _ in 0..plan.streams {
+            let frames = Arc::clone(&frames);
             loops.push(tokio::spawn(call_loop(
                 sender.clone(),
                 uri.clone(),
-                Arc::clone(&frames),
-                (measured_from, end),
+                frames,
+                end,
             )));
         }
     }
     drop(senders);
     let mut outcome = Outcome::default();
-    let mut last_completion = measured_from;
+    let mut calls = Vec::new();
     let mut ran_out: Option<Instant> = None;
     for handle in loops {
         let tally = handle.await?;
-        for (code, count) in tally.statuses {
-            *outcome.statuses.entry(code).or_default() += count;
-        }
-        outcome.latencies_us.extend(tally.latencies_us);
-        outcome.ok_in_all += tally.ok_in_all;
-        if let Some(at) = tally.last_completion {
-            last_completion = last_completion.max(at);
-        }
+        calls.extend(tally.calls);
         if let Some(at) = tally.ran_out {
             ran_out = Some(ran_out.map_or(at, |first| first.min(at)));
         }
         outcome.errors.extend(tally.error);
     }
-    outcome.latencies_us.sort_unstable();
-    // A window cut short by the frames running out ends at its last
-    // completion; a full one is exactly the planned duration.
-    outcome.window = match ran_out {
-        Some(_) => last_completion
-            .min(end)
-            .saturating_duration_since(measured_from),
-        None => plan.duration,
+    // The window starts after the warm-up and ends as planned or, if the
+    // frames ran out, at the last completion. Frames that ran out during
+    // the warm-up leave no window after it: the whole phase counts then.
+    let last = calls.iter().map(|call| call.done).max().unwrap_or(start);
+    let from = match ran_out {
+        Some(at) if at <= measured_from => start,
+        _ => measured_from,
     };
+    let until = if ran_out.is_some() {
+        last.min(end)
+    } else {
+        end
+    };
+    outcome.window = until.saturating_duration_since(from);
+    outcome.warmup_counted = from == start && !plan.warmup.is_zero();
+    for call in &calls {
+        if call.code == 0 {
+            outcome.ok_in_all += 1;
+        }
+        if call.done < from || call.done > until {
+            continue;
+        }
+        *outcome.statuses.entry(call.code).or_default() += 1;
+        if call.code == 0 {
+            outcome.latencies_us.push(call.latency_us);
+        }
+    }
+    outcome.latencies_us.sort_unstable();
     outcome.issued = frames.taken();
     outcome.ran_out = ran_out.map(|at| at.saturating_duration_since(start));
     Ok(outcome)
@@ -226,7 +246,7 @@ async fn call_loop(
     mut sender: SendRequest<Bytes>,
     uri: Uri,
     frames: Arc<Frames>,
-    (measured_from, end): (Instant, Instant),
+    end: Instant,
 ) -> Tally {
     let mut tally = Tally::default();
     while Instant::now() < end {
@@ -235,30 +255,21 @@ async fn call_loop(
             break;
         };
         let started = Instant::now();
-        let code = match call(sender, &uri, frame).await {
+        match call(sender, &uri, frame).await {
             Ok((code, ready)) => {
                 sender = ready;
-                code
+                let done = Instant::now();
+                let micros = done.duration_since(started).as_micros();
+                tally.calls.push(Call {
+                    done,
+                    code,
+                    latency_us: u32::try_from(micros).unwrap_or(u32::MAX),
+                });
             }
             Err(err) => {
                 tally.error = Some(err.to_string());
                 break;
             }
-        };
-        let done = Instant::now();
-        tally.last_completion = Some(done);
-        if code == 0 {
-            tally.ok_in_all += 1;
-        }
-        if done < measured_from || done > end {
-            continue;
-        }
-        *tally.statuses.entry(code).or_default() += 1;
-        if code == 0 {
-            let micros = done.duration_since(started).as_micros();
-            tally
-                .latencies_us
-                .push(u32::try_from(micros).unwrap_or(u32::MAX));
         }
     }
     tally

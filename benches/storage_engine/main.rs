@@ -59,7 +59,7 @@ use crate::{
     args::{Args, Phase},
     load::{grpc_frame, Frames, Outcome, Plan},
     report::{print_load, Summary},
-    server::{clock_ticks, cpu_time, Process},
+    server::{clock_ticks, cpu_time, Process, AGENT_SILENCE_SECONDS},
 };
 
 /// Any error of a benchmark step.
@@ -128,8 +128,9 @@ impl Bench<'_> {
         Ok(outcome)
     }
 
-    /// How many resources a mutation phase prepares: `--prepare`, or what
-    /// the Register rate of this run predicts for warm-up plus window.
+    /// How many resources a mutation phase prepares at most: `--prepare`,
+    /// or what the Register rate of this run predicts for warm-up plus
+    /// window (`--prepare-secs` may cut the preparation shorter).
     fn prepared(&self, register_rate: Option<f64>) -> usize {
         if self.args.prepare > 0 {
             return self.args.prepare;
@@ -160,7 +161,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let plan = bench.plan();
     let mut server = Process::cutoverd(data_dir.path())?;
     println!(
-        "cutoverd pid {} at {} (--no-simulator, CUTOVER_LOG=warn), data dir {}",
+        "cutoverd pid {} at {} (--no-simulator --agent-silence-seconds {AGENT_SILENCE_SECONDS}, CUTOVER_LOG=warn), data dir {}",
         server.pid(),
         server.addr,
         data_dir.path().display()
@@ -169,6 +170,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         "load: {} connections x {} streams, {:?} warm-up + {:?} measured, client runtime of {} thread(s); fleet {}",
         args.connections, args.streams, args.warmup, args.duration, args.client_threads, args.fleet
     );
+    println!("machine load average at start: {}", load_average());
     let prep = channels(&server, PREPARE_CONNECTIONS).await?;
     let probe = prepare::registered(&prep[0]).await?;
     let get_frame = grpc_frame(&GetSourceServerRequest {
@@ -202,25 +204,37 @@ async fn run(args: Args) -> Result<(), BoxError> {
     if args.runs(Phase::Finalize) {
         let count = bench.prepared(register_rate);
         let started = Instant::now();
-        let ids = prepare::servers_cutting_over(&prep, count).await?;
+        let deadline = started + args.prepare_budget;
+        let ids = prepare::servers_cutting_over(&prep, count, deadline).await?;
         servers += ids.len();
         println!(
-            "[FinalizeCutover] prepared {count} servers in CUTTING_OVER in {} (register, ReportReplication CONTINUOUS, READY_FOR_CUTOVER, StartCutover)",
+            "[FinalizeCutover] prepared {} of {count} servers in CUTTING_OVER in {} (register, ReportReplication CONTINUOUS, READY_FOR_CUTOVER, StartCutover)",
+            ids.len(),
             report::ms(started.elapsed())
         );
-        let frames = Frames::each(ids.into_iter().map(finalize_frame).collect());
+        let frames = Frames::each(ids.iter().cloned().map(finalize_frame).collect());
         let label = "FinalizeCutover";
-        bench
+        let outcome = bench
             .measure(label, &server, FINALIZE_PATH, frames, plan)
             .await?;
+        let started = Instant::now();
+        let finalized = &ids[..outcome.issued.min(ids.len())];
+        let done = prepare::complete_follow_ups(&prep, finalized).await?;
+        println!(
+            "[FinalizeCutover] as their agent, completed both follow-up tasks of {done} of the {} servers called in {}",
+            finalized.len(),
+            report::ms(started.elapsed())
+        );
     }
     if args.runs(Phase::JobCutover) {
         let count = bench.prepared(register_rate);
         let started = Instant::now();
-        let ids = prepare::jobs_waiting(&prep, count).await?;
+        let deadline = started + args.prepare_budget;
+        let ids = prepare::jobs_waiting(&prep, count, deadline).await?;
         servers += ids.len();
         println!(
-            "[CutOverReplicationJob] prepared {count} incremental jobs in Waiting in {} (server registered and reported CONTINUOUS; job created, started, its RUN_INCREMENTAL_SYNC command received and acknowledged SUCCEEDED)",
+            "[CutOverReplicationJob] prepared {} of {count} incremental jobs in Waiting in {} (server registered and reported CONTINUOUS; job created, started, its RUN_INCREMENTAL_SYNC command received and acknowledged SUCCEEDED)",
+            ids.len(),
             report::ms(started.elapsed())
         );
         let frames = Frames::each(ids.into_iter().map(job_cutover_frame).collect());
@@ -255,11 +269,25 @@ async fn run(args: Args) -> Result<(), BoxError> {
         fleet::print_footprint(&server, data_dir.path(), servers)?;
     }
     bench.summary.print();
+    println!("machine load average at the end: {}", load_average());
     drop(server);
     if args.keep_data_dir {
         println!("data dir kept: {}", data_dir.keep().display());
     }
     Ok(())
+}
+
+/// The 1, 5 and 15 minute load averages: the two cores are shared, and
+/// other work running at the same time moves every figure.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|err| format!("unknown ({err})"))
 }
 
 fn finalize_frame(source_server_id: String) -> Bytes {

@@ -3,7 +3,7 @@
 //! to Waiting, with the bench acting as their data plane through
 //! `cutover.v1.AgentService`, since cutoverd runs without its simulator.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use cutover::pb::v1::{
     agent_service_client::AgentServiceClient,
@@ -24,6 +24,9 @@ use crate::BoxError;
 const CONCURRENCY: usize = 64;
 /// How long a command may take to arrive on a fresh command stream.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a cut-over server's follow-up command may take to arrive; a
+/// server whose FinalizeCutover failed has none.
+const FOLLOW_UP_TIMEOUT: Duration = Duration::from_secs(10);
 /// Hours between the runs of the prepared jobs: the longest SMC allows,
 /// so that the scheduler starts no run during the bench.
 const FREQUENCY_HOURS: i32 = 168;
@@ -127,18 +130,21 @@ async fn waiting_job(channel: Channel) -> Result<String, BoxError> {
     Ok(job)
 }
 
-/// Runs `make` `count` times, [`CONCURRENCY`] at a time, spread over
-/// `channels`; the ids in completion order.
+/// Runs `make` up to `count` times, [`CONCURRENCY`] at a time, spread over
+/// `channels`, starting none after `deadline`; the ids in completion order.
 async fn prepare<F, Fut>(
     channels: &[Channel],
     count: usize,
+    deadline: Instant,
     make: F,
 ) -> Result<Vec<String>, BoxError>
 where
     F: Fn(Channel) -> Fut,
     Fut: std::future::Future<Output = Result<String, BoxError>>,
 {
-    futures_util::stream::iter((0..count).map(|i| make(channels[i % channels.len()].clone())))
+    futures_util::stream::iter(0..count)
+        .take_while(|_| std::future::ready(Instant::now() < deadline))
+        .map(|i| make(channels[i % channels.len()].clone()))
         .buffer_unordered(CONCURRENCY)
         .try_collect()
         .await
@@ -148,8 +154,9 @@ where
 pub(crate) async fn servers_cutting_over(
     channels: &[Channel],
     count: usize,
+    deadline: Instant,
 ) -> Result<Vec<String>, BoxError> {
-    let ids = prepare(channels, count, cutting_over_server).await?;
+    let ids = prepare(channels, count, deadline, cutting_over_server).await?;
     if let (Some(id), Some(channel)) = (ids.first(), channels.first()) {
         let server = SourceServerServiceClient::new(channel.clone())
             .get_source_server(GetSourceServerRequest {
@@ -171,8 +178,9 @@ pub(crate) async fn servers_cutting_over(
 pub(crate) async fn jobs_waiting(
     channels: &[Channel],
     count: usize,
+    deadline: Instant,
 ) -> Result<Vec<String>, BoxError> {
-    let ids = prepare(channels, count, waiting_job).await?;
+    let ids = prepare(channels, count, deadline, waiting_job).await?;
     if let (Some(id), Some(channel)) = (ids.first(), channels.first()) {
         let job = ReplicationJobServiceClient::new(channel.clone())
             .get_replication_job(GetReplicationJobRequest { job_id: id.clone() })
@@ -183,4 +191,52 @@ pub(crate) async fn jobs_waiting(
         }
     }
     Ok(ids)
+}
+
+/// Acts as the agent of a cut-over server: acknowledges its UNINSTALL_AGENT
+/// command, then the TEARDOWN_REPLICATION_RESOURCES command delivered once
+/// the agent is uninstalled. False if a command did not come.
+async fn follow_ups_done(channel: Channel, server: String) -> Result<bool, BoxError> {
+    let mut agents = AgentServiceClient::new(channel);
+    let mut commands = agents
+        .receive_commands(ReceiveCommandsRequest {
+            source_server_id: server,
+        })
+        .await?
+        .into_inner();
+    loop {
+        let Ok(message) = tokio::time::timeout(FOLLOW_UP_TIMEOUT, commands.message()).await else {
+            return Ok(false);
+        };
+        let Some(command) = message? else {
+            return Ok(false);
+        };
+        agents
+            .acknowledge_command(AcknowledgeCommandRequest {
+                command_id: command.command_id,
+                progress: 100.0,
+                outcome: AgentCommandOutcome::Succeeded as i32,
+                ..Default::default()
+            })
+            .await?;
+        if command.kind == AgentCommandKind::TeardownReplicationResources as i32 {
+            return Ok(true);
+        }
+    }
+}
+
+/// Completes the follow-up tasks of the `servers` that were cut over, as
+/// their data plane: left pending, they fall overdue 10 and 90 minutes
+/// after FinalizeCutover, and the scheduler's overdue marks would be
+/// writes in the background of later phases. Returns the servers done.
+pub(crate) async fn complete_follow_ups(
+    channels: &[Channel],
+    servers: &[String],
+) -> Result<usize, BoxError> {
+    let done: Vec<bool> = futures_util::stream::iter(servers.iter().enumerate())
+        .map(|(i, server)| follow_ups_done(channels[i % channels.len()].clone(), server.clone()))
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(done.into_iter().filter(|&done| done).count())
 }

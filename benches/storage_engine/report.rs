@@ -114,6 +114,11 @@ pub(crate) fn print_load(
         server_cpu.as_secs_f64() * 100.0 / seconds,
         client_cpu.as_secs_f64() * 100.0 / seconds
     );
+    if outcome.warmup_counted {
+        println!(
+            "[{label}] the prepared resources ran out during the warm-up: the figures are the whole phase's, warm-up included"
+        );
+    }
     if let Some(at) = outcome.ran_out {
         println!(
             "[{label}] prepared resources ran out {} after the start ({} calls issued, warm-up included)",

@@ -14,6 +14,9 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::BoxError;
 
+/// Allowed agent silence of the cutoverd under test: a week.
+pub(crate) const AGENT_SILENCE_SECONDS: &str = "604800";
+
 /// A server process that printed `listening on ADDR`; stopped on drop.
 pub(crate) struct Process {
     child: Child,
@@ -67,11 +70,16 @@ impl Process {
         Process::spawn(command)
     }
 
-    /// The release `cutoverd` without the simulator, on `data_dir`.
+    /// The release `cutoverd` without the simulator, on `data_dir`. The
+    /// bench's agents report once: with the default 300 s of allowed
+    /// silence, the scheduler would mark their servers STALLED, writes in
+    /// the background of later phases.
     pub(crate) fn cutoverd(data_dir: &Path) -> Result<Process, BoxError> {
         let mut command = Command::new(env!("CARGO_BIN_EXE_cutoverd"));
         command
-            .args(["--no-simulator", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args(["--no-simulator", "--listen", "127.0.0.1:0"])
+            .args(["--agent-silence-seconds", AGENT_SILENCE_SECONDS])
+            .arg("--data-dir")
             .arg(data_dir)
             .env("CUTOVER_LOG", "warn");
         Process::spawn(command)
