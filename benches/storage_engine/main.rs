@@ -3,10 +3,10 @@
 //!
 //! The ceiling is a bare tonic server whose one unary method echoes its
 //! request: the bench re-executes itself with `--serve-echo` as that
-//! server, and drives it with the same load generator, the same request
-//! frame and the same request path as cutoverd's GetSourceServer. The load
-//! generator is a lean `h2` client (C connections x M concurrent streams,
-//! like `h2load -c 16 -m 8 -t 1`) on a 1-thread tokio runtime, counting the
+//! server and drives it with the same load generator, request frame and
+//! request path as cutoverd's GetSourceServer. The load generator is a lean
+//! `h2` client (C connections x M concurrent streams, like
+//! `h2load -c 16 -m 8 -t 1`) on a 1-thread tokio runtime, counting the
 //! calls that complete in a fixed window after a warm-up. Every rate is
 //! printed with its ratio to the echo rate of the same run:
 //!
@@ -14,28 +14,36 @@
 //! - RegisterSourceServer (a new server per call);
 //! - FinalizeCutover on distinct servers prepared in CUTTING_OVER, and
 //!   CutOverReplicationJob (`sync_data=false`) on distinct incremental jobs
-//!   prepared in Waiting; the bench prepares both as their data plane (cutoverd runs
-//!   without its simulator), sized from the measured Register rate;
+//!   prepared in Waiting. cutoverd runs without its simulator, so the bench
+//!   is the data plane of the servers it prepares (`AgentService` reports,
+//!   command streams and acknowledgements); how many it prepares follows
+//!   the Register rate of the run, within a time budget, and a phase that
+//!   runs out stops and is measured up to its last call;
 //! - at fleet size: the registration rate, GetSourceServer again,
 //!   DescribeSourceServers pages (first, filtered, deep by next_token), one
-//!   watch with the initial snapshot of the fleet (time to first item and
-//!   to the end marker, RSS before and peak during), the server's RSS and
-//!   database bytes per server, and the time from a restart to the first
-//!   served GetSourceServer.
+//!   watch with the initial snapshot of the fleet (time to the first item
+//!   and to the end marker, RSS before and peak during), the server's RSS
+//!   and database bytes per server, and the time from a restart to the
+//!   first served GetSourceServer.
 //!
 //! ```text
 //! cargo bench --bench storage_engine -- [--fleet N] [--connections C] [--streams M]
 //!     [--duration-secs S] [--warmup-secs W] [--client-threads T]
-//!     [--skip PHASE[,PHASE]] [--keep-data-dir] [--prepare N] [--describe-calls K]
+//!     [--skip PHASE[,PHASE]] [--keep-data-dir] [--prepare N] [--prepare-secs S]
+//!     [--describe-calls K]
 //! cargo bench --bench storage_engine -- --fleet 20000 --duration-secs 3   # a quick run
+//! cargo bench --bench storage_engine -- --fleet 1000000                   # the full run
 //! ```
 //!
-//! This is a program that prints figures, not a timed test: it runs once.
+//! Phases: echo, get, register, finalize, job-cutover, fleet, describe,
+//! watch, restart. This is a program that prints figures, not a timed
+//! test: it runs once.
 
 mod args;
 mod echo;
 mod fleet;
 mod load;
+mod mutations;
 mod prepare;
 mod report;
 mod server;
@@ -47,11 +55,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use bytes::Bytes;
-use cutover::pb::v1::{
-    CutOverReplicationJobRequest, FinalizeCutoverRequest, GetSourceServerRequest,
-    RegisterSourceServerRequest,
-};
+use cutover::pb::v1::{GetSourceServerRequest, RegisterSourceServerRequest};
 use tempfile::TempDir;
 use tonic::transport::Channel;
 
@@ -72,15 +76,13 @@ const SERVE_ECHO: &str = "--serve-echo";
 const ECHO: &str = "echo";
 const GET_PATH: &str = "/cutover.v1.SourceServerService/GetSourceServer";
 pub(crate) const REGISTER_PATH: &str = "/cutover.v1.SourceServerService/RegisterSourceServer";
-const FINALIZE_PATH: &str = "/cutover.v1.SourceServerService/FinalizeCutover";
-const JOB_CUTOVER_PATH: &str = "/cutover.v1.ReplicationJobService/CutOverReplicationJob";
 /// Connections the preparation's tonic client spreads its calls over.
 const PREPARE_CONNECTIONS: usize = 4;
 /// Prepared resources per measured call the Register rate predicts: the
 /// margin for a mutation that is faster than Register.
 const PREPARE_MARGIN: f64 = 1.5;
 
-/// One load phase against `target`, printed and added to the summary.
+/// The run's settings and the rates measured so far.
 pub(crate) struct Bench<'a> {
     pub(crate) args: &'a Args,
     ticks: u64,
@@ -98,20 +100,19 @@ impl Bench<'_> {
         }
     }
 
-    /// Runs `frames` against `target` with `plan`, prints the figures and
-    /// records the rate as `label`; the [`ECHO`] phase's rate becomes the
-    /// one every other is compared with.
-    async fn measure(
+    /// Runs `frames` against `target` as the flags plan, prints the
+    /// figures and records the rate as `label`; the [`ECHO`] phase's rate
+    /// becomes the one every other is compared with.
+    pub(crate) async fn measure(
         &mut self,
         label: &str,
         target: &Process,
         path: &str,
         frames: Frames,
-        plan: Plan,
     ) -> Result<Outcome, BoxError> {
         let (server_cpu, client_cpu) = (target.cpu(self.ticks), cpu_time("self", self.ticks));
         let started = Instant::now();
-        let outcome = load::run(target.addr, path, Arc::new(frames), plan).await?;
+        let outcome = load::run(target.addr, path, Arc::new(frames), self.plan()).await?;
         let elapsed = started.elapsed();
         if label == ECHO {
             self.summary.set_echo(outcome.rate());
@@ -131,7 +132,7 @@ impl Bench<'_> {
     /// How many resources a mutation phase prepares at most: `--prepare`,
     /// or what the Register rate of this run predicts for warm-up plus
     /// window (`--prepare-secs` may cut the preparation shorter).
-    fn prepared(&self, register_rate: Option<f64>) -> usize {
+    pub(crate) fn prepared(&self, register_rate: Option<f64>) -> usize {
         if self.args.prepare > 0 {
             return self.args.prepare;
         }
@@ -158,7 +159,6 @@ async fn run(args: Args) -> Result<(), BoxError> {
         ticks: clock_ticks(),
         summary: Summary::default(),
     };
-    let plan = bench.plan();
     let mut server = Process::cutoverd(data_dir.path())?;
     println!(
         "cutoverd pid {} at {} (--no-simulator --agent-silence-seconds {AGENT_SILENCE_SECONDS}, CUTOVER_LOG=warn), data dir {}",
@@ -182,12 +182,12 @@ async fn run(args: Args) -> Result<(), BoxError> {
     if args.runs(Phase::Echo) {
         let echo = Process::echo()?;
         let frames = Frames::repeat(get_frame.clone());
-        bench.measure(ECHO, &echo, GET_PATH, frames, plan).await?;
+        bench.measure(ECHO, &echo, GET_PATH, frames).await?;
     }
     if args.runs(Phase::Get) {
         let frames = Frames::repeat(get_frame.clone());
         bench
-            .measure("GetSourceServer", &server, GET_PATH, frames, plan)
+            .measure("GetSourceServer", &server, GET_PATH, frames)
             .await?;
     }
     let mut register_rate = None;
@@ -195,61 +195,21 @@ async fn run(args: Args) -> Result<(), BoxError> {
     if args.runs(Phase::Register) {
         let frames = Frames::repeat(register_frame.clone());
         let label = "RegisterSourceServer";
-        let outcome = bench
-            .measure(label, &server, REGISTER_PATH, frames, plan)
-            .await?;
+        let outcome = bench.measure(label, &server, REGISTER_PATH, frames).await?;
         register_rate = Some(outcome.rate());
         servers += outcome.ok_in_all as usize;
     }
     if args.runs(Phase::Finalize) {
-        let count = bench.prepared(register_rate);
-        let started = Instant::now();
-        let deadline = started + args.prepare_budget;
-        let ids = prepare::servers_cutting_over(&prep, count, deadline).await?;
-        servers += ids.len();
-        println!(
-            "[FinalizeCutover] prepared {} of {count} servers in CUTTING_OVER in {} (register, ReportReplication CONTINUOUS, READY_FOR_CUTOVER, StartCutover)",
-            ids.len(),
-            report::ms(started.elapsed())
-        );
-        let frames = Frames::each(ids.iter().cloned().map(finalize_frame).collect());
-        let label = "FinalizeCutover";
-        let outcome = bench
-            .measure(label, &server, FINALIZE_PATH, frames, plan)
-            .await?;
-        let started = Instant::now();
-        let finalized = &ids[..outcome.issued.min(ids.len())];
-        let done = prepare::complete_follow_ups(&prep, finalized).await?;
-        println!(
-            "[FinalizeCutover] as their agent, completed both follow-up tasks of {done} of the {} servers called in {}",
-            finalized.len(),
-            report::ms(started.elapsed())
-        );
+        servers += mutations::finalize_phase(&mut bench, &server, &prep, register_rate).await?;
     }
     if args.runs(Phase::JobCutover) {
-        let count = bench.prepared(register_rate);
-        let started = Instant::now();
-        let deadline = started + args.prepare_budget;
-        let ids = prepare::jobs_waiting(&prep, count, deadline).await?;
-        servers += ids.len();
-        println!(
-            "[CutOverReplicationJob] prepared {} of {count} incremental jobs in Waiting in {} (server registered and reported CONTINUOUS; job created, started, its RUN_INCREMENTAL_SYNC command received and acknowledged SUCCEEDED)",
-            ids.len(),
-            report::ms(started.elapsed())
-        );
-        let frames = Frames::each(ids.into_iter().map(job_cutover_frame).collect());
-        let label = "CutOverReplicationJob (sync_data=false)";
-        bench
-            .measure(label, &server, JOB_CUTOVER_PATH, frames, plan)
-            .await?;
+        servers += mutations::job_cutover_phase(&mut bench, &server, &prep, register_rate).await?;
     }
     if args.runs(Phase::Fleet) {
         servers += fleet::fill_fleet(&mut bench, &server, &register_frame, servers).await?;
         let frames = Frames::repeat(get_frame.clone());
         let label = format!("GetSourceServer at {servers} servers");
-        bench
-            .measure(&label, &server, GET_PATH, frames, plan)
-            .await?;
+        bench.measure(&label, &server, GET_PATH, frames).await?;
     }
     fleet::print_footprint(&server, data_dir.path(), servers)?;
     if args.runs(Phase::Describe) {
@@ -288,21 +248,6 @@ fn load_average() -> String {
                 .join(" ")
         })
         .unwrap_or_else(|err| format!("unknown ({err})"))
-}
-
-fn finalize_frame(source_server_id: String) -> Bytes {
-    grpc_frame(&FinalizeCutoverRequest {
-        source_server_id,
-        client_token: String::new(),
-    })
-}
-
-fn job_cutover_frame(job_id: String) -> Bytes {
-    grpc_frame(&CutOverReplicationJobRequest {
-        job_id,
-        sync_data: false,
-        client_token: String::new(),
-    })
 }
 
 /// Runs the benchmark, or the echo server under `--serve-echo`.
