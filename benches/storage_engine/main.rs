@@ -268,10 +268,17 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(args.client_threads)
-        .enable_all()
-        .build();
+    // One thread, like h2load's `-t 1`: the current-thread scheduler, which
+    // spends less of the shared cores per call than a 1-worker pool.
+    let mut runtime = match args.client_threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        threads => {
+            let mut builder = tokio::runtime::Builder::new_multi_thread();
+            builder.worker_threads(threads);
+            builder
+        }
+    };
+    let runtime = runtime.enable_all().build();
     let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(err) => {
