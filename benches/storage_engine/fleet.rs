@@ -316,7 +316,7 @@ pub(crate) async fn restart_phase(
     data_dir: &Path,
     probe: &str,
 ) -> Result<Process, BoxError> {
-    let stopped_in = server.stop(Duration::from_secs(60));
+    let stopped_in = server.stop(Duration::from_secs(60)).await;
     drop(server);
     let spawned = Instant::now();
     let server = Process::cutoverd(data_dir)?;

@@ -180,9 +180,10 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let mut servers = 1usize;
 
     if args.runs(Phase::Echo) {
-        let echo = Process::echo()?;
+        let mut echo = Process::echo()?;
         let frames = Frames::repeat(get_frame.clone());
         bench.measure(ECHO, &echo, GET_PATH, frames).await?;
+        echo.stop(Duration::from_secs(5)).await;
     }
     if args.runs(Phase::Get) {
         let frames = Frames::repeat(get_frame.clone());
@@ -230,7 +231,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     }
     bench.summary.print();
     println!("machine load average at the end: {}", load_average());
-    drop(server);
+    server.stop(Duration::from_secs(60)).await;
     if args.keep_data_dir {
         println!("data dir kept: {}", data_dir.keep().display());
     }

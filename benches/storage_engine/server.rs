@@ -127,19 +127,30 @@ impl Process {
         cpu_time(&self.pid().to_string(), ticks_per_second)
     }
 
-    /// SIGTERM, then waits for the exit (SIGKILL after `grace`); returns
-    /// how long the process took to exit.
-    pub(crate) fn stop(&mut self, grace: Duration) -> Duration {
-        let asked = Instant::now();
+    /// Sends SIGTERM: cutoverd drains, checkpoints and exits on its own.
+    fn terminate(&self) {
         let _ = Command::new("kill")
             .args(["-TERM", &self.pid().to_string()])
             .stderr(Stdio::null())
             .status();
+    }
+
+    fn exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGTERM, then waits for the exit (SIGKILL after `grace`); returns
+    /// how long the process took to exit. It waits without blocking the
+    /// runtime: cutoverd's graceful shutdown waits for its clients to close
+    /// their connections, which takes the client's connection tasks.
+    pub(crate) async fn stop(&mut self, grace: Duration) -> Duration {
+        let asked = Instant::now();
+        self.terminate();
         while asked.elapsed() < grace {
-            if let Ok(Some(_)) = self.child.try_wait() {
+            if self.exited() {
                 return asked.elapsed();
             }
-            std::thread::sleep(Duration::from_millis(5));
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -148,12 +159,19 @@ impl Process {
 }
 
 impl Drop for Process {
-    /// SIGTERM first (cutoverd checkpoints and exits on its own), SIGKILL
-    /// if it is still there after 5 s.
+    /// For the error paths: SIGTERM, SIGKILL if the process is still there
+    /// after 5 s.
     fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            self.stop(Duration::from_secs(5));
+        if self.exited() {
+            return;
         }
+        self.terminate();
+        let asked = Instant::now();
+        while !self.exited() && asked.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
