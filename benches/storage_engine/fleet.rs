@@ -1,4 +1,5 @@
-//! The phases at fleet size, from one tonic client each: pages of
+//! The phases at fleet size: registering the fleet, the server's and the
+//! database's footprint, then, from one tonic client each, pages of
 //! DescribeSourceServers, one watch with the initial snapshot of the whole
 //! fleet, and a restart to serving.
 
@@ -232,7 +233,7 @@ pub(crate) async fn fill_fleet(
         let rate = outcome.ok_in_all as f64 / elapsed.as_secs_f64().max(1e-9);
         let label = format!("RegisterSourceServer filling to {}", bench.args.fleet);
         println!(
-            "[fleet] registered {} servers in {} ({rate:.0}/s), {}",
+            "[fleet] registered {} of {missing} servers in {} ({rate:.0}/s), {}",
             outcome.ok_in_all,
             ms(elapsed),
             bench.summary.ratio(rate)
@@ -250,8 +251,8 @@ pub(crate) async fn fill_fleet(
 
 /// One watch with `send_initial_snapshot` over everything: time to the
 /// first item and to the snapshot-end marker, items, and the server's RSS
-/// before and its peak during. Returns the items counted.
-pub(crate) async fn watch_phase(server: &Process, channel: Channel) -> Result<usize, BoxError> {
+/// before and its peak during.
+pub(crate) async fn watch_phase(server: &Process, channel: Channel) -> Result<(), BoxError> {
     let rss_before = server.rss_kib();
     let peak_reset = server.reset_peak();
     let mut grpc = Grpc::new(channel);
@@ -306,7 +307,7 @@ pub(crate) async fn watch_phase(server: &Process, channel: Channel) -> Result<us
             "[watch] server RSS before {rss_before} KiB, peak of 100 ms samples {sampled_peak} KiB (VmHWM not reset: {err})"
         ),
     }
-    Ok(items)
+    Ok(())
 }
 
 /// SIGTERM, start again on `data_dir`, and wait for the first served
