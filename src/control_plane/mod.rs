@@ -164,10 +164,19 @@ impl ControlPlane {
 
     /// The ARN of a source server.
     pub fn arn(&self, server: &SourceServer) -> String {
-        format!(
-            "arn:{}:mgn:{}:{}:source-server/{}",
-            self.settings.partition, self.settings.region, server.account_id, server.id
-        )
+        // Concatenated, not formatted: every server a call returns gets
+        // one, and `format!` showed in the Get profile.
+        [
+            "arn:",
+            &self.settings.partition,
+            ":mgn:",
+            &self.settings.region,
+            ":",
+            server.account_id.as_str(),
+            ":source-server/",
+            server.id.as_str(),
+        ]
+        .concat()
     }
 
     /// SMC's derived state of `server` now.

@@ -72,7 +72,7 @@ impl Api {
         let code = outcome
             .as_ref()
             .map_or_else(Status::code, |_| tonic::Code::Ok);
-        let method = method.map_or("unknown", |m| m.0.as_str());
+        let method = method.map_or("unknown", RpcMethod::path);
         let elapsed = started.elapsed();
         tracing::debug!(
             ?code,

@@ -20,7 +20,7 @@ pub struct RequestId(String);
 impl RequestId {
     /// A fresh random id.
     pub fn generate() -> Self {
-        RequestId(format!("{:032x}", rand::thread_rng().gen::<u128>()))
+        RequestId(hex::encode(rand::thread_rng().gen::<[u8; 16]>()))
     }
 
     /// The id as text.
@@ -35,9 +35,17 @@ impl fmt::Display for RequestId {
     }
 }
 
-/// The gRPC method a request calls (its HTTP path), for metrics.
+/// The gRPC method a request calls (its HTTP path), for metrics. Holds the
+/// request's own bytes: cloning it copies no string.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RpcMethod(pub String);
+pub struct RpcMethod(http::uri::PathAndQuery);
+
+impl RpcMethod {
+    /// The path, such as `/cutover.v1.SourceServerService/GetSourceServer`.
+    pub fn path(&self) -> &str {
+        self.0.path()
+    }
+}
 
 /// Tower layer that assigns every request its id.
 #[derive(Debug, Clone, Copy, Default)]
@@ -73,10 +81,11 @@ where
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let id = RequestId::generate();
         let header = HeaderValue::from_str(id.as_str()).ok();
-        let span = tracing::info_span!("rpc", request_id = %id, path = %request.uri().path());
+        let span = tracing::debug_span!("rpc", request_id = %id, path = %request.uri().path());
         request.extensions_mut().insert(id);
-        let method = RpcMethod(request.uri().path().to_owned());
-        request.extensions_mut().insert(method);
+        if let Some(path) = request.uri().path_and_query().cloned() {
+            request.extensions_mut().insert(RpcMethod(path));
+        }
         let future = self.inner.call(request);
         Box::pin(tracing::Instrument::instrument(
             async move {

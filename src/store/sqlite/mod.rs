@@ -88,7 +88,10 @@ fn load(path: &Path, head: u64) -> Result<ReadModel, StoreError> {
                 chunk.push(resource);
                 chunk.len() < LOAD_CHUNK
                     || chunks
-                        .send(std::mem::replace(&mut chunk, Vec::with_capacity(LOAD_CHUNK)))
+                        .send(std::mem::replace(
+                            &mut chunk,
+                            Vec::with_capacity(LOAD_CHUNK),
+                        ))
                         .is_ok()
             })?;
             // The read model stops at the first chunk it misses: a failed

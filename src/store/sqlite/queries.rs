@@ -30,9 +30,11 @@ fn each_versioned<T>(
     while let Some(row) = rows.next().map_err(map_err)? {
         let version: i64 = row.get(0).map_err(map_err)?;
         let revision: i64 = row.get(1).map_err(map_err)?;
-        let body = row.get_ref(2).map_err(map_err)?.as_blob().map_err(|err| {
-            StoreError::Corrupt(format!("{what}: body is not a blob: {err}"))
-        })?;
+        let body = row
+            .get_ref(2)
+            .map_err(map_err)?
+            .as_blob()
+            .map_err(|err| StoreError::Corrupt(format!("{what}: body is not a blob: {err}")))?;
         let stored = Versioned {
             value: decode(body)?,
             version: to_u64(version, what)?,
