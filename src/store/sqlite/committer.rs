@@ -4,10 +4,16 @@
 //! batch runs inside its own savepoint, so a batch whose version check,
 //! uniqueness rule or client token fails is rolled back alone and its
 //! caller gets its own [`StoreError::Conflict`], while its neighbours
-//! commit. Once the transaction is durable, the committed events are
-//! applied to the read model (and so published to watchers) in revision
-//! order, and only then is each caller answered: a caller that reads after
-//! its mutation returned sees it.
+//! commit. Once the transaction is durable, a second thread applies the
+//! committed events to the read model (and so publishes them to watchers)
+//! in revision order, and only then answers each caller: a caller that
+//! reads after its mutation returned sees it.
+//!
+//! The two threads form a pipeline: while one group is applied, the next
+//! is written. A profile of a saturated committer showed about a quarter
+//! of its time in applying and answering; the writer was the bottleneck,
+//! so that quarter moved off it. Deciding on a read model one group behind
+//! the database is safe: every version is checked again when written.
 
 use std::{
     sync::{
@@ -38,14 +44,27 @@ const QUEUE: usize = 8192;
 pub(super) type Chore = Box<dyn FnOnce(&mut Connection) + Send>;
 
 enum Request {
-    Commit(WriteBatch, oneshot::Sender<Result<u64, StoreError>>),
+    Commit(WriteBatch, Reply),
     Chore(Chore),
 }
 
-/// The handle callers use to reach the committer thread.
+/// A caller's answer: its batch's revision, or why it failed.
+type Reply = oneshot::Sender<Result<u64, StoreError>>;
+
+/// What the writer hands the applier: a group's events, in revision order,
+/// and each caller's outcome.
+struct Committed {
+    events: Vec<LifecycleEvent>,
+    outcomes: Vec<(Result<u64, StoreError>, Reply)>,
+}
+
+/// Groups written but not applied yet; the writer waits beyond this.
+const APPLY_QUEUE: usize = 4;
+
+/// The handle callers use to reach the committer threads.
 pub(super) struct Committer {
     requests: Option<mpsc::Sender<Request>>,
-    thread: Option<JoinHandle<()>>,
+    threads: Vec<JoinHandle<()>>,
     /// Transactions committed so far.
     #[cfg_attr(not(test), allow(dead_code))]
     groups: Arc<AtomicU64>,
@@ -64,21 +83,33 @@ impl Committer {
         model: Arc<ReadModel>,
     ) -> Result<Committer, StoreError> {
         let (requests, queue) = mpsc::channel(QUEUE);
+        let (committed, to_apply) = std::sync::mpsc::sync_channel(APPLY_QUEUE);
         let groups = Arc::new(AtomicU64::new(0));
-        let group = Group {
+        let writer = Writer {
             conn,
             head,
-            model,
             buffer: Vec::with_capacity(4096),
             groups: Arc::clone(&groups),
+            applier: committed,
         };
-        let thread = std::thread::Builder::new()
-            .name("cutover-committer".to_owned())
-            .spawn(move || group.run(queue))
-            .map_err(|err| StoreError::Unavailable(format!("cannot start the committer: {err}")))?;
+        let spawn = |name: &str, run: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.to_owned())
+                .spawn(run)
+                .map_err(|err| {
+                    StoreError::Unavailable(format!("cannot start the committer: {err}"))
+                })
+        };
+        let threads = vec![
+            spawn("cutover-committer", Box::new(move || writer.run(queue)))?,
+            spawn(
+                "cutover-applier",
+                Box::new(move || apply(&model, &to_apply)),
+            )?,
+        ];
         Ok(Committer {
             requests: Some(requests),
-            thread: Some(thread),
+            threads,
             groups,
         })
     }
@@ -130,26 +161,45 @@ impl Committer {
 
 impl Drop for Committer {
     fn drop(&mut self) {
-        // Closing the queue ends the thread once it has answered what was
-        // queued; waiting for it means the connection is closed when the
-        // store is gone, so the data directory can be reopened at once.
+        // Closing the queue ends the writer once it has written what was
+        // queued, and the applier once it has answered it; waiting for
+        // them means the connection is closed when the store is gone, so
+        // the data directory can be reopened at once.
         self.requests = None;
-        if let Some(thread) = self.thread.take() {
+        for thread in self.threads.drain(..) {
             let _ = thread.join();
         }
     }
 }
 
-/// The committer thread's state.
-struct Group {
-    conn: Connection,
-    head: u64,
-    model: Arc<ReadModel>,
-    buffer: Vec<u8>,
-    groups: Arc<AtomicU64>,
+/// Applies each written group to the read model, then answers its
+/// callers, until the writer stops.
+fn apply(model: &ReadModel, groups: &std::sync::mpsc::Receiver<Committed>) {
+    for Committed { events, outcomes } in groups {
+        if let Err(err) = model.apply(events) {
+            // Only the writer numbers events, from the head it committed:
+            // this cannot happen short of a bug, and serving reads that
+            // miss commits would be worse than stopping.
+            tracing::error!(%err, "the read model refused committed events");
+            std::process::abort();
+        }
+        for (outcome, reply) in outcomes {
+            // The caller may have gone; nothing to tell it then.
+            let _ = reply.send(outcome);
+        }
+    }
 }
 
-impl Group {
+/// The writer thread's state.
+struct Writer {
+    conn: Connection,
+    head: u64,
+    buffer: Vec<u8>,
+    groups: Arc<AtomicU64>,
+    applier: std::sync::mpsc::SyncSender<Committed>,
+}
+
+impl Writer {
     fn run(mut self, mut queue: mpsc::Receiver<Request>) {
         let mut batches = Vec::with_capacity(MAX_GROUP);
         while let Some(first) = queue.blocking_recv() {
@@ -168,7 +218,12 @@ impl Group {
                 }
             }
             if !batches.is_empty() {
-                self.commit(&mut batches);
+                let committed = self.commit(&mut batches);
+                if self.applier.send(committed).is_err() {
+                    // The applier is gone (it aborts rather than stop):
+                    // nothing more can be answered.
+                    return;
+                }
             }
             if let Some(chore) = chore {
                 chore(&mut self.conn);
@@ -176,19 +231,17 @@ impl Group {
         }
     }
 
-    /// Commits `batches` in one transaction and answers each caller.
-    fn commit(
-        &mut self,
-        batches: &mut Vec<(WriteBatch, oneshot::Sender<Result<u64, StoreError>>)>,
-    ) {
+    /// Commits `batches` in one transaction; returns what the applier
+    /// must apply and answer.
+    fn commit(&mut self, batches: &mut Vec<(WriteBatch, Reply)>) -> Committed {
         let mut outcomes = Vec::with_capacity(batches.len());
-        let mut committed: Vec<LifecycleEvent> = Vec::new();
+        let mut events: Vec<LifecycleEvent> = Vec::new();
         let mut head = self.head;
         let transaction = self.execute("BEGIN IMMEDIATE").and_then(|()| {
             for (batch, reply) in batches.drain(..) {
-                let outcome = self.write(batch, head)?.map(|events| {
-                    head += events.len() as u64;
-                    committed.extend(events);
+                let outcome = self.write(batch, head)?.map(|written| {
+                    head += written.len() as u64;
+                    events.extend(written);
                     head
                 });
                 outcomes.push((outcome, reply));
@@ -201,27 +254,20 @@ impl Group {
                 let _ = self.execute("ROLLBACK");
             }
             tracing::error!(%err, "group commit failed");
-            let replies = outcomes
+            let outcomes = outcomes
                 .into_iter()
                 .map(|(_, reply)| reply)
-                .chain(batches.drain(..).map(|(_, reply)| reply));
-            for reply in replies {
-                let _ = reply.send(Err(err.clone()));
-            }
-            return;
+                .chain(batches.drain(..).map(|(_, reply)| reply))
+                .map(|reply| (Err(err.clone()), reply))
+                .collect();
+            return Committed {
+                events: Vec::new(),
+                outcomes,
+            };
         }
         self.head = head;
         self.groups.fetch_add(1, Ordering::Relaxed);
-        if let Err(err) = self.model.apply(committed) {
-            // Only this thread writes and it numbers events from the head
-            // it applied: this cannot happen short of a bug, and serving
-            // reads that miss commits would be worse than stopping.
-            tracing::error!(%err, "the read model refused committed events");
-            std::process::abort();
-        }
-        for (outcome, reply) in outcomes {
-            let _ = reply.send(outcome);
-        }
+        Committed { events, outcomes }
     }
 
     /// Writes one batch inside its own savepoint. The outer error aborts
