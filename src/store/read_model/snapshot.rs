@@ -43,16 +43,6 @@ impl Snapshot {
         self.revision
     }
 
-    /// How many source servers and jobs it holds.
-    pub fn len(&self) -> usize {
-        self.servers.len() + self.jobs.len()
-    }
-
-    /// True when it holds nothing.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     fn entry(&self, server: &Entry<SourceServer>) -> ServerEntry {
         ServerEntry {
             has_running_job: self.running.contains_key(&server.value.id),

@@ -168,9 +168,13 @@ impl SqliteStore {
             .pragma_update(None, "cache_size", -WRITER_CACHE_KIB)
             .map_err(map_err)?;
         schema::migrate(&mut writer)?;
-        // The checkpointer does it, off the committer's path.
+        // The checkpointer does most of it, off the committer's path.
         writer
-            .pragma_update(None, "wal_autocheckpoint", 0)
+            .pragma_update(
+                None,
+                "wal_autocheckpoint",
+                checkpointer::WRITER_CHECKPOINT_PAGES,
+            )
             .map_err(map_err)?;
         let format = queries::storage_format(&writer)?;
         if format > codec::FORMAT_VERSION {
