@@ -132,3 +132,61 @@ async fn every_caller_reads_its_own_write_at_once_through_any_connection() {
         caller.await.expect("caller");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_mutations_of_concurrent_callers_survive_kill_9() {
+    let dir = tempfile::TempDir::new().expect("dir");
+    let mut server = TestServer::start_in(dir.path(), &["--no-simulator"]);
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    // 16 callers register as fast as they can, so commits go in groups;
+    // the server is killed with calls in flight.
+    let callers: Vec<_> = (0..16)
+        .map(|_| {
+            let endpoint = server.endpoint.clone();
+            let acknowledged = std::sync::Arc::clone(&acknowledged);
+            tokio::spawn(async move {
+                let mut client =
+                    cutover::pb::v1::source_server_service_client::SourceServerServiceClient::connect(
+                        endpoint,
+                    )
+                    .await
+                    .expect("connect");
+                while let Ok(reply) = client
+                    .register_source_server(cutover::pb::v1::RegisterSourceServerRequest::default())
+                    .await
+                {
+                    let id = reply.into_inner().source_server_id;
+                    acknowledged.lock().expect("lock").push(id);
+                }
+            })
+        })
+        .collect();
+    eventually(DEADLINE, "a few hundred registrations", || {
+        let count = acknowledged.lock().expect("lock").len();
+        async move { (count >= 300).then_some(()) }
+    })
+    .await;
+    server.kill();
+    for caller in callers {
+        caller.await.expect("caller ends when the server dies");
+    }
+
+    let server = TestServer::start_in(dir.path(), &["--no-simulator"]);
+    let mut client = server.servers().await;
+    let ids = acknowledged.lock().expect("lock").clone();
+    for id in &ids {
+        assert_eq!(&get_server(&mut client, id).await.source_server_id, id);
+    }
+    // The log has every revision once, from 1 to its head, with nothing
+    // after an acknowledged event missing.
+    let head = snapshot_head(&server).await;
+    let mut lifecycle = server.lifecycle().await;
+    let mut log = open_watch(&mut lifecycle, watch_from(1)).await;
+    let revisions: Vec<u64> = events_until(&mut log, head)
+        .await
+        .iter()
+        .map(|e| e.revision)
+        .collect();
+    assert_eq!(revisions, (1..=head).collect::<Vec<_>>());
+    assert!(head as usize >= ids.len());
+}
