@@ -45,6 +45,8 @@ mod fleet;
 mod load;
 mod mutations;
 mod prepare;
+#[path = "../common/proc_stats.rs"]
+mod proc_stats;
 mod report;
 mod server;
 

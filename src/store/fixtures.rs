@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use crate::domain::{
-    AccountId, BusinessStatus, DataReplicationInfo, DataReplicationState, JobSchedule, LifeCycle,
-    LifeCycleState, ReplicationJob, ReplicationJobId, ReplicationJobStatus, ReplicationType,
-    Resource, SourceProperties, SourceServer, SourceServerId, Timestamp, Transition,
+    source_server::{self, Registration},
+    AccountId, BusinessStatus, JobSchedule, ReplicationJob, ReplicationJobId, ReplicationJobStatus,
+    Resource, SourceServer, SourceServerId, Timestamp, Transition,
 };
 use crate::store::{ResourceWrite, WriteBatch};
 
@@ -21,35 +21,15 @@ pub(crate) fn jid(n: u64) -> ReplicationJobId {
     ReplicationJobId::parse("id", &format!("j-{n:020}")).expect("valid job id")
 }
 
+/// Server `n` of `acct` as registration leaves it, tagged `n`.
 pub(crate) fn server(acct: &AccountId, n: u64) -> SourceServer {
-    SourceServer {
-        account_id: acct.clone(),
-        id: sid(n),
-        is_archived: false,
+    let registration = Registration {
         tags: BTreeMap::from([("n".to_owned(), n.to_string())]),
-        replication_type: ReplicationType::AgentBased,
-        launched_instance: None,
-        source_properties: SourceProperties::default(),
-        data_replication_info: DataReplicationInfo {
-            state: DataReplicationState::Stopped,
-            lag: None,
-            eta: None,
-            last_snapshot: None,
-            replicated_disks: Vec::new(),
-            initiation: None,
-            error: None,
-        },
-        life_cycle: LifeCycle {
-            state: LifeCycleState::PendingInstallation,
-            added_to_service: Timestamp(1),
-            first_byte: None,
-            elapsed_replication: None,
-            last_seen_by_service: None,
-            last_test: None,
-            last_cutover: None,
-        },
-        follow_up_tasks: Vec::new(),
-    }
+        ..Registration::default()
+    };
+    source_server::register(acct.clone(), sid(n), registration, Timestamp(1))
+        .expect("a valid registration")
+        .resource
 }
 
 pub(crate) fn job(

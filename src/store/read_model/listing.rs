@@ -26,6 +26,14 @@ fn selected<T: Copy + PartialEq>(all: &[T], chosen: &[T]) -> Vec<T> {
     }
 }
 
+/// The ids of `named` after `after`, in order, each once.
+fn named_after<'a, K: Ord>(named: &'a [K], after: Option<&K>) -> BTreeSet<&'a K> {
+    named
+        .iter()
+        .filter(|id| after.is_none_or(|after| *id > after))
+        .collect()
+}
+
 /// The ids after `after` of every set, merged in order, at most `limit`.
 fn merge_after<'a, K: Ord + Clone + 'a>(
     sets: impl IntoIterator<Item = &'a BTreeSet<K>>,
@@ -74,12 +82,7 @@ impl AccountState {
         };
         if !filter.ids.is_empty() {
             // At most 200 ids: each is one lookup.
-            let ids: BTreeSet<_> = filter
-                .ids
-                .iter()
-                .filter(|id| after.is_none_or(|after| *id > after))
-                .collect();
-            return ids
+            return named_after(&filter.ids, after)
                 .into_iter()
                 .filter_map(|id| self.server_entry(id))
                 .filter(matches)
@@ -134,12 +137,7 @@ impl AccountState {
         };
         let lookup = |id: &ReplicationJobId| self.jobs.get(id).cloned();
         if !filter.ids.is_empty() {
-            let ids: BTreeSet<_> = filter
-                .ids
-                .iter()
-                .filter(|id| after.is_none_or(|after| *id > after))
-                .collect();
-            return ids
+            return named_after(&filter.ids, after)
                 .into_iter()
                 .filter_map(lookup)
                 .filter(|entry| matches(&entry.value))
