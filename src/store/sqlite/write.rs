@@ -197,14 +197,28 @@ fn write_job(
             .map_err(on_error)
             .map(drop),
         Some(version) => {
-            let changed = conn
+            // Most updates change neither the job's source nor whether it
+            // is unfinished: leaving the indexed columns out of the SET
+            // keeps SQLite from rewriting the partial index's entry (one
+            // more random page in the WAL per update).
+            let mut changed = conn
                 .prepare_cached(
-                    "UPDATE jobs SET source_id = ?3, unfinished = ?4, version = version + 1,
-                         revision = ?5, body = ?6
-                     WHERE account_id = ?1 AND id = ?2 AND version = ?7",
+                    "UPDATE jobs SET version = version + 1, revision = ?5, body = ?6
+                     WHERE account_id = ?1 AND id = ?2 AND version = ?7
+                         AND source_id = ?3 AND unfinished = ?4",
                 )
                 .and_then(|mut stmt| stmt.execute(columns))
                 .map_err(on_error)?;
+            if changed == 0 {
+                changed = conn
+                    .prepare_cached(
+                        "UPDATE jobs SET source_id = ?3, unfinished = ?4, version = version + 1,
+                             revision = ?5, body = ?6
+                         WHERE account_id = ?1 AND id = ?2 AND version = ?7",
+                    )
+                    .and_then(|mut stmt| stmt.execute(columns))
+                    .map_err(on_error)?;
+            }
             match changed {
                 0 => Err(stale("replication job", id, version)),
                 _ => Ok(()),
