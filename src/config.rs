@@ -8,6 +8,17 @@ use std::{
 
 use clap::{CommandFactory, Parser, ValueEnum};
 
+/// What the built-in data plane simulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimulatorMode {
+    /// Agents and the replication infrastructure.
+    All,
+    /// Only the replication infrastructure (the target side).
+    Infrastructure,
+    /// Nothing: real agents and infrastructure only.
+    None,
+}
+
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -44,7 +55,13 @@ pub struct Config {
     /// window) is divided by it. At least 1.
     #[arg(long, env = "CUTOVER_SIM_SPEED", default_value_t = 1.0, value_parser = parse_speed)]
     pub sim_speed: f64,
-    /// Turn the built-in simulated data plane off (real agents only).
+    /// What the built-in data plane simulates: `all` (agents and the
+    /// replication infrastructure), `infrastructure` (only the target
+    /// side: agents are real processes) or `none`.
+    #[arg(long, env = "CUTOVER_SIMULATOR", value_enum, default_value_t = SimulatorMode::All)]
+    pub simulator: SimulatorMode,
+    /// Shorthand for `--simulator none`: real agents and infrastructure
+    /// only.
     #[arg(long, env = "CUTOVER_NO_SIMULATOR")]
     pub no_simulator: bool,
     /// Bearer tokens file (`SHA256_HEX ACCOUNT_ID` per line); without it
@@ -122,6 +139,17 @@ fn parse_speed(value: &str) -> Result<f64, String> {
 }
 
 impl Config {
+    /// What the built-in data plane simulates, `--no-simulator` applied.
+    pub fn simulated(&self) -> Option<crate::dataplane::Simulated> {
+        match (self.no_simulator, self.simulator) {
+            (true, _) | (false, SimulatorMode::None) => None,
+            (false, SimulatorMode::All) => Some(crate::dataplane::Simulated::Everything),
+            (false, SimulatorMode::Infrastructure) => {
+                Some(crate::dataplane::Simulated::Infrastructure)
+            }
+        }
+    }
+
     /// The configuration from the command line, the environment and the
     /// config file. Must run before any thread is started: the file's
     /// values become environment defaults for the parse.

@@ -1,7 +1,10 @@
 //! The agent protocol across processes: a `cutover-agent` drives a server
-//! to CUTOVER, commands survive `kill -9` of the service, an agent that
+//! to CUTOVER, commands survive `kill -9` of the service, the teardown goes
+//! ahead without the agent while the uninstall waits for it, an agent that
 //! never acknowledges makes its task overdue, and a vanished agent makes
-//! its server unreachable.
+//! its server unreachable. The replication infrastructure (the target
+//! side, which tears down) is the service's simulated one; agents are real
+//! processes.
 
 mod support;
 
@@ -27,7 +30,7 @@ async fn server_events(server: &TestServer, id: &str) -> BTreeSet<i32> {
 
 #[tokio::test]
 async fn a_cross_process_agent_drives_a_server_to_cutover_and_uninstalls() {
-    let server = TestServer::start(&["--no-simulator", "--sim-speed", "60"]);
+    let server = TestServer::start(&["--simulator", "infrastructure", "--sim-speed", "60"]);
     let agent = AgentProcess::start(&server, &["--speed", "60"]);
     let id = agent.server_id.clone();
     assert!(
@@ -150,7 +153,7 @@ async fn a_final_sync_interrupted_by_kill_9_finishes_once_after_restart() {
 #[tokio::test]
 async fn an_agent_that_never_acknowledges_uninstall_makes_the_task_overdue() {
     // At 600x, the 10-minute uninstall deadline passes in one second.
-    let server = TestServer::start(&["--no-simulator", "--sim-speed", "600"]);
+    let server = TestServer::start(&["--simulator", "infrastructure", "--sim-speed", "600"]);
     let agent = AgentProcess::start(&server, &["--speed", "600", "--ignore-uninstall"]);
     let id = agent.server_id.clone();
     let mut client = server.servers().await;
@@ -179,7 +182,7 @@ async fn an_agent_that_never_acknowledges_uninstall_makes_the_task_overdue() {
         .iter()
         .find(|t| t.kind == FollowUpTaskKind::ReplicationResourcesTeardown as i32)
         .expect("teardown");
-    assert_eq!(teardown.attempts, 0, "teardown waits for the uninstall");
+    assert!(teardown.attempts >= 1, "the teardown does not wait for it");
     assert!(server_events(&server, &id)
         .await
         .contains(&(LifecycleEventType::FollowUpTaskOverdue as i32)));
@@ -190,6 +193,58 @@ async fn an_agent_that_never_acknowledges_uninstall_makes_the_task_overdue() {
         .expect("clock")
         .as_secs() as i64;
     assert!(now >= deadline.seconds, "overdue before its deadline");
+}
+
+#[tokio::test]
+async fn the_teardown_goes_ahead_without_the_agent_and_the_uninstall_waits_for_it() {
+    // At 600x the uninstall's 10 minutes are one second, the teardown's 90
+    // minutes nine.
+    let server = TestServer::start(&["--simulator", "infrastructure", "--sim-speed", "600"]);
+    // The agent never gets to uninstall before it is killed.
+    let mut agent = AgentProcess::start(&server, &["--speed", "600", "--ignore-uninstall"]);
+    let id = agent.server_id.clone();
+    let mut client = server.servers().await;
+    take_to_cutover(&mut client, &id).await;
+    agent.kill();
+
+    let task = |server: &cutover::pb::v1::SourceServer, kind: FollowUpTaskKind| {
+        server
+            .follow_up_tasks
+            .iter()
+            .find(|t| t.kind == kind as i32)
+            .cloned()
+            .expect("task")
+    };
+    let after = poll_server(
+        &client,
+        &id,
+        "the teardown and the overdue uninstall",
+        |s| {
+            let teardown = task(&s, FollowUpTaskKind::ReplicationResourcesTeardown);
+            let uninstall = task(&s, FollowUpTaskKind::AgentUninstall);
+            (teardown.state == FollowUpTaskState::Completed as i32 && uninstall.overdue)
+                .then_some(s)
+        },
+    )
+    .await;
+    let teardown = task(&after, FollowUpTaskKind::ReplicationResourcesTeardown);
+    assert!(!teardown.overdue, "done within its 90 (scaled) minutes");
+    let uninstall = task(&after, FollowUpTaskKind::AgentUninstall);
+    assert_eq!(uninstall.state, FollowUpTaskState::Pending as i32);
+    let events = server_events(&server, &id).await;
+    for wanted in [
+        LifecycleEventType::FollowUpTaskCompleted,
+        LifecycleEventType::FollowUpTaskOverdue,
+    ] {
+        assert!(events.contains(&(wanted as i32)), "{wanted:?} recorded");
+    }
+
+    // The agent comes back: the uninstall is delivered, and done.
+    let _back = AgentProcess::start(&server, &["--speed", "600", "--source-server-id", &id]);
+    let done = wait_for_follow_ups(&client, &id).await;
+    let uninstall = task(&done, FollowUpTaskKind::AgentUninstall);
+    assert_eq!(uninstall.state, FollowUpTaskState::Completed as i32);
+    assert!(uninstall.overdue, "it stays recorded as late");
 }
 
 #[tokio::test]

@@ -14,11 +14,21 @@ use crate::{
             CommandRef,
         },
         source_server::{self, Registration, ReplicationReport},
-        AccountId, DomainError, FollowUpTaskId, Millis, ReplicationJob, Resource, SourceServer,
-        SourceServerId,
+        AccountId, DomainError, Executor, FollowUpTaskId, Millis, ReplicationJob, Resource,
+        SourceServer, SourceServerId,
     },
     store::WriteBatch,
 };
+
+/// Who listens on a command stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listener {
+    /// The replication agent of this source server.
+    Agent(SourceServerId),
+    /// The replication infrastructure of the caller's account: the target
+    /// side, which tears down replication resources without the agent.
+    Infrastructure,
+}
 
 /// What an acknowledgement records for its client token.
 #[derive(Serialize, Deserialize)]
@@ -78,17 +88,34 @@ impl ControlPlane {
         Ok(Arc::new(server))
     }
 
-    /// The commands `id`'s agent must run now, derived from durable state:
-    /// pending follow-up tasks (uninstall before teardown) and the data
-    /// plane's step of a Running job.
-    pub async fn agent_commands(
+    /// The commands that `listener` must run now, derived from durable
+    /// state: for a source server's agent, its pending follow-up tasks
+    /// (the uninstall) and the data plane's step of a Running job; for the
+    /// replication infrastructure, the target-side follow-up tasks (the
+    /// teardowns) of every server of the caller's account.
+    pub async fn pending_commands(
         &self,
         caller: &Caller,
-        id: &SourceServerId,
+        listener: &Listener,
     ) -> Result<Vec<AgentCommand>, DomainError> {
         self.require_initialized(caller).await?;
+        let id = match listener {
+            Listener::Agent(id) => id,
+            Listener::Infrastructure => {
+                let servers = self
+                    .store
+                    .read_model()
+                    .awaiting_infrastructure(&caller.account_id);
+                return Ok(servers
+                    .iter()
+                    .flat_map(|server| {
+                        follow_up_commands(&server.value, Executor::ReplicationInfrastructure)
+                    })
+                    .collect());
+            }
+        };
         let server = self.load::<SourceServer>(&caller.account_id, id)?;
-        let mut commands = follow_up_commands(&server.value);
+        let mut commands = follow_up_commands(&server.value, Executor::SourceAgent);
         // A source server has at most one unfinished job, so at most one
         // Running one; `job_command` derives nothing from other statuses.
         let job = self

@@ -15,11 +15,11 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{Caller, ControlPlane};
+use super::{Caller, ControlPlane, Listener};
 use crate::{
     domain::{
         agent_command::{AgentCommand, CommandRef},
-        DomainError, LifecycleEvent, Millis, Resource, SourceServerId,
+        DomainError, Executor, LifecycleEvent, Millis, Resource,
     },
     store::SharedEvent,
 };
@@ -41,7 +41,7 @@ pub struct Delivery {
 struct CommandStream {
     plane: Arc<ControlPlane>,
     caller: Caller,
-    server: SourceServerId,
+    listener: Listener,
     live: broadcast::Receiver<Arc<SharedEvent>>,
     /// Commands delivered on this stream: attempt and when.
     sent: HashMap<CommandRef, (u32, Instant)>,
@@ -51,22 +51,22 @@ struct CommandStream {
 }
 
 impl ControlPlane {
-    /// The command stream of `server`'s agent; ends when `drain` is
-    /// cancelled (the agent reconnects and is sent what is still pending).
+    /// The command stream of `listener`; ends when `drain` is cancelled
+    /// (the listener reconnects and is sent what is still pending).
     pub async fn command_stream(
         self: &Arc<Self>,
         caller: Caller,
-        server: SourceServerId,
+        listener: Listener,
         drain: CancellationToken,
     ) -> Result<impl Stream<Item = Result<Delivery, DomainError>> + Send + 'static, DomainError>
     {
         // Subscribe first, so no change after the first read is missed.
         let live = self.store.read_model().subscribe();
-        self.agent_commands(&caller, &server).await?;
+        self.pending_commands(&caller, &listener).await?;
         let stream = CommandStream {
             plane: Arc::clone(self),
             caller,
-            server,
+            listener,
             live,
             sent: HashMap::new(),
             ready: VecDeque::new(),
@@ -117,7 +117,7 @@ impl CommandStream {
     async fn refresh(&mut self) -> Result<(), DomainError> {
         let commands = self
             .plane
-            .agent_commands(&self.caller, &self.server)
+            .pending_commands(&self.caller, &self.listener)
             .await?;
         self.sent
             .retain(|id, _| commands.iter().any(|c| &c.id == id));
@@ -168,9 +168,14 @@ impl CommandStream {
 
     fn concerns(&self, event: &LifecycleEvent) -> bool {
         event.resource.account_id() == &self.caller.account_id
-            && match &event.resource {
-                Resource::SourceServer(server) => server.id == self.server,
-                Resource::ReplicationJob(job) => job.source_id == self.server,
+            && match (&self.listener, &event.resource) {
+                (Listener::Agent(id), Resource::SourceServer(server)) => &server.id == id,
+                (Listener::Agent(id), Resource::ReplicationJob(job)) => &job.source_id == id,
+                (Listener::Infrastructure, Resource::SourceServer(server)) => server
+                    .follow_up_tasks
+                    .iter()
+                    .any(|t| t.kind.executor() == Executor::ReplicationInfrastructure),
+                (Listener::Infrastructure, Resource::ReplicationJob(_)) => false,
             }
     }
 }

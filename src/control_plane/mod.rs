@@ -25,6 +25,7 @@ use crate::{
     store::Store,
 };
 
+pub use agent::Listener;
 pub use clock::{Clock, SystemClock};
 pub use delivery::Delivery;
 pub use idempotency::ClientToken;

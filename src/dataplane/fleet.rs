@@ -1,6 +1,7 @@
 //! The built-in simulated data plane: one [`Agent`] per source server that
-//! has replication or follow-up work, each speaking the agent protocol over
-//! loopback gRPC, exactly as a real agent would.
+//! has replication or follow-up work, and one [`Infrastructure`] per account
+//! with teardowns pending, each speaking the agent protocol over in-process
+//! gRPC, exactly as real ones would.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -13,11 +14,14 @@ use tonic::transport::Channel;
 
 use super::{
     agent::{Agent, AgentSettings},
+    command_link::AgentClient,
     credentials::Credentials,
+    infrastructure::Infrastructure,
 };
 use crate::{
     control_plane::ControlPlane,
-    domain::{AccountId, Millis, SourceServerId},
+    domain::{AccountId, Executor, Millis, SourceServerId},
+    pb::v1::agent_service_client::AgentServiceClient,
 };
 
 /// Most servers looked at per scan.
@@ -32,18 +36,35 @@ pub enum FleetCredentials {
     DataPlane(String),
 }
 
+/// What the built-in data plane simulates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Simulated {
+    /// Agents and the replication infrastructure.
+    Everything,
+    /// Only the replication infrastructure; agents are real processes.
+    Infrastructure,
+}
+
 /// The simulated data plane.
 pub struct Fleet {
     plane: Arc<ControlPlane>,
     channel: Channel,
     credentials: FleetCredentials,
     settings: AgentSettings,
+    simulated: Simulated,
     agents: HashMap<(AccountId, SourceServerId), CancellationToken>,
+    infrastructures: HashMap<AccountId, CancellationToken>,
 }
 
 impl Fleet {
-    /// A fleet reaching the service over `channel`, paced by the time scale.
-    pub fn new(plane: Arc<ControlPlane>, channel: Channel, credentials: FleetCredentials) -> Fleet {
+    /// A fleet simulating `simulated`, reaching the service over
+    /// `channel`, paced by the time scale.
+    pub fn new(
+        plane: Arc<ControlPlane>,
+        channel: Channel,
+        credentials: FleetCredentials,
+        simulated: Simulated,
+    ) -> Fleet {
         let scale = plane.settings().time_scale;
         let span = |millis: Millis| Duration::from_millis(scale.compress(millis).0.max(10) as u64);
         let settings = AgentSettings {
@@ -59,7 +80,9 @@ impl Fleet {
             channel,
             credentials,
             settings,
+            simulated,
             agents: HashMap::new(),
+            infrastructures: HashMap::new(),
         }
     }
 
@@ -74,13 +97,39 @@ impl Fleet {
                 _ = interval.tick() => self.scan(&shutdown).await,
             }
         }
-        for agent in self.agents.values() {
-            agent.cancel();
+        for worker in self.agents.values().chain(self.infrastructures.values()) {
+            worker.cancel();
+        }
+    }
+
+    /// The credentials of a worker acting for `account`.
+    fn credentials(&self, account: &AccountId) -> Option<Credentials> {
+        match &self.credentials {
+            FleetCredentials::None => Some(Credentials::none()),
+            FleetCredentials::DataPlane(token) => {
+                match Credentials::bearer(token, Some(account.as_str())) {
+                    Ok(credentials) => Some(credentials),
+                    Err(err) => {
+                        tracing::warn!(%err, "simulated data plane has no credentials");
+                        None
+                    }
+                }
+            }
         }
     }
 
     async fn scan(&mut self, shutdown: &CancellationToken) {
         let work = self.plane.pending_work(BATCH);
+        let teardowns: HashSet<AccountId> = work
+            .servers
+            .iter()
+            .filter(|s| {
+                s.value.follow_up_tasks.iter().any(|t| {
+                    t.is_pending() && t.kind.executor() == Executor::ReplicationInfrastructure
+                })
+            })
+            .map(|s| s.value.account_id.clone())
+            .collect();
         let mut wanted: HashSet<(AccountId, SourceServerId)> = work
             .servers
             .into_iter()
@@ -91,28 +140,19 @@ impl Fleet {
                 .into_iter()
                 .map(|j| (j.value.account_id.clone(), j.value.source_id.clone())),
         );
-        self.agents.retain(|key, agent| {
-            let keep = wanted.contains(key);
-            if !keep {
-                agent.cancel();
-            }
-            keep
+        if self.simulated == Simulated::Infrastructure {
+            wanted.clear();
+        }
+        retain(&mut self.agents, |key| wanted.contains(key));
+        retain(&mut self.infrastructures, |account| {
+            teardowns.contains(account)
         });
         for key in wanted {
             if self.agents.contains_key(&key) {
                 continue;
             }
-            let credentials = match &self.credentials {
-                FleetCredentials::None => Credentials::none(),
-                FleetCredentials::DataPlane(token) => {
-                    match Credentials::bearer(token, Some(key.0.as_str())) {
-                        Ok(credentials) => credentials,
-                        Err(err) => {
-                            tracing::warn!(%err, "simulated agent has no credentials");
-                            continue;
-                        }
-                    }
-                }
+            let Some(credentials) = self.credentials(&key.0) else {
+                continue;
             };
             let agent = Agent::new(
                 self.channel.clone(),
@@ -124,5 +164,30 @@ impl Fleet {
             tokio::spawn(agent.run(stop.clone()));
             self.agents.insert(key, stop);
         }
+        for account in teardowns {
+            if self.infrastructures.contains_key(&account) {
+                continue;
+            }
+            let Some(credentials) = self.credentials(&account) else {
+                continue;
+            };
+            let client: AgentClient =
+                AgentServiceClient::with_interceptor(self.channel.clone(), credentials);
+            let infrastructure = Infrastructure::new(client, self.settings.task_time);
+            let stop = shutdown.child_token();
+            tokio::spawn(infrastructure.run(stop.clone()));
+            self.infrastructures.insert(account, stop);
+        }
     }
+}
+
+/// Stops and forgets the workers whose key is no longer `wanted`.
+fn retain<K>(workers: &mut HashMap<K, CancellationToken>, wanted: impl Fn(&K) -> bool) {
+    workers.retain(|key, stop| {
+        let keep = wanted(key);
+        if !keep {
+            stop.cancel();
+        }
+        keep
+    });
 }

@@ -9,9 +9,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    source_server::cloud_enum, BusinessStatus, DomainError, FollowUpTaskId, FollowUpTaskKind,
-    ReplicationJob, ReplicationJobId, ReplicationJobStatus, RunPurpose, SourceServer,
-    SourceServerId, Timestamp,
+    source_server::cloud_enum, BusinessStatus, DomainError, Executor, FollowUpTaskId,
+    FollowUpTaskKind, ReplicationJob, ReplicationJobId, ReplicationJobStatus, RunPurpose,
+    SourceServer, SourceServerId, Timestamp,
 };
 
 cloud_enum!(
@@ -111,19 +111,14 @@ pub struct AgentCommand {
     pub attempts: u32,
 }
 
-/// The pending follow-up tasks of `server`, in order: the agent uninstalls
-/// before the replication resources are torn down.
-pub fn follow_up_commands(server: &SourceServer) -> Vec<AgentCommand> {
-    let uninstalled = server
-        .follow_up_tasks
-        .iter()
-        .filter(|t| t.kind == FollowUpTaskKind::AgentUninstall)
-        .all(|t| !t.is_pending());
+/// The pending follow-up tasks of `server` that `executor` carries out.
+/// The two kinds never wait for each other: the teardown of target-side
+/// resources goes ahead whether or not the source's agent ever uninstalls.
+pub fn follow_up_commands(server: &SourceServer, executor: Executor) -> Vec<AgentCommand> {
     server
         .follow_up_tasks
         .iter()
-        .filter(|task| task.is_pending())
-        .filter(|task| task.kind == FollowUpTaskKind::AgentUninstall || uninstalled)
+        .filter(|task| task.is_pending() && task.kind.executor() == executor)
         .map(|task| AgentCommand {
             id: CommandRef::FollowUp {
                 server: server.id.clone(),

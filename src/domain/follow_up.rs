@@ -15,7 +15,30 @@ cloud_enum!(
     }
 );
 
+cloud_enum!(
+    /// Who carries a command out. The agent runs on the source machine,
+    /// which is often switched off right after its cutover; the
+    /// replication infrastructure is the target side's (replication
+    /// servers, staging disks, snapshots), so what it does never waits for
+    /// the agent.
+    Executor {
+        /// The source server's replication agent.
+        SourceAgent => "SOURCE_AGENT",
+        /// The target side's replication infrastructure.
+        ReplicationInfrastructure => "REPLICATION_INFRASTRUCTURE",
+    }
+);
+
 impl FollowUpTaskKind {
+    /// Who carries the task out: the agent uninstalls itself; the
+    /// infrastructure deletes the target-side resources.
+    pub fn executor(self) -> Executor {
+        match self {
+            FollowUpTaskKind::AgentUninstall => Executor::SourceAgent,
+            FollowUpTaskKind::ReplicationResourcesTeardown => Executor::ReplicationInfrastructure,
+        }
+    }
+
     /// Time allowed from recording to completion (MGN: 10 and 90 minutes).
     pub fn deadline(self) -> Millis {
         match self {

@@ -13,7 +13,7 @@ mod time;
 
 pub use error::{DomainError, FieldViolation, ResourceKind};
 pub use event::{EventType, LifecycleEvent, PendingEvent, Resource, StateSummary, Transition};
-pub use follow_up::{FollowUpTask, FollowUpTaskKind};
+pub use follow_up::{Executor, FollowUpTask, FollowUpTaskKind};
 pub use ids::{
     AccountId, Ec2InstanceId, FollowUpTaskId, LaunchJobId, ReplicationJobId, SourceServerId,
 };

@@ -140,7 +140,7 @@ pub async fn serve(
         move || clock.now(),
         background.clone(),
     ));
-    if !config.no_simulator {
+    if let Some(simulated) = config.simulated() {
         let (channel, connections) = in_process::pair()?;
         let in_process = Server::builder()
             .layer(RequestIdLayer)
@@ -157,7 +157,8 @@ pub async fn serve(
             }
         });
         tasks.spawn(
-            Fleet::new(Arc::clone(&plane), channel, fleet_credentials).run(background.clone()),
+            Fleet::new(Arc::clone(&plane), channel, fleet_credentials, simulated)
+                .run(background.clone()),
         );
     }
 

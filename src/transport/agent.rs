@@ -5,14 +5,14 @@ use tonic::{Request, Response, Status};
 
 use super::{client_token, convert, Api, BoxStream};
 use crate::{
-    control_plane::Delivery,
+    control_plane::{Delivery, Listener},
     domain::{
         agent_command::{Acknowledgement, CommandOutcome, CommandRef},
         DomainError, SourceServerId,
     },
     pb::v1::{
         self as pb, agent_service_server::AgentService, AcknowledgeCommandRequest,
-        AcknowledgeCommandResponse, AgentCommandOutcome, ReceiveCommandsRequest,
+        AcknowledgeCommandResponse, AgentCommandOutcome, CommandExecutor, ReceiveCommandsRequest,
         ReportReplicationRequest, ReportReplicationResponse,
     },
 };
@@ -30,6 +30,27 @@ fn command_message(delivery: &Delivery) -> pb::AgentCommand {
         source_server_id: command.source_server_id.to_string(),
         progress: command.progress,
         attempt: i32::try_from(delivery.attempt).unwrap_or(i32::MAX),
+    }
+}
+
+/// Who listens on a command stream.
+fn listener(message: &ReceiveCommandsRequest) -> Result<Listener, DomainError> {
+    match CommandExecutor::try_from(message.executor) {
+        Ok(CommandExecutor::Unspecified) => Ok(Listener::Agent(SourceServerId::parse(
+            "source_server_id",
+            &message.source_server_id,
+        )?)),
+        Ok(CommandExecutor::ReplicationInfrastructure) if message.source_server_id.is_empty() => {
+            Ok(Listener::Infrastructure)
+        }
+        Ok(CommandExecutor::ReplicationInfrastructure) => Err(DomainError::invalid_field(
+            "source_server_id",
+            "must be empty: the replication infrastructure listens for every server of its account",
+        )),
+        Err(_) => Err(DomainError::invalid_field(
+            "executor",
+            format!("unknown value {}", message.executor),
+        )),
     }
 }
 
@@ -90,9 +111,9 @@ impl AgentService for Api {
         self.stream(
             request,
             |caller, message| async move {
-                let id = SourceServerId::parse("source_server_id", &message.source_server_id)?;
+                let listener = listener(&message)?;
                 self.plane
-                    .command_stream(caller, id, self.drain.clone())
+                    .command_stream(caller, listener, self.drain.clone())
                     .await
             },
             |delivery| command_message(&delivery),

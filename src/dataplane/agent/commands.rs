@@ -3,16 +3,9 @@
 //! outcome; a command it already finished is acknowledged again, since
 //! deliveries are at least once.
 
-use std::time::Duration;
-
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-
-use super::{Agent, Intercepted, Replication, Running, SYNC_STEP};
-use crate::pb::v1::{
-    agent_service_client::AgentServiceClient, AcknowledgeCommandRequest, AgentCommand,
-    AgentCommandKind, AgentCommandOutcome, ReceiveCommandsRequest,
-};
+use super::{Agent, Replication, Running, SYNC_STEP};
+use crate::dataplane::command_link;
+use crate::pb::v1::{AgentCommand, AgentCommandKind, AgentCommandOutcome};
 
 impl Agent {
     /// A delivered command: started, or, if already done, acknowledged
@@ -96,51 +89,6 @@ impl Agent {
         progress: f64,
         outcome: AgentCommandOutcome,
     ) -> bool {
-        let request = AcknowledgeCommandRequest {
-            command_id: command_id.to_owned(),
-            progress,
-            outcome: outcome as i32,
-            error: if outcome == AgentCommandOutcome::Failed {
-                "UnknownCommand".into()
-            } else {
-                String::new()
-            },
-            ..Default::default()
-        };
-        match self.agents.acknowledge_command(request).await {
-            Ok(_) => true,
-            Err(status) => {
-                tracing::debug!(server = %self.server_id, command = command_id, %status, "acknowledgement failed; retrying");
-                false
-            }
-        }
-    }
-}
-
-/// Holds the command stream, reconnecting after errors, until `shutdown`.
-pub(super) async fn listen(
-    mut agents: AgentServiceClient<Intercepted>,
-    server_id: String,
-    commands: mpsc::Sender<AgentCommand>,
-    shutdown: CancellationToken,
-) {
-    let mut backoff = Duration::from_millis(50);
-    while !shutdown.is_cancelled() {
-        let request = ReceiveCommandsRequest {
-            source_server_id: server_id.clone(),
-        };
-        if let Ok(response) = agents.receive_commands(request).await {
-            let mut stream = response.into_inner();
-            backoff = Duration::from_millis(50);
-            while let Ok(Some(command)) = stream.message().await {
-                if commands.send(command).await.is_err() {
-                    return;
-                }
-            }
-        }
-        tokio::select! {
-            () = shutdown.cancelled() => return,
-            () = tokio::time::sleep(backoff) => backoff = (backoff * 2).min(Duration::from_secs(5)),
-        }
+        command_link::acknowledge(&mut self.agents, command_id, progress, outcome).await
     }
 }

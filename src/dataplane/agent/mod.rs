@@ -13,13 +13,13 @@ use tonic::{service::interceptor::InterceptedService, transport::Channel, Code};
 
 mod commands;
 
-use super::credentials::Credentials;
+use super::{command_link, credentials::Credentials};
 use crate::pb::v1::{
     agent_service_client::AgentServiceClient,
     source_server_service_client::SourceServerServiceClient, AgentCommand, AgentCommandOutcome,
     DataReplicationInitiationStep, DataReplicationState, GetSourceServerRequest,
-    InitiationStepName, InitiationStepStatus, LifeCycleState, ReplicatedDisk,
-    ReportReplicationRequest, SourceDisk, SourceProperties,
+    InitiationStepName, InitiationStepStatus, LifeCycleState, ReceiveCommandsRequest,
+    ReplicatedDisk, ReportReplicationRequest, SourceDisk, SourceProperties,
 };
 
 /// Disks an agent simulates when its server names none.
@@ -117,9 +117,13 @@ impl Agent {
             }
         }
         let (commands_tx, mut commands) = mpsc::channel(64);
-        let listener = tokio::spawn(commands::listen(
+        let request = ReceiveCommandsRequest {
+            source_server_id: self.server_id.clone(),
+            ..Default::default()
+        };
+        let listener = tokio::spawn(command_link::listen(
             self.agents.clone(),
-            self.server_id.clone(),
+            request,
             commands_tx,
             shutdown.clone(),
         ));

@@ -261,6 +261,20 @@ impl ReadModel {
             .collect()
     }
 
+    /// The source servers of `account` with a pending task the replication
+    /// infrastructure carries out (a teardown), in id order.
+    pub fn awaiting_infrastructure(&self, account: &AccountId) -> Vec<Entry<SourceServer>> {
+        let state = self.read();
+        let Some(servers) = state.accounts.get(account).map(|a| &a.servers) else {
+            return Vec::new();
+        };
+        state
+            .work
+            .awaiting_infrastructure(account)
+            .filter_map(|id| servers.get(id).cloned())
+            .collect()
+    }
+
     /// Replication jobs, of any account, that are Running or Waiting; at
     /// most `limit`, oldest change first.
     pub fn active_replication_jobs(&self, limit: usize) -> Vec<Entry<ReplicationJob>> {

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Entry;
 use crate::domain::{
-    AccountId, FollowUpTaskId, LifeCycleState, ReplicationJob, ReplicationJobId,
+    AccountId, Executor, FollowUpTaskId, LifeCycleState, ReplicationJob, ReplicationJobId,
     ReplicationJobStatus, SourceServer, SourceServerId, Timestamp,
 };
 
@@ -19,6 +19,9 @@ pub(super) struct PendingWork {
     /// Running or Waiting jobs by the revision of their last change.
     jobs: BTreeMap<u64, (AccountId, ReplicationJobId)>,
     due: BTreeSet<DueTask>,
+    /// Servers with a pending task the replication infrastructure carries
+    /// out, by account.
+    infrastructure: BTreeMap<AccountId, BTreeSet<SourceServerId>>,
     pending_tasks: u64,
     overdue_tasks: u64,
 }
@@ -54,6 +57,15 @@ fn due_tasks(server: &SourceServer) -> impl Iterator<Item = DueTask> + '_ {
         })
 }
 
+/// True when `server` has a pending task for the replication
+/// infrastructure.
+fn awaits_infrastructure(server: &SourceServer) -> bool {
+    server
+        .follow_up_tasks
+        .iter()
+        .any(|t| t.is_pending() && t.kind.executor() == Executor::ReplicationInfrastructure)
+}
+
 /// (pending, overdue among them) tasks of a server.
 fn task_counts(server: &SourceServer) -> (u64, u64) {
     server
@@ -71,6 +83,12 @@ impl PendingWork {
     ) {
         if let Some(old) = previous {
             self.servers.remove(&old.revision);
+            if let Some(servers) = self.infrastructure.get_mut(&old.value.account_id) {
+                servers.remove(&old.value.id);
+                if servers.is_empty() {
+                    self.infrastructure.remove(&old.value.account_id);
+                }
+            }
             for task in due_tasks(&old.value) {
                 self.due.remove(&task);
             }
@@ -84,6 +102,12 @@ impl PendingWork {
                 entry.revision,
                 (server.account_id.clone(), server.id.clone()),
             );
+        }
+        if awaits_infrastructure(server) {
+            self.infrastructure
+                .entry(server.account_id.clone())
+                .or_default()
+                .insert(server.id.clone());
         }
         self.due.extend(due_tasks(server));
         let (pending, overdue) = task_counts(server);
@@ -111,6 +135,15 @@ impl PendingWork {
         limit: usize,
     ) -> impl Iterator<Item = &(AccountId, SourceServerId)> {
         self.servers.values().take(limit)
+    }
+
+    /// The servers of `account` with a pending task for the replication
+    /// infrastructure.
+    pub(super) fn awaiting_infrastructure(
+        &self,
+        account: &AccountId,
+    ) -> impl Iterator<Item = &SourceServerId> {
+        self.infrastructure.get(account).into_iter().flatten()
     }
 
     pub(super) fn active_jobs(
