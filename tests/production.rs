@@ -302,6 +302,7 @@ async fn the_agent_api_requires_a_token_too() {
     let commands = agents
         .receive_commands(ReceiveCommandsRequest {
             source_server_id: "s-00000000000000000".into(),
+            ..Default::default()
         })
         .await
         .expect_err("no token");

@@ -102,6 +102,7 @@ async fn waiting_job(channel: Channel) -> Result<String, BoxError> {
     let mut commands = agents
         .receive_commands(ReceiveCommandsRequest {
             source_server_id: server.clone(),
+            ..Default::default()
         })
         .await?
         .into_inner();
@@ -201,6 +202,7 @@ async fn follow_ups_done(channel: Channel, server: String) -> Result<bool, BoxEr
     let mut commands = agents
         .receive_commands(ReceiveCommandsRequest {
             source_server_id: server,
+            ..Default::default()
         })
         .await?
         .into_inner();
