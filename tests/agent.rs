@@ -296,3 +296,65 @@ async fn a_vanished_agent_stalls_replication_and_blocks_a_synced_cutover() {
         "nothing changed"
     );
 }
+
+#[tokio::test]
+async fn a_retried_first_report_registers_one_server() {
+    use cutover::pb::v1::{
+        agent_service_client::AgentServiceClient, DescribeSourceServersRequest,
+        ReportReplicationRequest,
+    };
+    let server = TestServer::start(&["--no-simulator"]);
+    let agents = AgentServiceClient::new(server.channel().await);
+    let first_report = |instance: &str| ReportReplicationRequest {
+        agent_instance_id: instance.to_owned(),
+        data_replication_state: DataReplicationState::Initiating as i32,
+        ..Default::default()
+    };
+    // Eight copies of one instance's first report at once (their responses
+    // lost, say), then one more after: a single server.
+    for instance in ["machine-42", "machine-43"] {
+        let reports: Vec<_> = (0..8)
+            .map(|_| {
+                let mut agents = agents.clone();
+                let report = first_report(instance);
+                tokio::spawn(async move {
+                    agents
+                        .report_replication(report)
+                        .await
+                        .expect("report")
+                        .into_inner()
+                        .source_server_id
+                })
+            })
+            .collect();
+        let mut ids = BTreeSet::new();
+        for report in reports {
+            ids.insert(report.await.expect("task"));
+        }
+        assert_eq!(ids.len(), 1, "{instance}: {ids:?}");
+        let again = agents
+            .clone()
+            .report_replication(first_report(instance))
+            .await
+            .expect("retry")
+            .into_inner()
+            .source_server_id;
+        assert!(ids.contains(&again));
+    }
+    let listed = server
+        .servers()
+        .await
+        .describe_source_servers(DescribeSourceServersRequest::default())
+        .await
+        .expect("describe")
+        .into_inner()
+        .items;
+    assert_eq!(listed.len(), 2, "one server per agent instance");
+
+    let refused = agents
+        .clone()
+        .report_replication(first_report("not a valid id!"))
+        .await
+        .expect_err("a malformed instance id");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+}

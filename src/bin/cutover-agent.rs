@@ -35,6 +35,12 @@ struct Options {
     /// Never acknowledge the uninstall command (to watch a task go overdue).
     #[arg(long)]
     ignore_uninstall: bool,
+    /// This agent's own identity, kept across restarts by whoever installs
+    /// it (a machine id, say): a report without a server id is about the
+    /// server this instance registered, so a retried first report never
+    /// registers a second one. Without it, a random one per start.
+    #[arg(long, env = "CUTOVER_AGENT_INSTANCE_ID")]
+    instance_id: Option<String>,
 }
 
 #[tokio::main]
@@ -77,12 +83,16 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let instance = options
+        .instance_id
+        .unwrap_or_else(|| hex::encode(rand::random::<[u8; 16]>()));
     let mut agent = Agent::new(
         channel,
         credentials,
         options.source_server_id.unwrap_or_default(),
         settings,
-    );
+    )
+    .with_instance_id(instance);
     if let Err(status) = agent.resume().await {
         eprintln!(
             "cutover-agent: cannot reach {}: {}",

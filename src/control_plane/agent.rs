@@ -14,10 +14,10 @@ use crate::{
             CommandRef,
         },
         source_server::{self, Registration, ReplicationReport},
-        AccountId, DomainError, Executor, FollowUpTaskId, Millis, ReplicationJob, Resource,
-        SourceServer, SourceServerId,
+        AccountId, AgentInstanceId, DomainError, Executor, FollowUpTaskId, Millis, ReplicationJob,
+        Resource, SourceServer, SourceServerId,
     },
-    store::WriteBatch,
+    store::{AgentInstance, WriteBatch},
 };
 
 /// Who listens on a command stream.
@@ -35,13 +35,17 @@ pub enum Listener {
 struct Acknowledged;
 
 impl ControlPlane {
-    /// An agent's report. Without a server id, the agent is new: a server
-    /// is registered from the report's source facts and the report applied
-    /// to it, in one commit.
+    /// An agent's report. Without a server id, the report is about the
+    /// server the agent's instance registered; an agent new to the service
+    /// registers a server from the report's source facts, with the report
+    /// applied, in one commit that also binds its instance to it. So a
+    /// retried first report (its response lost) never registers a second
+    /// server: the binding conflicts and the retry reports to the first.
     pub async fn agent_report(
         &self,
         caller: &Caller,
         id: Option<&SourceServerId>,
+        instance: Option<&AgentInstanceId>,
         report: ReplicationReport,
     ) -> Result<Arc<SourceServer>, DomainError> {
         self.require_initialized(caller).await?;
@@ -49,16 +53,22 @@ impl ControlPlane {
         let server: SourceServer = self
             .mutate(caller, None, move || async move {
                 let now = self.now();
+                let known = match (id, instance) {
+                    (Some(id), _) => Some(id.clone()),
+                    (None, Some(instance)) => {
+                        self.store
+                            .agent_instance(&caller.account_id, instance.as_str())
+                            .await?
+                    }
+                    (None, None) => None,
+                };
                 // A known server is reported on at its stored version; a new
                 // agent's server is registered first, in the same commit.
-                let (mut transitions, current, expected) = match id {
+                let (mut transitions, current, expected, binding) = match known {
                     Some(id) => {
-                        let loaded = self.load::<SourceServer>(&caller.account_id, id)?;
-                        (
-                            Vec::new(),
-                            SourceServer::clone(&loaded.value),
-                            Some(loaded.version),
-                        )
+                        let loaded = self.load::<SourceServer>(&caller.account_id, &id)?;
+                        let current = SourceServer::clone(&loaded.value);
+                        (Vec::new(), current, Some(loaded.version), None)
                     }
                     None => {
                         let registration = Registration {
@@ -66,6 +76,11 @@ impl ControlPlane {
                             ..Registration::default()
                         };
                         let id = SourceServerId::generate(&mut thread_rng());
+                        let binding = instance.map(|instance| AgentInstance {
+                            account_id: caller.account_id.clone(),
+                            instance_id: instance.as_str().to_owned(),
+                            server_id: id.clone(),
+                        });
                         let created = source_server::register(
                             caller.account_id.clone(),
                             id,
@@ -73,16 +88,15 @@ impl ControlPlane {
                             now,
                         )?;
                         let current = created.resource.clone();
-                        (vec![created], current, None)
+                        (vec![created], current, None, binding)
                     }
                 };
                 let reported = current.report_replication(report.clone(), now)?;
                 let after = reported.resource.clone();
                 transitions.push(reported);
-                Ok((
-                    WriteBatch::chain(transitions, expected, Resource::SourceServer),
-                    after,
-                ))
+                let mut batch = WriteBatch::chain(transitions, expected, Resource::SourceServer);
+                batch.agent_instance = binding;
+                Ok((batch, after))
             })
             .await?;
         Ok(Arc::new(server))

@@ -15,7 +15,8 @@ pub use error::{DomainError, FieldViolation, ResourceKind};
 pub use event::{EventType, LifecycleEvent, PendingEvent, Resource, StateSummary, Transition};
 pub use follow_up::{Executor, FollowUpTask, FollowUpTaskKind};
 pub use ids::{
-    AccountId, Ec2InstanceId, FollowUpTaskId, LaunchJobId, ReplicationJobId, SourceServerId,
+    AccountId, AgentInstanceId, Ec2InstanceId, FollowUpTaskId, LaunchJobId, ReplicationJobId,
+    SourceServerId,
 };
 pub use replication_job::{
     BusinessStatus, CurrentRun, CutOver, JobRun, JobSchedule, ReplicationJob, ReplicationJobStatus,

@@ -88,6 +88,7 @@ pub(crate) fn batch(writes: Vec<ResourceWrite>) -> WriteBatch {
     WriteBatch {
         writes,
         idempotency: None,
+        agent_instance: None,
     }
 }
 

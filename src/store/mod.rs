@@ -80,6 +80,20 @@ pub struct IdempotencyRecord {
     pub outcome: String,
 }
 
+/// A replication agent's stable identity, bound to the source server its
+/// first report registered: any later report of the same instance that
+/// does not name its server (a retry after a lost response) is about that
+/// server, never a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentInstance {
+    /// The agent's account.
+    pub account_id: AccountId,
+    /// The id the agent generated once and keeps.
+    pub instance_id: String,
+    /// The server its first report registered.
+    pub server_id: SourceServerId,
+}
+
 /// Everything one operation commits, atomically.
 #[derive(Debug, Clone, Default)]
 pub struct WriteBatch {
@@ -87,6 +101,9 @@ pub struct WriteBatch {
     pub writes: Vec<ResourceWrite>,
     /// The client token record, when the call carried one.
     pub idempotency: Option<IdempotencyRecord>,
+    /// An agent instance bound by this batch; a second binding of the same
+    /// instance conflicts.
+    pub agent_instance: Option<AgentInstance>,
 }
 
 /// Filters of a source server listing; empty lists match everything.
@@ -166,6 +183,13 @@ pub trait Store: Send + Sync + 'static {
         token: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
 
+    /// The server an agent instance's first report registered, if any.
+    async fn agent_instance(
+        &self,
+        account: &AccountId,
+        instance_id: &str,
+    ) -> Result<Option<SourceServerId>, StoreError>;
+
     /// Commits `batch` atomically and durably, and applies it to the read
     /// model; returns the revision at which the read model shows it.
     async fn commit(&self, batch: WriteBatch) -> Result<u64, StoreError>;
@@ -201,7 +225,7 @@ impl WriteBatch {
                 expected_version,
                 event,
             }],
-            idempotency: None,
+            ..WriteBatch::default()
         }
     }
 }
@@ -229,7 +253,7 @@ impl WriteBatch {
             .collect();
         WriteBatch {
             writes,
-            idempotency: None,
+            ..WriteBatch::default()
         }
     }
 }

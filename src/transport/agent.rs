@@ -8,7 +8,7 @@ use crate::{
     control_plane::{Delivery, Listener},
     domain::{
         agent_command::{Acknowledgement, CommandOutcome, CommandRef},
-        DomainError, SourceServerId,
+        AgentInstanceId, DomainError, SourceServerId,
     },
     pb::v1::{
         self as pb, agent_service_server::AgentService, AcknowledgeCommandRequest,
@@ -91,10 +91,14 @@ impl AgentService for Api {
                 "" => None,
                 id => Some(SourceServerId::parse("source_server_id", id)?),
             };
+            let instance = match message.agent_instance_id.as_str() {
+                "" => None,
+                instance => Some(AgentInstanceId::parse("agent_instance_id", instance)?),
+            };
             let report = convert::replication_report(&message)?;
             let server = self
                 .plane
-                .agent_report(&caller, id.as_ref(), report)
+                .agent_report(&caller, id.as_ref(), instance.as_ref(), report)
                 .await?;
             Ok(ReportReplicationResponse {
                 request_id: request_id.to_string(),

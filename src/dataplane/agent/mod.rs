@@ -77,6 +77,8 @@ pub struct Agent {
     done: HashMap<String, AgentCommandOutcome>,
     tick: u64,
     resumed: bool,
+    /// The agent's own identity, sent while it does not know its server.
+    instance_id: String,
 }
 
 impl Agent {
@@ -99,7 +101,16 @@ impl Agent {
             done: HashMap::new(),
             tick: 0,
             resumed: false,
+            instance_id: String::new(),
         }
+    }
+
+    /// The same agent, identifying itself as `instance_id` while it does
+    /// not know its server: its first report, retried, registers one
+    /// server only.
+    pub fn with_instance_id(mut self, instance_id: String) -> Agent {
+        self.instance_id = instance_id;
+        self
     }
 
     /// The server this agent reports for (empty until the first report).
@@ -159,6 +170,7 @@ impl Agent {
                     }),
                     data_replication_state: DataReplicationState::Initiating as i32,
                     initiation_steps: steps(0),
+                    agent_instance_id: self.instance_id.clone(),
                     ..Default::default()
                 })
                 .await?;

@@ -33,7 +33,7 @@ use std::{
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode};
 
-use crate::domain::{AccountId, LifecycleEvent, Timestamp};
+use crate::domain::{AccountId, LifecycleEvent, SourceServerId, Timestamp};
 use crate::store::{codec, IdempotencyRecord, ReadModel, Store, StoreError, WriteBatch};
 use checkpointer::Checkpointer;
 use committer::Committer;
@@ -306,6 +306,16 @@ impl Store for SqliteStore {
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
         let (account, token) = (account.clone(), token.to_owned());
         self.read(move |conn| queries::idempotency_record(conn, &account, &token))
+            .await
+    }
+
+    async fn agent_instance(
+        &self,
+        account: &AccountId,
+        instance_id: &str,
+    ) -> Result<Option<SourceServerId>, StoreError> {
+        let (account, instance_id) = (account.clone(), instance_id.to_owned());
+        self.read(move |conn| queries::agent_instance(conn, &account, &instance_id))
             .await
     }
 

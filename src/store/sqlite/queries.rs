@@ -5,7 +5,7 @@
 use rusqlite::{params, Connection, OptionalExtension};
 
 use super::{map_err, write::to_i64};
-use crate::domain::{AccountId, LifecycleEvent, Resource};
+use crate::domain::{AccountId, LifecycleEvent, Resource, SourceServerId};
 use crate::store::{codec, IdempotencyRecord, StoreError, Versioned};
 
 fn to_u64(value: i64, what: &str) -> Result<u64, StoreError> {
@@ -109,6 +109,28 @@ pub(super) fn idempotency_record(
         .optional()
     })
     .map_err(map_err)
+}
+
+/// The server an agent instance registered.
+pub(super) fn agent_instance(
+    conn: &Connection,
+    account: &AccountId,
+    instance_id: &str,
+) -> Result<Option<SourceServerId>, StoreError> {
+    let id: Option<String> = conn
+        .prepare_cached(
+            "SELECT server_id FROM agent_instances WHERE account_id = ?1 AND instance_id = ?2",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_row(params![account.as_str(), instance_id], |row| row.get(0))
+                .optional()
+        })
+        .map_err(map_err)?;
+    id.map(|id| {
+        SourceServerId::parse("server_id", &id)
+            .map_err(|err| StoreError::Corrupt(format!("agent instance {instance_id:?}: {err}")))
+    })
+    .transpose()
 }
 
 /// Up to `limit` events from revision `from` on.

@@ -192,6 +192,21 @@ INSERT INTO storage_format (id, version) VALUES (1, 1);
 ",
         convert: Some(upgrade::binary_from_json),
     },
+    Migration {
+        version: 5,
+        name: "agent instances",
+        sql: r"
+-- The server each agent instance's first report registered: a retried
+-- first report finds it instead of registering another.
+CREATE TABLE agent_instances (
+    account_id  TEXT NOT NULL,
+    instance_id TEXT NOT NULL,
+    server_id   TEXT NOT NULL,
+    PRIMARY KEY (account_id, instance_id)
+) WITHOUT ROWID;
+",
+        convert: None,
+    },
 ];
 
 /// Opens a connection to `path` with the store's settings: WAL journal,

@@ -95,6 +95,25 @@ pub(super) fn write_batch(
     if let Some(record) = &batch.idempotency {
         insert_token(conn, record)?;
     }
+    if let Some(instance) = &batch.agent_instance {
+        conn.prepare_cached(
+            "INSERT INTO agent_instances (account_id, instance_id, server_id) VALUES (?1, ?2, ?3)",
+        )
+        .and_then(|mut stmt| {
+            stmt.execute(params![
+                instance.account_id.as_str(),
+                instance.instance_id,
+                instance.server_id.as_str()
+            ])
+        })
+        .map_err(|err| match constraint(&err) {
+            Some(_) => StoreError::Conflict(format!(
+                "agent instance {:?} already registered a server",
+                instance.instance_id
+            )),
+            None => map_err(err),
+        })?;
+    }
     Ok(events)
 }
 

@@ -24,6 +24,7 @@ async fn reopening_keeps_everything() {
                     job_write(job(&a, 1, 1, ReplicationJobStatus::Running), None),
                 ],
                 idempotency: Some(record.clone()),
+                agent_instance: None,
             })
             .await
             .unwrap();

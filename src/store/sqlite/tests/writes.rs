@@ -295,6 +295,7 @@ async fn idempotency_record_round_trip_and_reused_token_conflicts() {
         .commit(WriteBatch {
             writes: vec![server_write(server(&a, 1), None)],
             idempotency: Some(record.clone()),
+            agent_instance: None,
         })
         .await
         .unwrap();
@@ -315,6 +316,7 @@ async fn idempotency_record_round_trip_and_reused_token_conflicts() {
         .commit(WriteBatch {
             writes: vec![server_write(server(&a, 2), None)],
             idempotency: Some(record.clone()),
+            agent_instance: None,
         })
         .await;
     assert!(is_conflict(again));
@@ -330,6 +332,7 @@ async fn idempotency_record_round_trip_and_reused_token_conflicts() {
         .commit(WriteBatch {
             writes: Vec::new(),
             idempotency: Some(other.clone()),
+            agent_instance: None,
         })
         .await
         .unwrap();
