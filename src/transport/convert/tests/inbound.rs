@@ -199,6 +199,7 @@ fn report() -> pb::ReportReplicationRequest {
             raw_error: "r".into(),
         }),
         source_properties: Some(source_properties(&full_server().source_properties)),
+        agent_instance_id: String::new(),
     }
 }
 
