@@ -103,6 +103,15 @@ pub struct Config {
     /// PEM CA certificates client certificates must chain to (mutual TLS).
     #[arg(long, env = "CUTOVER_TLS_CLIENT_CA", requires = "tls_cert")]
     pub tls_client_ca: Option<PathBuf>,
+    /// Client certificate identities and their accounts (`KIND:VALUE
+    /// ACCOUNT_ID` per line; KIND is dns, uri, email or cn): with mutual
+    /// TLS, a certificate alone authenticates its account.
+    #[arg(
+        long,
+        env = "CUTOVER_CLIENT_IDENTITIES_FILE",
+        requires = "tls_client_ca"
+    )]
+    pub client_identities_file: Option<PathBuf>,
     /// Serve without authentication on a non-loopback address (unsafe).
     #[arg(long, env = "CUTOVER_INSECURE")]
     pub insecure: bool,
@@ -139,6 +148,12 @@ fn parse_speed(value: &str) -> Result<f64, String> {
 }
 
 impl Config {
+    /// True when callers must authenticate: with a tokens file or client
+    /// certificate identities.
+    pub fn authenticates(&self) -> bool {
+        self.tokens_file.is_some() || self.client_identities_file.is_some()
+    }
+
     /// What the built-in data plane simulates, `--no-simulator` applied.
     pub fn simulated(&self) -> Option<crate::dataplane::Simulated> {
         match (self.no_simulator, self.simulator) {

@@ -10,109 +10,16 @@ use cutover::pb::v1::{
     source_server_service_client::SourceServerServiceClient, GetSourceServerRequest,
     RegisterSourceServerRequest,
 };
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use support::*;
 use tempfile::TempDir;
-use tonic::{
-    transport::{Certificate, Channel, ClientTlsConfig, Identity},
-    Code,
-};
-
-/// A throwaway CA, and PEM files for a server certificate it issued for
-/// `localhost` and a client certificate it issued.
-struct Pki {
-    dir: TempDir,
-    ca_pem: String,
-    client_cert: String,
-    client_key: String,
-}
-
-impl Pki {
-    fn new() -> Pki {
-        let ca_key = KeyPair::generate().expect("key");
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let ca_cert = ca_params.self_signed(&ca_key).expect("ca");
-        let issuer = Issuer::from_params(&ca_params, &ca_key);
-        let leaf = |names: Vec<String>| {
-            let key = KeyPair::generate().expect("key");
-            let cert = CertificateParams::new(names)
-                .expect("params")
-                .signed_by(&key, &issuer)
-                .expect("signed");
-            (cert.pem(), key.serialize_pem())
-        };
-        let (server_cert, server_key) = leaf(vec!["localhost".into()]);
-        let (client_cert, client_key) = leaf(vec!["migration-team.example".into()]);
-        let dir = TempDir::new().expect("dir");
-        for (name, pem) in [
-            ("server.pem", &server_cert),
-            ("server.key", &server_key),
-            ("ca.pem", &ca_cert.pem()),
-        ] {
-            std::fs::write(dir.path().join(name), pem).expect("write");
-        }
-        Pki {
-            ca_pem: ca_cert.pem(),
-            client_cert,
-            client_key,
-            dir,
-        }
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir
-            .path()
-            .join(name)
-            .to_str()
-            .expect("utf-8")
-            .to_owned()
-    }
-
-    /// A server with this PKI's certificate; it asks clients for a
-    /// certificate from the CA when `mutual`.
-    fn server(&self, mutual: bool) -> TestServer {
-        let (cert, key, ca) = (
-            self.path("server.pem"),
-            self.path("server.key"),
-            self.path("ca.pem"),
-        );
-        let mut args = vec!["--no-simulator", "--tls-cert", &cert, "--tls-key", &key];
-        if mutual {
-            args.extend(["--tls-client-ca", ca.as_str()]);
-        }
-        TestServer::start(&args)
-    }
-
-    async fn client(
-        &self,
-        server: &TestServer,
-        identity: bool,
-    ) -> Result<SourceServerServiceClient<Channel>, tonic::transport::Error> {
-        let mut tls = ClientTlsConfig::new()
-            .ca_certificate(Certificate::from_pem(&self.ca_pem))
-            .domain_name("localhost");
-        if identity {
-            tls = tls.identity(Identity::from_pem(&self.client_cert, &self.client_key));
-        }
-        let endpoint = format!(
-            "https://localhost:{}",
-            server.addr.rsplit(':').next().expect("port")
-        );
-        let channel = Channel::from_shared(endpoint)
-            .expect("uri")
-            .tls_config(tls)?
-            .connect()
-            .await?;
-        Ok(SourceServerServiceClient::new(channel))
-    }
-}
+use tonic::{transport::Channel, Code};
 
 #[tokio::test]
 async fn tls_serves_clients_that_trust_the_ca_and_refuses_plaintext() {
     let pki = Pki::new();
-    let server = pki.server(false);
-    let mut client = pki.client(&server, false).await.expect("TLS connect");
+    let server = pki.server(false, &[]);
+    let mut client =
+        SourceServerServiceClient::new(pki.channel(&server, None).await.expect("TLS connect"));
     let id = register(&mut client).await;
     assert_eq!(get_server(&mut client, &id).await.source_server_id, id);
 
@@ -135,12 +42,16 @@ async fn tls_serves_clients_that_trust_the_ca_and_refuses_plaintext() {
 #[tokio::test]
 async fn mutual_tls_requires_a_client_certificate_from_the_ca() {
     let pki = Pki::new();
-    let server = pki.server(true);
-    let mut trusted = pki.client(&server, true).await.expect("mTLS connect");
-    register(&mut trusted).await;
-    let anonymous = match pki.client(&server, false).await {
+    let server = pki.server(true, &[]);
+    let cert = pki.client_cert(Subject::Dns("migration-team.example"));
+    let channel = pki
+        .channel(&server, Some(&cert))
+        .await
+        .expect("mTLS connect");
+    register(&mut SourceServerServiceClient::new(channel)).await;
+    let anonymous = match pki.channel(&server, None).await {
         Err(_) => true,
-        Ok(mut client) => client
+        Ok(channel) => SourceServerServiceClient::new(channel)
             .register_source_server(RegisterSourceServerRequest::default())
             .await
             .is_err(),

@@ -35,10 +35,10 @@ pub const DATABASE_FILE: &str = "cutover.db";
 /// without a tokens file, only a loopback address is served, unless the
 /// operator says `--insecure`.
 pub fn check_exposure(config: &Config, addr: SocketAddr) -> Result<(), String> {
-    if config.tokens_file.is_none() && !config.insecure && !addr.ip().is_loopback() {
+    if !config.authenticates() && !config.insecure && !addr.ip().is_loopback() {
         return Err(format!(
-            "refusing to serve {addr} without authentication: give --tokens-file, listen on a loopback address, \
-             or pass --insecure"
+            "refusing to serve {addr} without authentication: give --tokens-file or --client-identities-file, \
+             listen on a loopback address, or pass --insecure"
         ));
     }
     Ok(())
@@ -84,13 +84,17 @@ pub async fn serve(
         ..Settings::default()
     };
     let plane = Arc::new(ControlPlane::new(store, Arc::new(SystemClock), settings));
-    let (auth, fleet_credentials) = match &config.tokens_file {
-        Some(path) => {
+    let (auth, fleet_credentials) = match config.authenticates() {
+        true => {
             let token = hex::encode(rand::random::<[u8; 32]>());
-            let auth = Authenticator::from_tokens_file(path)?.with_data_plane_token(&token);
+            let auth = Authenticator::from_files(
+                config.tokens_file.as_deref(),
+                config.client_identities_file.as_deref(),
+            )?
+            .with_data_plane_token(&token);
             (auth, FleetCredentials::DataPlane(token))
         }
-        None => {
+        false => {
             let auth = Authenticator::disabled()?;
             if let Some(caller) = auth.built_in() {
                 plane.initialize_service(caller).await?;

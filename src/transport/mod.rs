@@ -94,7 +94,11 @@ impl Api {
         Fut: Future<Output = Result<Resp, DomainError>>,
     {
         let (started, method, request_id) = call_context(&request);
-        let outcome = match self.auth.caller(request.metadata()) {
+        let certificates = request.peer_certs();
+        let outcome = match self.auth.caller(
+            request.metadata(),
+            certificates.as_deref().map(Vec::as_slice),
+        ) {
             Ok(caller) => handler(caller, request.into_inner(), request_id.clone())
                 .await
                 .map(Response::new)
@@ -120,7 +124,11 @@ impl Api {
         Msg: Send + 'static,
     {
         let (started, method, request_id) = call_context(&request);
-        let opened = match self.auth.caller(request.metadata()) {
+        let certificates = request.peer_certs();
+        let opened = match self.auth.caller(
+            request.metadata(),
+            certificates.as_deref().map(Vec::as_slice),
+        ) {
             Ok(caller) => open(caller, request.into_inner())
                 .await
                 .map_err(|err| status::to_status(&err, &request_id)),

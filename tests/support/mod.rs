@@ -8,9 +8,12 @@ mod auth;
 mod calls;
 mod flows;
 mod http1;
+mod pki;
 mod poll;
 mod process;
 mod status;
 mod watch;
 
-pub use self::{auth::*, calls::*, flows::*, http1::*, poll::*, process::*, status::*, watch::*};
+pub use self::{
+    auth::*, calls::*, flows::*, http1::*, pki::*, poll::*, process::*, status::*, watch::*,
+};

@@ -171,7 +171,7 @@ async fn migrations_are_recorded_and_applied_once() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(versions, [1, 2, 3, 4]);
+    assert_eq!(versions, [1, 2, 3, 4, 5]);
     let mode: String = raw
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
         .unwrap();

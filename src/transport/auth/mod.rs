@@ -1,16 +1,23 @@
-//! Who is calling. Without a tokens file every call acts as one built-in,
-//! already-initialised account (SPEC 1, loopback development default). With
-//! one, a bearer token is required and maps to its account; the file holds
-//! only SHA-256 digests of tokens, one `HEX_DIGEST ACCOUNT_ID` per line.
+//! Who is calling. Without a tokens file or certificate identities every
+//! call acts as one built-in, already-initialised account (the loopback
+//! development default). Otherwise a caller presents a bearer token, which
+//! maps to its account (the tokens file holds only SHA-256 digests of
+//! tokens, one `HEX_DIGEST ACCOUNT_ID` per line), or, over mutual TLS, a
+//! client certificate whose identity maps to its account
+//! ([`CertificateIdentities`]). A bearer token, when sent, decides.
 //!
 //! The built-in simulated data plane acts for every account: it gets a
 //! random data-plane token, held only in memory, and names the account it
 //! acts for in `x-cutover-account`.
 
+mod certificates;
+
 use std::{collections::HashMap, path::Path};
 
 use sha2::{Digest, Sha256};
-use tonic::{metadata::MetadataMap, Status};
+use tonic::{metadata::MetadataMap, transport::CertificateDer, Status};
+
+pub use certificates::CertificateIdentities;
 
 use crate::{
     control_plane::Caller,
@@ -33,8 +40,12 @@ pub struct Authenticator {
 enum Accounts {
     /// Authentication off: everyone is the built-in account.
     BuiltIn(Caller),
-    /// Bearer tokens, by the hex SHA-256 digest of the token.
-    Tokens(HashMap<String, AccountId>),
+    /// Bearer tokens, by the hex SHA-256 digest of the token, and client
+    /// certificate identities.
+    Credentials {
+        tokens: HashMap<String, AccountId>,
+        certificates: CertificateIdentities,
+    },
 }
 
 impl Authenticator {
@@ -49,9 +60,29 @@ impl Authenticator {
         })
     }
 
+    /// Callers authenticated by the tokens in `tokens` and the client
+    /// certificate identities in `certificates` (either may be absent).
+    pub fn from_files(tokens: Option<&Path>, certificates: Option<&Path>) -> Result<Self, String> {
+        let tokens = match tokens {
+            Some(path) => Self::read_tokens(path)?,
+            None => HashMap::new(),
+        };
+        let certificates = match certificates {
+            Some(path) => CertificateIdentities::from_file(path)?,
+            None => CertificateIdentities::default(),
+        };
+        Ok(Authenticator {
+            accounts: Accounts::Credentials {
+                tokens,
+                certificates,
+            },
+            data_plane: None,
+        })
+    }
+
     /// Tokens from `path`: lines of `HEX_SHA256_OF_TOKEN ACCOUNT_ID`;
     /// blank lines and `#` comments are skipped.
-    pub fn from_tokens_file(path: &Path) -> Result<Self, String> {
+    fn read_tokens(path: &Path) -> Result<HashMap<String, AccountId>, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("reading {}: {e}", path.display()))?;
         let mut tokens = HashMap::new();
@@ -73,10 +104,7 @@ impl Authenticator {
                 AccountId::parse("account", account).map_err(|e| format!("{}: {e}", at()))?;
             tokens.insert(digest.to_ascii_lowercase(), account);
         }
-        Ok(Authenticator {
-            accounts: Accounts::Tokens(tokens),
-            data_plane: None,
-        })
+        Ok(tokens)
     }
 
     /// Also accepts `token` as the data plane's, acting for the account
@@ -92,7 +120,7 @@ impl Authenticator {
     pub fn built_in(&self) -> Option<&Caller> {
         match &self.accounts {
             Accounts::BuiltIn(caller) => Some(caller),
-            Accounts::Tokens(_) => None,
+            Accounts::Credentials { .. } => None,
         }
     }
 
@@ -101,18 +129,36 @@ impl Authenticator {
         hex::encode(Sha256::digest(token.as_bytes()))
     }
 
-    /// The caller a request's metadata authenticates, or UNAUTHENTICATED.
-    pub fn caller(&self, metadata: &MetadataMap) -> Result<Caller, Status> {
-        let tokens = match &self.accounts {
+    /// The caller a request authenticates (by its metadata, or by the
+    /// client certificate chain its connection presented), or
+    /// UNAUTHENTICATED.
+    pub fn caller(
+        &self,
+        metadata: &MetadataMap,
+        certificates: Option<&[CertificateDer<'_>]>,
+    ) -> Result<Caller, Status> {
+        let (tokens, identities) = match &self.accounts {
             Accounts::BuiltIn(caller) => return Ok(caller.clone()),
-            Accounts::Tokens(tokens) => tokens,
+            Accounts::Credentials {
+                tokens,
+                certificates,
+            } => (tokens, certificates),
         };
-        let token = metadata
-            .get("authorization")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or_else(|| Status::unauthenticated("a bearer token is required"))?;
-        let digest = Self::digest(token.trim());
+        let Some(token) = bearer_token(metadata) else {
+            return match certificates.map(|chain| identities.account(chain)) {
+                Some(Ok(Some(account_id))) => Ok(Caller {
+                    account_id: account_id.clone(),
+                }),
+                Some(Err(why)) => Err(Status::unauthenticated(why)),
+                _ if identities.is_empty() => {
+                    Err(Status::unauthenticated("a bearer token is required"))
+                }
+                _ => Err(Status::unauthenticated(
+                    "a bearer token, or a client certificate whose identity maps to an account, is required",
+                )),
+            };
+        };
+        let digest = Self::digest(token);
         if self.data_plane.as_ref() == Some(&digest) {
             let account = metadata
                 .get(ACCOUNT_HEADER)
@@ -134,4 +180,15 @@ impl Authenticator {
             })
             .ok_or_else(|| Status::unauthenticated("the bearer token is not valid"))
     }
+}
+
+/// The token of an `authorization: Bearer TOKEN` header; the scheme name
+/// is case-insensitive (RFC 7235).
+fn bearer_token(metadata: &MetadataMap) -> Option<&str> {
+    let value = metadata.get("authorization")?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|token| !token.is_empty())
 }
