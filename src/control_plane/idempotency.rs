@@ -8,7 +8,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::{Caller, ControlPlane, MAX_ATTEMPTS};
 use crate::{
-    domain::DomainError,
+    domain::{DomainError, Resource},
     store::{IdempotencyRecord, StoreError, WriteBatch},
 };
 
@@ -62,6 +62,7 @@ impl ControlPlane {
         }
         for _ in 0..MAX_ATTEMPTS {
             let (mut batch, outcome) = plan().await?;
+            self.record_source_states(&mut batch);
             if let Some(token) = token {
                 batch.idempotency = Some(IdempotencyRecord {
                     account_id: caller.account_id.clone(),
@@ -84,6 +85,22 @@ impl ControlPlane {
         Err(DomainError::unavailable(
             "too much contention on this resource; retry",
         ))
+    }
+
+    /// Records in each source server's event SMC's state of the server as
+    /// the change leaves it: at the event's time, with the jobs the read
+    /// model holds.
+    fn record_source_states(&self, batch: &mut WriteBatch) {
+        let model = self.store.read_model();
+        for write in &mut batch.writes {
+            if let Resource::SourceServer(server) = &write.resource {
+                let running = model
+                    .source_server(&server.account_id, &server.id)
+                    .is_some_and(|entry| entry.has_running_job);
+                write.event.source_state =
+                    Some(server.source_state(write.event.time, self.heartbeat_window(), running));
+            }
+        }
     }
 
     async fn replay<T: DeserializeOwned>(

@@ -1,11 +1,14 @@
 //! Lifecycle events: every change of a resource is exactly one event, typed
-//! by the most significant thing it changed.
+//! by the most significant thing it changed, and listing every aspect it
+//! changed (FinalizeCutover changes the lifecycle and the replication
+//! state: a watcher of either sees it).
 
 use serde::{Deserialize, Serialize};
 
 use super::{
-    source_server::cloud_enum, AccountId, BusinessStatus, DataReplicationState, LifeCycleState,
-    ReplicationJob, ReplicationJobStatus, ResourceKind, SourceServer, Timestamp,
+    source_server::cloud_enum, AccountId, BusinessStatus, DataReplicationState, FollowUpTask,
+    FollowUpTaskId, LifeCycleState, ReplicationJob, ReplicationJobStatus, ResourceKind,
+    SourceServer, SourceState, Timestamp,
 };
 
 cloud_enum!(
@@ -135,12 +138,34 @@ impl StateSummary {
 pub struct PendingEvent {
     /// When the change happened (the command's `now`).
     pub time: Timestamp,
-    /// What it records.
+    /// What it records: the most significant aspect it changed.
     pub event_type: EventType,
     /// State before; `None` for a creation.
     pub previous: Option<StateSummary>,
     /// State after.
     pub new: StateSummary,
+    /// Every aspect the change touched, `event_type` first. Empty in events
+    /// recorded before aspects were: they changed `event_type` only.
+    #[serde(default)]
+    pub changes: Vec<EventType>,
+    /// The follow-up task a task event (completed, overdue, delivered) is
+    /// about.
+    #[serde(default)]
+    pub task: Option<FollowUpTaskId>,
+    /// SMC's state of the source server as the change left it; set by the
+    /// control plane, which knows the server's jobs.
+    #[serde(default)]
+    pub source_state: Option<SourceState>,
+}
+
+impl PendingEvent {
+    /// Every aspect the change touched, `event_type` first.
+    pub fn aspects(&self) -> &[EventType] {
+        match self.changes.is_empty() {
+            true => std::slice::from_ref(&self.event_type),
+            false => &self.changes,
+        }
+    }
 }
 
 /// A committed event: a pending one with its revision and the resource as
@@ -167,28 +192,68 @@ pub struct Transition<R> {
 
 impl Transition<SourceServer> {
     /// The transition from `before` (`None` for a creation) to `after`,
-    /// typed by what changed.
+    /// listing every aspect that changed, the most significant first.
     pub fn of_server(before: Option<&SourceServer>, after: SourceServer, now: Timestamp) -> Self {
-        let event_type = match before {
-            None => EventType::SourceServerRegistered,
-            Some(b) if b.life_cycle.state != after.life_cycle.state => {
-                EventType::LifeCycleStateChanged
+        let changes: Vec<EventType> = match before {
+            None => vec![EventType::SourceServerRegistered],
+            Some(b) => {
+                let touched = [
+                    (
+                        b.life_cycle.state != after.life_cycle.state,
+                        EventType::LifeCycleStateChanged,
+                    ),
+                    (
+                        b.is_archived != after.is_archived,
+                        EventType::SourceServerArchived,
+                    ),
+                    (
+                        b.data_replication_info.state != after.data_replication_info.state,
+                        EventType::DataReplicationStateChanged,
+                    ),
+                    (
+                        completed(b) != completed(&after),
+                        EventType::FollowUpTaskCompleted,
+                    ),
+                    (
+                        overdue(b) != overdue(&after),
+                        EventType::FollowUpTaskOverdue,
+                    ),
+                    (
+                        deliveries(b) != deliveries(&after),
+                        EventType::FollowUpTaskDelivered,
+                    ),
+                ];
+                let changed: Vec<EventType> = touched
+                    .into_iter()
+                    .filter_map(|(changed, aspect)| changed.then_some(aspect))
+                    .collect();
+                match changed.is_empty() {
+                    true => vec![EventType::ReplicationProgress],
+                    false => changed,
+                }
             }
-            Some(b) if b.is_archived != after.is_archived => EventType::SourceServerArchived,
-            Some(b) if b.data_replication_info.state != after.data_replication_info.state => {
-                EventType::DataReplicationStateChanged
-            }
-            Some(b) if completed(b) != completed(&after) => EventType::FollowUpTaskCompleted,
-            Some(b) if overdue(b) != overdue(&after) => EventType::FollowUpTaskOverdue,
-            Some(b) if deliveries(b) != deliveries(&after) => EventType::FollowUpTaskDelivered,
-            Some(_) => EventType::ReplicationProgress,
         };
+        let task_event = changes.iter().any(|aspect| {
+            matches!(
+                aspect,
+                EventType::FollowUpTaskCompleted
+                    | EventType::FollowUpTaskOverdue
+                    | EventType::FollowUpTaskDelivered
+            )
+        });
+        let task = before
+            .filter(|_| task_event)
+            .and_then(|b| changed_task(b, &after))
+            .map(|t| t.id.clone());
         Transition {
             event: PendingEvent {
                 time: now,
-                event_type,
+                event_type: changes[0],
                 previous: before.map(StateSummary::of_server),
                 new: StateSummary::of_server(&after),
+                changes,
+                task,
+                source_state: None,
             },
             resource: after,
         }
@@ -211,10 +276,28 @@ impl Transition<ReplicationJob> {
                 event_type,
                 previous: before.map(StateSummary::of_job),
                 new: StateSummary::of_job(&after),
+                changes: vec![event_type],
+                task: None,
+                source_state: None,
             },
             resource: after,
         }
     }
+}
+
+/// The recorded follow-up task whose state (completion, overdue mark,
+/// deliveries) the change moved, if one did.
+fn changed_task<'a>(before: &SourceServer, after: &'a SourceServer) -> Option<&'a FollowUpTask> {
+    after.follow_up_tasks.iter().find(|task| {
+        before
+            .follow_up_tasks
+            .iter()
+            .find(|old| old.id == task.id)
+            .is_some_and(|old| {
+                (old.completed, old.overdue, old.attempts)
+                    != (task.completed, task.overdue, task.attempts)
+            })
+    })
 }
 
 fn completed(s: &SourceServer) -> usize {

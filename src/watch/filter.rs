@@ -26,9 +26,15 @@ impl EventFilter {
             && (self.resource_ids.is_empty() || self.resource_ids.contains(resource.id()))
     }
 
-    /// True when `event` is one this watcher sees.
+    /// True when `event` is one this watcher sees: an event-type filter
+    /// matches an event when any aspect it changed matches.
     pub fn matches(&self, event: &LifecycleEvent) -> bool {
         self.matches_resource(&event.resource)
-            && (self.event_types.is_empty() || self.event_types.contains(&event.event.event_type))
+            && (self.event_types.is_empty()
+                || event
+                    .event
+                    .aspects()
+                    .iter()
+                    .any(|aspect| self.event_types.contains(aspect)))
     }
 }

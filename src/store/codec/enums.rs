@@ -6,7 +6,7 @@
 use crate::domain::{
     BusinessStatus, DataReplicationState, EventType, FirstBoot, FollowUpTaskKind,
     InitiationStepName, InitiationStepStatus, LifeCycleState, ReplicationJobStatus,
-    ReplicationType, RunPurpose, RunType,
+    ReplicationType, RunPurpose, RunType, SourceState,
 };
 use crate::pb::storage::v1 as pb;
 use crate::store::StoreError;
@@ -155,6 +155,12 @@ stored_enum!(RunPurpose {
     Replication,
     FinalSync,
     Release,
+});
+
+stored_enum!(SourceState {
+    Available,
+    InUse,
+    Unavailable,
 });
 
 stored_enum!(EventType {

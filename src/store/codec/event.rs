@@ -1,6 +1,8 @@
 //! Lifecycle events as `StoredEvent`, and back.
 
-use crate::domain::{LifecycleEvent, PendingEvent, Resource, StateSummary, Timestamp};
+use crate::domain::{
+    FollowUpTaskId, LifecycleEvent, PendingEvent, Resource, StateSummary, Timestamp,
+};
 use crate::pb::storage::v1 as pb;
 use crate::pb::storage::v1::state_summary::Summary;
 use crate::pb::storage::v1::stored_event::Resource as StoredResource;
@@ -23,6 +25,14 @@ pub(super) fn to_message(event: &LifecycleEvent) -> pb::StoredEvent {
             }
             Resource::ReplicationJob(job) => StoredResource::ReplicationJob(job::to_message(job)),
         }),
+        changes: event
+            .event
+            .changes
+            .iter()
+            .map(|aspect| aspect.to_stored())
+            .collect(),
+        task_id: event.event.task.as_ref().map(|id| id.as_str().to_owned()),
+        source_state: event.event.source_state.map(StoredEnum::to_stored),
     }
 }
 
@@ -37,6 +47,17 @@ pub(super) fn from_message(message: pb::StoredEvent) -> Result<LifecycleEvent, S
             .transpose()
             .map_err(|err| within("previous", err))?,
         new: summary(required(message.new, "new")?).map_err(|err| within("new", err))?,
+        changes: message
+            .changes
+            .iter()
+            .map(|&aspect| enum_value(aspect, "changes"))
+            .collect::<Result<_, _>>()?,
+        task: message
+            .task_id
+            .map(|id| FollowUpTaskId::parse("task_id", &id))
+            .transpose()
+            .map_err(|err| corrupt("task_id", err))?,
+        source_state: optional_enum_value(message.source_state, "source_state")?,
     };
     let resource = match message.resource {
         Some(StoredResource::SourceServer(stored)) => Resource::SourceServer(

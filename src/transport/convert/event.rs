@@ -5,13 +5,16 @@ use crate::{
     pb::v1::{self as pb, lifecycle_event, resource_state},
 };
 
-use super::{encode, encode_optional, replication_job, saturating_i32, source_server, timestamp};
+use super::{
+    encode, encode_optional, follow_up_task, replication_job, saturating_i32, source_server,
+    timestamp,
+};
 
 /// A committed event as the watch stream sends it.
 ///
-/// `arn` names the source servers events carry. Their source state is
-/// UNSPECIFIED: it is derived at read time (heartbeat window, running jobs)
-/// and an event is a record of the past.
+/// `arn` names the source servers events carry. Their source state is the
+/// one the change left (recorded with the event); events recorded before
+/// it was have none (UNSPECIFIED).
 pub fn lifecycle_event(
     event: &LifecycleEvent,
     arn: impl Fn(&SourceServer) -> String,
@@ -27,13 +30,27 @@ pub fn lifecycle_event(
         previous_state: event.event.previous.as_ref().map(resource_state),
         new_state: Some(resource_state(&event.event.new)),
         resource: Some(match resource {
-            Resource::SourceServer(server) => {
-                lifecycle_event::Resource::SourceServer(source_server(server, arn(server), None))
-            }
+            Resource::SourceServer(server) => lifecycle_event::Resource::SourceServer(
+                source_server(server, arn(server), event.event.source_state),
+            ),
             Resource::ReplicationJob(job) => {
                 lifecycle_event::Resource::ReplicationJob(replication_job(job))
             }
         }),
+        changes: event
+            .event
+            .aspects()
+            .iter()
+            .map(|&aspect| encode(aspect))
+            .collect(),
+        follow_up_task: match (resource, &event.event.task) {
+            (Resource::SourceServer(server), Some(id)) => server
+                .follow_up_tasks
+                .iter()
+                .find(|task| &task.id == id)
+                .map(follow_up_task),
+            _ => None,
+        },
     }
 }
 

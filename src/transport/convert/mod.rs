@@ -33,8 +33,9 @@ pub use enums::{decode, decode_all, decode_optional, encode, encode_optional, Pr
 pub use event::{lifecycle_event, resource_state};
 pub use replication_job::{job_spec, replication_job, replication_job_filter, MAX_FILTER_JOB_IDS};
 pub use source_server::{
-    registration, replication_report, source_properties, source_properties_from, source_server,
-    source_server_filter, MAX_FILTER_LIFE_CYCLE_STATES, MAX_FILTER_SOURCE_SERVER_IDS,
+    follow_up_task, registration, replication_report, source_properties, source_properties_from,
+    source_server, source_server_filter, MAX_FILTER_LIFE_CYCLE_STATES,
+    MAX_FILTER_SOURCE_SERVER_IDS,
 };
 pub use time::{
     duration, millis_from, optional_duration, optional_millis_from, optional_timestamp,

@@ -171,7 +171,8 @@ fn last_action(action: &LastAction) -> pb::LifeCycleLastAction {
     }
 }
 
-fn follow_up_task(task: &FollowUpTask) -> pb::FollowUpTask {
+/// A follow-up task as callers see it.
+pub fn follow_up_task(task: &FollowUpTask) -> pb::FollowUpTask {
     let state = if task.is_pending() {
         pb::FollowUpTaskState::Pending
     } else {

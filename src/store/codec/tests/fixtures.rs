@@ -245,6 +245,10 @@ pub(super) fn event_server_registered() -> LifecycleEvent {
             event_type: EventType::SourceServerRegistered,
             previous: None,
             new: StateSummary::of_server(&server),
+            // Recorded before events listed their aspects.
+            changes: Vec::new(),
+            task: None,
+            source_state: None,
         },
         resource: Resource::SourceServer(server),
     }
@@ -265,6 +269,10 @@ pub(super) fn event_server_archived() -> LifecycleEvent {
                 pending_follow_up_tasks: 1,
             }),
             new: StateSummary::of_server(&server),
+            // Recorded before events listed their aspects.
+            changes: Vec::new(),
+            task: None,
+            source_state: None,
         },
         resource: Resource::SourceServer(server),
     }
@@ -280,6 +288,10 @@ pub(super) fn event_job_created() -> LifecycleEvent {
             event_type: EventType::ReplicationJobCreated,
             previous: None,
             new: StateSummary::of_job(&job),
+            // Recorded before events listed their aspects.
+            changes: Vec::new(),
+            task: None,
+            source_state: None,
         },
         resource: Resource::ReplicationJob(job),
     }
@@ -299,7 +311,34 @@ pub(super) fn event_job_status_changed() -> LifecycleEvent {
                 progress: 100.0,
             }),
             new: StateSummary::of_job(&job),
+            // Recorded before events listed their aspects.
+            changes: Vec::new(),
+            task: None,
+            source_state: None,
         },
         resource: Resource::ReplicationJob(job),
+    }
+}
+
+/// The overdue mark of a task of [`server_full`], listing its aspects, the
+/// task and the server's source state (fields added in format 1).
+pub(super) fn event_server_task_overdue() -> LifecycleEvent {
+    let server = server_full();
+    let task = server.follow_up_tasks[0].id.clone();
+    LifecycleEvent {
+        revision: 1_000_002,
+        event: PendingEvent {
+            time: at(95_000),
+            event_type: EventType::FollowUpTaskOverdue,
+            previous: Some(StateSummary::of_server(&server)),
+            new: StateSummary::of_server(&server),
+            changes: vec![
+                EventType::FollowUpTaskOverdue,
+                EventType::FollowUpTaskDelivered,
+            ],
+            task: Some(task),
+            source_state: Some(SourceState::Unavailable),
+        },
+        resource: Resource::SourceServer(server),
     }
 }

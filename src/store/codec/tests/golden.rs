@@ -70,6 +70,10 @@ fn golden_values() -> Vec<(&'static str, Golden)> {
             Golden::Event(fixtures::event_job_created()),
         ),
         (
+            "event_server_task_overdue",
+            Golden::Event(fixtures::event_server_task_overdue()),
+        ),
+        (
             "event_job_status_changed",
             Golden::Event(fixtures::event_job_status_changed()),
         ),

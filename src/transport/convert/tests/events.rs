@@ -22,11 +22,28 @@ fn a_source_server_event_carries_states_and_the_viewed_resource() {
                 pending_follow_up_tasks: 0,
             }),
             new: StateSummary::of_server(&server),
+            changes: vec![
+                EventType::LifeCycleStateChanged,
+                EventType::DataReplicationStateChanged,
+            ],
+            task: None,
+            source_state: Some(crate::domain::SourceState::Unavailable),
         },
         resource: Resource::SourceServer(server.clone()),
     };
     let m = lifecycle_event(&event, |_| arn());
     assert_eq!(m.revision, 77);
+    assert_eq!(
+        m.changes,
+        [
+            pb::LifecycleEventType::LifeCycleStateChanged as i32,
+            pb::LifecycleEventType::DataReplicationStateChanged as i32
+        ]
+    );
+    let Some(pb::lifecycle_event::Resource::SourceServer(viewed)) = &m.resource else {
+        panic!("a server event carries its server")
+    };
+    assert_eq!(viewed.source_state, pb::SourceState::Unavailable as i32);
     assert_eq!(m.time, ts(1_700_000_004_000));
     assert_eq!(m.account_id, ACCOUNT);
     assert_eq!(m.resource_type, pb::ResourceType::SourceServer as i32);
@@ -58,7 +75,7 @@ fn a_source_server_event_carries_states_and_the_viewed_resource() {
         Some(lifecycle_event::Resource::SourceServer(source_server(
             &server,
             arn(),
-            None
+            Some(crate::domain::SourceState::Unavailable)
         )))
     );
 
@@ -67,7 +84,8 @@ fn a_source_server_event_carries_states_and_the_viewed_resource() {
     };
     assert_eq!(
         (s.arn, s.source_state),
-        (arn(), pb::SourceState::Unspecified as i32)
+        (arn(), pb::SourceState::Unavailable as i32),
+        "the source state the change left"
     );
 }
 
@@ -81,6 +99,9 @@ fn a_job_creation_event_has_no_previous_state() {
             event_type: EventType::ReplicationJobCreated,
             previous: None,
             new: StateSummary::of_job(&job),
+            changes: Vec::new(),
+            task: None,
+            source_state: None,
         },
         resource: Resource::ReplicationJob(job.clone()),
     };
@@ -92,6 +113,11 @@ fn a_job_creation_event_has_no_previous_state() {
         pb::LifecycleEventType::ReplicationJobCreated as i32
     );
     assert_eq!(m.previous_state, None);
+    assert_eq!(
+        m.changes,
+        [pb::LifecycleEventType::ReplicationJobCreated as i32],
+        "an event recorded without its aspects changed its type only"
+    );
     assert_eq!(
         m.new_state,
         Some(pb::ResourceState {

@@ -118,6 +118,11 @@ pub(super) fn lifecycle_event() -> BoxedStrategy<LifecycleEvent> {
         source_server().prop_map(Resource::SourceServer),
         replication_job().prop_map(Resource::ReplicationJob),
     ];
+    let aspects = (
+        proptest::collection::vec(select(EventType::ALL), 0..4),
+        option::of(task_id()),
+        option::of(select(SourceState::ALL)),
+    );
     (
         prop_oneof![Just(0u64), any::<u64>()],
         timestamp(),
@@ -125,17 +130,31 @@ pub(super) fn lifecycle_event() -> BoxedStrategy<LifecycleEvent> {
         option::of(summary()),
         summary(),
         resource,
+        aspects,
     )
         .prop_map(
-            |(revision, time, event_type, previous, new, resource)| LifecycleEvent {
+            |(
                 revision,
-                event: PendingEvent {
-                    time,
-                    event_type,
-                    previous,
-                    new,
-                },
+                time,
+                event_type,
+                previous,
+                new,
                 resource,
+                (changes, task, source_state),
+            )| {
+                LifecycleEvent {
+                    revision,
+                    event: PendingEvent {
+                        time,
+                        event_type,
+                        previous,
+                        new,
+                        changes,
+                        task,
+                        source_state,
+                    },
+                    resource,
+                }
             },
         )
         .boxed()
