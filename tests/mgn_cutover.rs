@@ -43,7 +43,10 @@ async fn full_flow_to_cutover_applies_every_finalize_effect() {
     assert!(info
         .replicated_disks
         .iter()
-        .all(|d| d.replicated_storage_bytes == d.total_storage_bytes && d.total_storage_bytes > 0));
+        .all(
+            |d| Some(d.replicated_storage_bytes) == d.total_storage_bytes
+                && d.total_storage_bytes > Some(0)
+        ));
     assert_eq!(ready.source_state, SourceState::Available as i32);
 
     let CuttingOver { test, cutover } = take_to_cutting_over(&mut client, &id).await;
@@ -95,7 +98,7 @@ async fn full_flow_to_cutover_applies_every_finalize_effect() {
     let disks_before = before.data_replication_info.expect("info").replicated_disks;
     assert_eq!(info.replicated_disks.len(), disks_before.len());
     for (disk, old) in info.replicated_disks.iter().zip(&disks_before) {
-        assert_eq!(disk.total_storage_bytes, 0, "{disk:?}");
+        assert_eq!(disk.total_storage_bytes, Some(0), "{disk:?}");
         assert_eq!(disk.device_name, old.device_name);
         assert_eq!(
             disk.replicated_storage_bytes, old.replicated_storage_bytes,

@@ -219,3 +219,44 @@ async fn the_agent_api_requires_a_token_too() {
         .expect_err("no token");
     assert_eq!(commands.code(), Code::Unauthenticated);
 }
+
+#[tokio::test]
+async fn on_shutdown_every_service_turns_not_serving_before_the_streams_end() {
+    use tonic_health::pb::{
+        health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest,
+    };
+    let server = TestServer::start(&["--no-simulator"]);
+    let services = [
+        "",
+        "cutover.v1.AccountService",
+        "cutover.v1.SourceServerService",
+        "cutover.v1.ReplicationJobService",
+        "cutover.v1.LifecycleService",
+        "cutover.v1.AgentService",
+    ];
+    let mut watches = Vec::new();
+    for service in services {
+        let mut stream = HealthClient::new(server.channel().await)
+            .watch(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .expect("Health/Watch")
+            .into_inner();
+        let first = stream.message().await.expect("status").expect("open");
+        assert_eq!(first.status, ServingStatus::Serving as i32, "{service:?}");
+        watches.push((service, stream));
+    }
+    server.terminate();
+    for (service, mut stream) in watches {
+        let next = tokio::time::timeout(DEADLINE, stream.message())
+            .await
+            .expect("a status before the deadline");
+        let status = next.ok().flatten().map(|m| m.status);
+        assert_eq!(
+            status,
+            Some(ServingStatus::NotServing as i32),
+            "{service:?} told its watchers before closing"
+        );
+    }
+}

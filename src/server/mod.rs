@@ -199,9 +199,7 @@ pub async fn serve(
             async move {
                 shutdown.cancelled().await;
                 tracing::info!("shutting down");
-                health
-                    .set_service_status("", tonic_health::ServingStatus::NotServing)
-                    .await;
+                routes::set_health(&health, tonic_health::ServingStatus::NotServing).await;
                 drained.cancel();
             }
         });

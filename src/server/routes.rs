@@ -1,8 +1,8 @@
 //! The services the server exposes, with their limits: the five cutover
 //! services, health per service, and reflection v1 and v1alpha.
 
-use tonic::service::Routes;
-use tonic_health::server::HealthReporter;
+use tonic::{server::NamedService, service::Routes};
+use tonic_health::{server::HealthReporter, ServingStatus};
 
 use crate::{
     pb::{
@@ -19,19 +19,28 @@ use crate::{
 /// Why the routes could not be built.
 pub(super) type RoutesError = tonic_reflection::server::Error;
 
+/// Sets the health of every service, and the server's overall health
+/// (the empty service name), to `status`.
+pub(super) async fn set_health(health: &HealthReporter, status: ServingStatus) {
+    for service in [
+        "",
+        <AccountServiceServer<Api> as NamedService>::NAME,
+        <SourceServerServiceServer<Api> as NamedService>::NAME,
+        <ReplicationJobServiceServer<Api> as NamedService>::NAME,
+        <LifecycleRoute as NamedService>::NAME,
+        <AgentServiceServer<Api> as NamedService>::NAME,
+    ] {
+        health.set_service_status(service, status).await;
+    }
+}
+
 /// Every service, each decoding at most `max_message_bytes` per message.
 pub(super) async fn routes(
     api: &Api,
     max_message_bytes: usize,
 ) -> Result<(Routes, HealthReporter), RoutesError> {
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<AccountServiceServer<Api>>().await;
-    health.set_serving::<SourceServerServiceServer<Api>>().await;
-    health
-        .set_serving::<ReplicationJobServiceServer<Api>>()
-        .await;
-    health.set_serving::<LifecycleRoute>().await;
-    health.set_serving::<AgentServiceServer<Api>>().await;
+    set_health(&health, ServingStatus::Serving).await;
     let reflection = || {
         tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)

@@ -87,8 +87,12 @@ fn server_cutover_with_json_bodies() {
     let disks = info["replicatedDisks"].as_array().expect("replicatedDisks");
     assert!(!disks.is_empty());
     for disk in disks {
-        // proto3 JSON omits zero: an emptied disk has no totalStorageBytes.
-        assert_eq!(int(disk, "/totalStorageBytes"), 0, "{disk}");
+        // The 0 MGN promises is there, not omitted (field presence).
+        assert_eq!(
+            disk.pointer("/totalStorageBytes"),
+            Some(&serde_json::json!("0")),
+            "{disk}"
+        );
         assert!(int(disk, "/replicatedStorageBytes") > 0, "{disk}");
     }
     assert_eq!(text(&done, "/launchedInstance/jobId"), cutover_job);

@@ -267,7 +267,7 @@ def check_mgn_flow_to_cutover(c):
     assert len(info.replicated_disks) == len(disks_before) > 0
     for disk, old in zip(info.replicated_disks, disks_before):
         assert disk.device_name == old.device_name
-        assert disk.total_storage_bytes == 0, disk
+        assert disk.HasField("total_storage_bytes") and disk.total_storage_bytes == 0, disk
         assert disk.replicated_storage_bytes == old.replicated_storage_bytes, "kept"
     assert after.launched_instance == before.launched_instance, "cutover instance untouched"
     assert after.launched_instance.job_id == started.job.job_id

@@ -108,6 +108,16 @@ impl TestServer {
         }
     }
 
+    /// Asks the server to stop (SIGTERM) without waiting for it.
+    pub fn terminate(&self) {
+        if let Some(child) = &self.child {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+        }
+    }
+
     /// Stops the server the way an operator does (SIGTERM) and waits.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

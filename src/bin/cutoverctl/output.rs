@@ -146,7 +146,7 @@ mod tests {
             data_replication_info: Some(pb::DataReplicationInfo {
                 replicated_disks: vec![pb::ReplicatedDisk {
                     device_name: "/dev/sda".into(),
-                    total_storage_bytes: 10,
+                    total_storage_bytes: Some(10),
                     ..Default::default()
                 }],
                 lag_duration: Some(prost_types::Duration {

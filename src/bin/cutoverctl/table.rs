@@ -152,7 +152,7 @@ pub(crate) fn replicated_bytes(server: &pb::SourceServer) -> (i64, i64) {
                 .fold((0i64, 0i64), |(r, t), d| {
                     (
                         r.saturating_add(d.replicated_storage_bytes),
-                        t.saturating_add(d.total_storage_bytes),
+                        t.saturating_add(d.total_storage_bytes.unwrap_or(0)),
                     )
                 })
         })

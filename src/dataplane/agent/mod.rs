@@ -236,16 +236,19 @@ impl Agent {
             Replication::InitialSync(disks) => {
                 let disks: Vec<ReplicatedDisk> = disks
                     .iter()
-                    .map(|d| ReplicatedDisk {
-                        replicated_storage_bytes: (d.replicated_storage_bytes
-                            + (d.total_storage_bytes + SYNC_TICKS - 1) / SYNC_TICKS)
-                            .min(d.total_storage_bytes),
-                        ..d.clone()
+                    .map(|d| {
+                        let total = d.total_storage_bytes.unwrap_or(0);
+                        ReplicatedDisk {
+                            replicated_storage_bytes: (d.replicated_storage_bytes
+                                + (total + SYNC_TICKS - 1) / SYNC_TICKS)
+                                .min(total),
+                            ..d.clone()
+                        }
                     })
                     .collect();
                 if disks
                     .iter()
-                    .all(|d| d.replicated_storage_bytes >= d.total_storage_bytes)
+                    .all(|d| d.replicated_storage_bytes >= d.total_storage_bytes.unwrap_or(0))
                 {
                     (
                         Replication::Continuous(disks.clone(), self.tick),
@@ -314,7 +317,7 @@ fn default_disks() -> Vec<SourceDisk> {
 fn disk(source: &SourceDisk, replicated: i64) -> ReplicatedDisk {
     ReplicatedDisk {
         device_name: source.device_name.clone(),
-        total_storage_bytes: source.bytes,
+        total_storage_bytes: Some(source.bytes),
         replicated_storage_bytes: replicated,
         ..Default::default()
     }

@@ -315,6 +315,9 @@ impl ReplicationJob {
                 self.require_business_status(&[BusinessStatus::Cleaning])?;
                 next.idle(ReplicationJobStatus::Finished);
                 next.ended = Some(now);
+                // A finished job is done, whether its cutover synced last
+                // (progress already 100) or only released (from 0).
+                next.progress = 100.0;
             }
         }
         Ok(self.changed(next, now))

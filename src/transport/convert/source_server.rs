@@ -123,7 +123,7 @@ fn data_replication_info(info: &DataReplicationInfo) -> pb::DataReplicationInfo 
 fn replicated_disk(disk: &ReplicatedDisk) -> pb::ReplicatedDisk {
     pb::ReplicatedDisk {
         device_name: disk.device_name.clone(),
-        total_storage_bytes: disk.total_storage_bytes,
+        total_storage_bytes: Some(disk.total_storage_bytes),
         replicated_storage_bytes: disk.replicated_storage_bytes,
         rescanned_storage_bytes: disk.rescanned_storage_bytes,
         backlogged_storage_bytes: disk.backlogged_storage_bytes,
@@ -338,7 +338,7 @@ pub fn replication_report(
             .iter()
             .map(|d| ReplicatedDisk {
                 device_name: d.device_name.clone(),
-                total_storage_bytes: d.total_storage_bytes,
+                total_storage_bytes: d.total_storage_bytes.unwrap_or(0),
                 replicated_storage_bytes: d.replicated_storage_bytes,
                 rescanned_storage_bytes: d.rescanned_storage_bytes,
                 backlogged_storage_bytes: d.backlogged_storage_bytes,

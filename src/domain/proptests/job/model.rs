@@ -318,7 +318,11 @@ fn expected_job_after(
             next.progress = 100.0;
             next.business_status = Some(B::Cleaning);
         }
-        JobOp::Step(RunStep::Released) => idle(&mut next, S::Finished),
+        JobOp::Step(RunStep::Released) => {
+            idle(&mut next, S::Finished);
+            // Finished is 100%, with or without a last sync.
+            next.progress = 100.0;
+        }
     }
     next
 }

@@ -180,7 +180,7 @@ fn report() -> pb::ReportReplicationRequest {
         data_replication_state: pb::DataReplicationState::InitialSync as i32,
         replicated_disks: vec![pb::ReplicatedDisk {
             device_name: "/dev/sda".into(),
-            total_storage_bytes: 10,
+            total_storage_bytes: Some(10),
             replicated_storage_bytes: 4,
             rescanned_storage_bytes: 1,
             backlogged_storage_bytes: 2,

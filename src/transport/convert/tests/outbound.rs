@@ -102,7 +102,7 @@ fn a_fully_populated_source_server_maps_every_field() {
         d.replicated_disks,
         vec![pb::ReplicatedDisk {
             device_name: "/dev/sda".into(),
-            total_storage_bytes: 100,
+            total_storage_bytes: Some(100),
             replicated_storage_bytes: 90,
             rescanned_storage_bytes: 5,
             backlogged_storage_bytes: 10,
