@@ -91,9 +91,14 @@ pub struct Config {
     /// Hours lifecycle events are kept (0: no age limit).
     #[arg(long, env = "CUTOVER_EVENT_RETENTION_HOURS", default_value_t = 168)]
     pub event_retention_hours: u64,
-    /// Milliseconds between compactions of the event log.
+    /// Milliseconds between compactions of the event log (and deletions
+    /// of forgotten client tokens).
     #[arg(long, env = "CUTOVER_COMPACTION_INTERVAL_MS", default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(10..))]
     pub compaction_interval_ms: u64,
+    /// Seconds a client token is remembered: a retry within it replays the
+    /// first answer; after it, the token is forgotten.
+    #[arg(long, env = "CUTOVER_CLIENT_TOKEN_RETENTION_SECONDS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..))]
+    pub client_token_retention_seconds: u64,
     /// PEM certificate chain of the server; with --tls-key, serves TLS.
     #[arg(long, env = "CUTOVER_TLS_CERT", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,

@@ -67,6 +67,7 @@ impl ControlPlane {
                 batch.idempotency = Some(IdempotencyRecord {
                     account_id: caller.account_id.clone(),
                     token: token.token.clone(),
+                    created: self.now(),
                     fingerprint: token.fingerprint.clone(),
                     outcome: serde_json::to_string(&outcome)
                         .map_err(|e| DomainError::internal(format!("encoding outcome: {e}")))?,

@@ -18,9 +18,8 @@ use crate::{
     dataplane::{Fleet, FleetCredentials},
     domain::{Millis, TimeScale},
     metrics::Metrics,
-    store::{SqliteStore, Store},
+    store::{run_retention, Retention, SqliteStore, Store},
     transport::{oversize_layer, Api, Authenticator, RequestIdLayer},
-    watch::{run_compaction, Retention},
 };
 
 pub use tls::TlsFiles;
@@ -135,10 +134,14 @@ pub async fn serve(
                 i64::try_from(config.event_retention_hours).unwrap_or(i64::MAX / 3_600_000),
             )
         }),
+        client_tokens: Millis(
+            i64::try_from(config.client_token_retention_seconds.saturating_mul(1000))
+                .unwrap_or(i64::MAX),
+        ),
         interval: Duration::from_millis(config.compaction_interval_ms),
     };
     let clock = Arc::clone(&plane);
-    tasks.spawn(run_compaction(
+    tasks.spawn(run_retention(
         Arc::clone(plane.store()),
         retention,
         move || clock.now(),

@@ -18,6 +18,7 @@ mod codec;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod read_model;
+mod retention;
 mod shared_event;
 mod sqlite;
 
@@ -29,6 +30,7 @@ use crate::domain::{
 };
 
 pub use read_model::{AtRevision, Entry, OutOfOrder, ReadModel, ServerEntry, Snapshot};
+pub use retention::{run_retention, Retention};
 pub use shared_event::SharedEvent;
 pub use sqlite::SqliteStore;
 
@@ -78,6 +80,9 @@ pub struct IdempotencyRecord {
     pub fingerprint: String,
     /// The first call's outcome, serialised by the control plane.
     pub outcome: String,
+    /// When the token was first used; it is forgotten after the
+    /// deployment's retention.
+    pub created: Timestamp,
 }
 
 /// A replication agent's stable identity, bound to the source server its
@@ -210,6 +215,10 @@ pub trait Store: Send + Sync + 'static {
         keep_count: u64,
         older_than: Option<Timestamp>,
     ) -> Result<u64, StoreError>;
+
+    /// Forgets the client tokens first used before `older_than`; returns
+    /// how many.
+    async fn forget_client_tokens(&self, older_than: Timestamp) -> Result<u64, StoreError>;
 
     /// A random 32-byte secret named `name`, created on first use and kept
     /// (used to sign pagination tokens so they survive restarts).

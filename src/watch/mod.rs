@@ -11,7 +11,6 @@
 
 mod fanout;
 mod filter;
-mod retention;
 mod snapshot;
 mod watcher;
 
@@ -26,7 +25,6 @@ use crate::{
 
 pub use fanout::{ConnectionKey, Fanout};
 pub use filter::EventFilter;
-pub use retention::{run_compaction, Retention};
 
 /// What a watcher asked for.
 #[derive(Debug, Clone)]

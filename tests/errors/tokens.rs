@@ -1,16 +1,19 @@
 //! Tokens a client sends back: page tokens only resume a genuine listing,
-//! and a client token replays its own request and refuses any other.
+//! and a client token replays its own request and refuses any other, until
+//! it is forgotten after its retention.
 
 use std::collections::BTreeMap;
 
 use cutover::pb::v1::{
-    DescribeReplicationJobsRequest, DescribeSourceServersRequest, DisconnectFromServiceRequest,
-    LifeCycleState, RegisterSourceServerRequest,
+    source_server_service_client::SourceServerServiceClient, DescribeReplicationJobsRequest,
+    DescribeSourceServersRequest, DisconnectFromServiceRequest, LifeCycleState,
+    RegisterSourceServerRequest,
 };
+use tonic::transport::Channel;
 
 use crate::{
     api::{refuse_each, Api},
-    support::{expect_conflict, expect_violation, state_of, TestServer},
+    support::{eventually, expect_conflict, expect_violation, state_of, TestServer, DEADLINE},
     NO_SIMULATOR,
 };
 
@@ -126,4 +129,42 @@ async fn page_tokens_and_client_tokens_are_checked() {
         .expect("replayed disconnect");
     let status = disconnect("").await.expect_err("disconnect again");
     expect_conflict(status, &id, "DISCONNECTED");
+}
+
+#[tokio::test]
+async fn a_client_token_is_forgotten_after_its_retention() {
+    let server = TestServer::start(&[
+        "--no-simulator",
+        "--client-token-retention-seconds",
+        "1",
+        "--compaction-interval-ms",
+        "100",
+    ]);
+    let client = server.servers().await;
+    let register = |client: &SourceServerServiceClient<Channel>| {
+        let mut client = client.clone();
+        async move {
+            client
+                .register_source_server(RegisterSourceServerRequest {
+                    client_token: "wave-1-registration".to_owned(),
+                    ..Default::default()
+                })
+                .await
+                .expect("register")
+                .into_inner()
+                .source_server_id
+        }
+    };
+    let first = register(&client).await;
+    assert_eq!(register(&client).await, first, "a retry replays");
+    let later = eventually(DEADLINE, "the token to be forgotten", || {
+        let call = register(&client);
+        let first = first.clone();
+        async move {
+            let id = call.await;
+            (id != first).then_some(id)
+        }
+    })
+    .await;
+    assert_ne!(later, first, "once forgotten, the token makes a new call");
 }

@@ -357,6 +357,23 @@ impl Store for SqliteStore {
         Ok(deleted)
     }
 
+    async fn forget_client_tokens(&self, older_than: Timestamp) -> Result<u64, StoreError> {
+        // A bounded delete per chore: commits queue between the steps.
+        const STEP: i64 = 10_000;
+        let mut forgotten = 0;
+        loop {
+            let deleted = self
+                .inner
+                .committer
+                .run(move |conn| write::forget_client_tokens(conn, older_than, STEP))
+                .await?;
+            forgotten += deleted;
+            if deleted < STEP as u64 {
+                return Ok(forgotten);
+            }
+        }
+    }
+
     async fn secret(&self, name: &str) -> Result<Vec<u8>, StoreError> {
         let name = name.to_owned();
         let lookup = name.clone();

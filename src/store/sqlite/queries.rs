@@ -95,7 +95,8 @@ pub(super) fn idempotency_record(
     token: &str,
 ) -> Result<Option<IdempotencyRecord>, StoreError> {
     conn.prepare_cached(
-        "SELECT fingerprint, outcome FROM client_tokens WHERE account_id = ?1 AND token = ?2",
+        "SELECT fingerprint, outcome, created_at FROM client_tokens
+         WHERE account_id = ?1 AND token = ?2",
     )
     .and_then(|mut stmt| {
         stmt.query_row(params![account.as_str(), token], |row| {
@@ -104,6 +105,7 @@ pub(super) fn idempotency_record(
                 token: token.to_owned(),
                 fingerprint: row.get(0)?,
                 outcome: row.get(1)?,
+                created: crate::domain::Timestamp(row.get(2)?),
             })
         })
         .optional()

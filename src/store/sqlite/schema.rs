@@ -207,6 +207,18 @@ CREATE TABLE agent_instances (
 ",
         convert: None,
     },
+    Migration {
+        version: 6,
+        name: "client token retention",
+        sql: r"
+-- Tokens are forgotten after a retention; those of earlier releases
+-- start theirs now.
+ALTER TABLE client_tokens ADD COLUMN created_at INTEGER NOT NULL DEFAULT 0;
+UPDATE client_tokens SET created_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000;
+CREATE INDEX client_tokens_by_age ON client_tokens (created_at);
+",
+        convert: None,
+    },
 ];
 
 /// Opens a connection to `path` with the store's settings: WAL journal,

@@ -119,24 +119,41 @@ pub(super) fn write_batch(
 
 fn insert_token(conn: &Connection, record: &IdempotencyRecord) -> Result<(), StoreError> {
     conn.prepare_cached(
-        "INSERT INTO client_tokens (account_id, token, fingerprint, outcome) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO client_tokens (account_id, token, fingerprint, outcome, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
             record.account_id.as_str(),
             record.token,
             record.fingerprint,
-            record.outcome
+            record.outcome,
+            record.created.0
         ])
     })
     .map_err(|err| match constraint(&err) {
-        Some(_) => StoreError::Conflict(format!(
-            "client token {:?} was already used",
-            record.token
-        )),
+        Some(_) => {
+            StoreError::Conflict(format!("client token {:?} was already used", record.token))
+        }
         None => map_err(err),
     })?;
     Ok(())
+}
+
+/// Deletes up to `limit` client tokens first used before `older_than`;
+/// returns how many.
+pub(super) fn forget_client_tokens(
+    conn: &Connection,
+    older_than: Timestamp,
+    limit: i64,
+) -> Result<u64, StoreError> {
+    conn.prepare_cached(
+        "DELETE FROM client_tokens WHERE rowid IN
+             (SELECT rowid FROM client_tokens WHERE created_at < ?1 LIMIT ?2)",
+    )
+    .and_then(|mut stmt| stmt.execute(params![older_than.0, limit]))
+    .map(|deleted| deleted as u64)
+    .map_err(map_err)
 }
 
 /// A version check that matched no row.

@@ -152,6 +152,7 @@ async fn one_client_token_in_two_batches_of_a_group_commits_once() {
     let a = account(1);
     let record = IdempotencyRecord {
         account_id: a.clone(),
+        created: Timestamp(1),
         token: "retry-me".to_owned(),
         fingerprint: "f".to_owned(),
         outcome: "first".to_owned(),

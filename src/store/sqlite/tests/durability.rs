@@ -10,6 +10,7 @@ async fn reopening_keeps_everything() {
     let s = server(&a, 1);
     let record = IdempotencyRecord {
         account_id: a.clone(),
+        created: Timestamp(1),
         token: "t".to_owned(),
         fingerprint: "f".to_owned(),
         outcome: "o".to_owned(),
@@ -171,7 +172,7 @@ async fn migrations_are_recorded_and_applied_once() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(versions, [1, 2, 3, 4, 5]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
     let mode: String = raw
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
         .unwrap();

@@ -286,6 +286,7 @@ async fn idempotency_record_round_trip_and_reused_token_conflicts() {
     let a = account(1);
     let record = IdempotencyRecord {
         account_id: a.clone(),
+        created: Timestamp(1),
         token: "token-1".to_owned(),
         fingerprint: "abc".to_owned(),
         outcome: "{\"ok\":true}".to_owned(),
@@ -326,6 +327,7 @@ async fn idempotency_record_round_trip_and_reused_token_conflicts() {
     // Tokens are per account.
     let other = IdempotencyRecord {
         account_id: account(2),
+        created: Timestamp(1),
         ..record
     };
     store
@@ -343,4 +345,49 @@ async fn idempotency_record_round_trip_and_reused_token_conflicts() {
             .unwrap(),
         Some(other)
     );
+}
+
+#[tokio::test]
+async fn client_tokens_are_forgotten_after_their_retention() {
+    let (_dir, store) = open();
+    let a = account(1);
+    for (n, created) in [(1, 100), (2, 200), (3, 300)] {
+        store
+            .commit(WriteBatch {
+                writes: vec![server_write(server(&a, n), None)],
+                idempotency: Some(IdempotencyRecord {
+                    account_id: a.clone(),
+                    created: Timestamp(created),
+                    token: format!("token-{n}"),
+                    fingerprint: "f".to_owned(),
+                    outcome: "o".to_owned(),
+                }),
+                agent_instance: None,
+            })
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.forget_client_tokens(Timestamp(250)).await.unwrap(), 2);
+    for (n, kept) in [(1, false), (2, false), (3, true)] {
+        let record = store
+            .idempotency_record(&a, &format!("token-{n}"))
+            .await
+            .unwrap();
+        assert_eq!(record.is_some(), kept, "token-{n}");
+    }
+    // A forgotten token can be used again.
+    store
+        .commit(WriteBatch {
+            writes: vec![server_write(server(&a, 4), None)],
+            idempotency: Some(IdempotencyRecord {
+                account_id: a.clone(),
+                created: Timestamp(400),
+                token: "token-1".to_owned(),
+                fingerprint: "f".to_owned(),
+                outcome: "again".to_owned(),
+            }),
+            agent_instance: None,
+        })
+        .await
+        .unwrap();
 }
