@@ -138,7 +138,7 @@ impl ControlPlane {
             .await
     }
 
-    /// CutOverReplicationJob. Checks, in SPEC order: the job exists, it is
+    /// CutOverReplicationJob. Checks, in the contract's order (§3): the job exists, it is
     /// Waiting, and (with `sync_data`) its source is reachable. The
     /// schedule is cancelled in the same commit.
     pub async fn cut_over_replication_job(

@@ -14,7 +14,7 @@ use crate::domain::DomainError;
 /// `ErrorInfo.domain` of every error this service returns.
 pub const ERROR_DOMAIN: &str = "cutover";
 
-/// The gRPC code of a domain error (SPEC 6).
+/// The gRPC code of a domain error (contract §6).
 pub fn code_of(err: &DomainError) -> Code {
     match err {
         DomainError::Validation(_) => Code::InvalidArgument,

@@ -1,4 +1,4 @@
-//! Every error of SPEC 6 provoked over real gRPC: the gRPC code, the cloud
+//! Every error of contract §6 provoked over real gRPC: the gRPC code, the cloud
 //! error code in `ErrorInfo.reason`, its metadata, and the details each
 //! kind carries (`BadRequest` field violations, `ResourceInfo`); plus
 //! accounts (authentication, initialisation, isolation) and request ids.

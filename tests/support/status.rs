@@ -1,5 +1,5 @@
 //! What the service answers, checked: request ids, and error statuses with
-//! their `google.rpc` details (SPEC 6).
+//! their `google.rpc` details (contract §6).
 
 use std::collections::HashMap;
 

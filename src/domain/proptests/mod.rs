@@ -1,23 +1,23 @@
-//! Tests of the two state machines against SPEC sections 2 (source servers,
+//! Tests of the two state machines against the contract (docs/contract.md) §2 (source servers,
 //! MGN) and 3 (replication jobs, SMC).
 //!
 //! Property tests drive random command sequences (right and wrong states,
 //! good and bad arguments) through the pure domain with a monotonically
 //! increasing `now`. After every step they check:
 //! - an error against a reference oracle (which code, which field, which
-//!   state it names), and that its code is one of SPEC section 6's;
+//!   state it names), and that its code is one of contract §6's;
 //! - a success against the same oracle, its one event (time, previous and
 //!   new summaries, event type) and the exact resource a reference model of
 //!   the command expects;
-//! - the invariants SPEC allows (`assert_server_invariants`,
+//! - the invariants the contract allows (`assert_server_invariants`,
 //!   `assert_job_invariants`) and the step-to-step ones (completed tasks
 //!   stay completed, runs only grow, progress never decreases in a run);
-//! - the edge taken against SPEC's transition tables; at the end, every
+//! - the edge taken against the contract's transition tables; at the end, every
 //!   edge of the tables must have been taken by some case.
 //!
 //! Example tests walk each row of the tables by hand.
 //!
-//! `transitions` holds SPEC's tables. `server` and `job` are laid out alike:
+//! `transitions` holds the contract's tables. `server` and `job` are laid out alike:
 //! `model` (the commands, the oracle, the reference model and the checks of
 //! a command's result), `invariants`, `properties` (generated sequences)
 //! and the examples; their `mod.rs` holds the fixtures.
@@ -47,7 +47,7 @@ use DataReplicationState as R;
 use LifeCycleState as L;
 use ReplicationJobStatus as S;
 
-/// The cloud error codes of SPEC section 6: no other code may ever appear.
+/// The cloud error codes of contract §6: no other code may ever appear.
 const SPEC_CODES: &[&str] = &[
     "ValidationException",
     "ResourceNotFoundException",
@@ -86,7 +86,7 @@ fn run_property<St: Strategy>(cases: u32, strategy: St, test: impl Fn(St::Value)
     }
 }
 
-/// Asserts that the generated cases took every edge of a SPEC table.
+/// Asserts that the generated cases took every edge of a table of the contract (docs/contract.md).
 fn assert_all_taken<E: Ord + Debug>(table: &[E], taken: &BTreeSet<E>, what: &str) {
     let missing: Vec<_> = table.iter().filter(|e| !taken.contains(e)).collect();
     assert!(missing.is_empty(), "{what} never exercised: {missing:?}");
@@ -108,7 +108,7 @@ enum Expect {
 }
 
 /// A command of one of the two state machines, with what the tests know of
-/// it: SPEC's oracle, the reference model and the checks of its results.
+/// it: the contract's oracle, the reference model and the checks of its results.
 trait Command: Debug {
     type Resource: Debug + PartialEq;
 
@@ -125,7 +125,7 @@ trait Command: Debug {
     /// The one event of a success.
     fn check_event(&self, before: &Self::Resource, t: &Transition<Self::Resource>, now: Timestamp);
     /// The reference model: the resource the command must produce. What
-    /// SPEC leaves open is taken from `actual` and checked loosely.
+    /// The contract leaves open is taken from `actual` and checked loosely.
     fn expected(
         &self,
         before: &Self::Resource,
@@ -190,11 +190,11 @@ fn step_err<C: Command>(
     }
 }
 
-/// Checks `err` is what `expect` says, with a SPEC code and HTTP status.
+/// Checks `err` is what `expect` says, with a contract error code and HTTP status.
 fn check_error_code(err: &DomainError, expect: Expect) {
     assert!(
         SPEC_CODES.contains(&err.code()),
-        "{} is not a SPEC error code",
+        "{} is not an error code of the contract",
         err.code()
     );
     let (code, http) = match expect {

@@ -1,4 +1,4 @@
-//! SPEC's transition tables (sections 2 and 3), as the edges a command
+//! The contract's transition tables (docs/contract.md §2 and §3), as the edges a command
 //! takes, and the record of those the generated cases took.
 
 use super::*;
@@ -15,7 +15,7 @@ pub(super) const CONNECTED: [LifeCycleState; 6] = [
 
 pub(super) type ServerEdge = (LifeCycleState, LifeCycleState, &'static str);
 
-/// Every (from, to, by) of SPEC section 2's table that a registered server
+/// Every (from, to, by) of contract §2's table that a registered server
 /// can take; archiving is recorded as (state, state, "archive").
 pub(super) fn server_spec_edges() -> Vec<ServerEdge> {
     let mut edges = vec![
@@ -56,7 +56,7 @@ pub(super) fn server_edge(
 pub(super) type StatusEdge = (ReplicationJobStatus, ReplicationJobStatus, &'static str);
 pub(super) type BusinessEdge = (Option<BusinessStatus>, Option<BusinessStatus>, &'static str);
 
-/// SPEC section 3's status edges, with the command that takes each.
+/// contract §3's status edges, with the command that takes each.
 pub(super) const JOB_STATUS_EDGES: &[StatusEdge] = &[
     (S::Ready, S::Running, "start"),
     (S::Stopped, S::Running, "start"),
@@ -103,7 +103,7 @@ pub(super) struct JobEdges {
 }
 
 impl JobEdges {
-    /// Records the edges command `by` took, which must be SPEC's.
+    /// Records the edges command `by` took, which must be the contract's.
     pub(super) fn record(
         &mut self,
         before: &ReplicationJob,
@@ -114,7 +114,7 @@ impl JobEdges {
             let edge = (before.status, after.status, by);
             assert!(
                 JOB_STATUS_EDGES.contains(&edge),
-                "{edge:?} is not an edge of SPEC section 3"
+                "{edge:?} is not an edge of contract §3"
             );
             self.status.insert(edge);
         }
@@ -122,7 +122,7 @@ impl JobEdges {
             let edge = (before.business_status, after.business_status, by);
             assert!(
                 JOB_BUSINESS_EDGES.contains(&edge),
-                "{edge:?} is not a business status edge of SPEC section 3"
+                "{edge:?} is not a business status edge of contract §3"
             );
             self.business.insert(edge);
         }

@@ -188,7 +188,7 @@ fn a_failure_while_cleaning_does_not_repeat_the_final_sync() {
     let j = smc.step(&j, RunStep::Cleaning);
     let j = smc.step(&j, RunStep::Failed("ReleaseFailed".into()));
     let j = smc.ok(&j, JobOp::Start);
-    // SPEC 3: the final sync is done; the restart resumes the release.
+    // contract §3: the final sync is done; the restart resumes the release.
     assert_eq!(
         (j.business_status, j.current_run.map(|r| r.purpose)),
         (Some(B::Cleaning), Some(RunPurpose::Release)),

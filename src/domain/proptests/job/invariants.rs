@@ -1,4 +1,4 @@
-//! What SPEC section 3 allows a replication job to be, step to step and at
+//! What contract §3 allows a replication job to be, step to step and at
 //! any time.
 
 use super::*;
@@ -45,7 +45,7 @@ pub(super) fn check_job_history(before: &ReplicationJob, after: &ReplicationJob)
     }
 }
 
-/// Everything SPEC section 3 allows a job to be, and nothing else.
+/// Everything contract §3 allows a job to be, and nothing else.
 pub(super) fn assert_job_invariants(j: &ReplicationJob) {
     let ensure = |ok: bool, what: &str| assert!(ok, "{what}: {j:#?}");
     let status = j.status;

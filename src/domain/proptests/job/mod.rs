@@ -1,4 +1,4 @@
-//! Replication jobs (SPEC section 3): the fixtures shared by the model, the
+//! Replication jobs (contract §3): the fixtures shared by the model, the
 //! properties and the examples.
 
 mod cutover_examples;
@@ -14,7 +14,7 @@ use super::*;
 /// The image id of a cutover's final sync run.
 const FINAL: &str = "FINAL";
 
-/// SMC's message templates (SPEC section 3), split around their `%s`.
+/// SMC's message templates (contract §3), split around their `%s`.
 const INVALID_STATUS_MESSAGE: (&str, &str) = (
     "The specified replication job status: ",
     " is invalid. This operation can only be performed in the following status: ",
@@ -42,7 +42,7 @@ fn finals(j: &ReplicationJob) -> usize {
     j.runs.iter().filter(|r| r.image_id == FINAL).count()
 }
 
-/// CreateReplicationJob with `spec`; a success is checked against SPEC.
+/// CreateReplicationJob with `spec`; a success is checked against the contract.
 fn new_job(
     rng: &mut StdRng,
     spec: &JobSpec,

@@ -1,4 +1,4 @@
-//! Replication job commands: the oracle of SPEC section 3, the reference
+//! Replication job commands: the oracle of contract §3, the reference
 //! model of each command's effect, and the checks of its error or event.
 
 use super::*;
@@ -149,7 +149,7 @@ pub(super) fn final_sync_recorded(j: &ReplicationJob) -> bool {
 
 /// What a run the job starts now is for: an ordinary run before any
 /// cutover; then the cutover's final sync (if it syncs data) until that is
-/// recorded, since none runs twice (SPEC 3); then the release.
+/// recorded, since none runs twice (contract §3); then the release.
 fn next_purpose(j: &ReplicationJob) -> RunPurpose {
     match j.cut_over {
         None => RunPurpose::Replication,
@@ -166,7 +166,7 @@ fn entry_business(purpose: RunPurpose) -> BusinessStatus {
     }
 }
 
-/// The oracle of SPEC section 3's table. A business status check comes
+/// The oracle of contract §3's table. A business status check comes
 /// first; a step that passes it but belongs to another kind of run (an
 /// image build during the final sync, the final sync's end during an
 /// ordinary run) is a request error on `step`.
@@ -214,7 +214,7 @@ fn predict_job(j: &ReplicationJob, op: &JobOp, now: Timestamp) -> Expect {
 }
 
 /// The reference model: the job `op` must produce from `before`. The free
-/// text of `statusInfo` and the image name of a run-once job are SPEC's
+/// text of `statusInfo` and the image name of a run-once job are the contract's
 /// silence: they are taken from `actual` and checked loosely.
 fn expected_job_after(
     before: &ReplicationJob,

@@ -1,5 +1,5 @@
 //! Generated command sequences on a replication job, checked at every step
-//! and against SPEC section 3's table.
+//! and against contract §3's table.
 
 use std::cell::RefCell;
 
@@ -179,11 +179,11 @@ fn replication_job_state_machine_follows_spec() {
         run_job_case(&case, &mut edges.borrow_mut(), &|_| {})
     });
     let seen = edges.into_inner();
-    assert_all_taken(JOB_STATUS_EDGES, &seen.status, "SPEC status edges");
+    assert_all_taken(JOB_STATUS_EDGES, &seen.status, "the contract status edges");
     assert_all_taken(JOB_BUSINESS_EDGES, &seen.business, "business status edges");
 }
 
-/// SPEC 3, CutOverReplicationJob: "each step ... resumes after a restart;
+/// contract §3, CutOverReplicationJob: "each step ... resumes after a restart;
 /// none runs twice". The final full sync must be recorded at most once.
 #[test]
 fn cutover_final_sync_runs_at_most_once() {

@@ -1,4 +1,4 @@
-//! SPEC section 2's main path, from registration to a finalised cutover,
+//! contract §2's main path, from registration to a finalised cutover,
 //! field by field.
 
 use super::*;
@@ -144,7 +144,7 @@ fn mgn_full_path_from_registration_to_finalized_cutover() {
         Some(&cutover.ec2_instance_id)
     );
 
-    // FinalizeCutover: every effect of SPEC 2, field by field.
+    // FinalizeCutover: every effect of contract §2, field by field.
     let before = s.clone();
     let ids = mgn.task_ids();
     let now = mgn.tick(1_000);
@@ -191,7 +191,7 @@ fn mgn_full_path_from_registration_to_finalized_cutover() {
         "the cutover instance is not terminated"
     );
     assert_eq!(s.life_cycle.last_test, before.life_cycle.last_test);
-    // The two follow-up tasks, in order, with SPEC's deadlines at 60x.
+    // The two follow-up tasks, in order, with the contract's deadlines at 60x.
     let expected = [
         (FollowUpTaskKind::AgentUninstall, 10 * 60_000 / 60),
         (

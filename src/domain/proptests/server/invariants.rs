@@ -1,4 +1,4 @@
-//! What SPEC section 2 allows a source server to be, step to step and at
+//! What contract §2 allows a source server to be, step to step and at
 //! any time.
 
 use super::*;
@@ -47,7 +47,7 @@ pub(super) fn check_server_history(before: &SourceServer, after: &SourceServer) 
     }
 }
 
-/// Everything SPEC section 2 allows a server to be, and nothing else.
+/// Everything contract §2 allows a server to be, and nothing else.
 pub(super) fn assert_server_invariants(s: &SourceServer, scale: TimeScale) {
     let ensure = |ok: bool, what: &str| assert!(ok, "{what}: {s:#?}");
     let life = &s.life_cycle;

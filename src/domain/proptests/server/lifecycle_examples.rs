@@ -1,4 +1,4 @@
-//! SPEC section 2's lifecycle rows, one by one, from the right and the
+//! contract §2's lifecycle rows, one by one, from the right and the
 //! wrong states.
 
 use super::*;
@@ -188,7 +188,7 @@ fn start_test_and_start_cutover_need_their_states() {
 
 #[test]
 fn first_report_continuous_goes_straight_to_ready_for_test() {
-    // Two rows of SPEC 2 in one command: PENDING_INSTALLATION → NOT_READY
+    // Two rows of contract §2 in one command: PENDING_INSTALLATION → NOT_READY
     // (first report) and NOT_READY → READY_FOR_TEST (CONTINUOUS). One event
     // records it, from PENDING_INSTALLATION to READY_FOR_TEST.
     let mut mgn = Mgn::new();

@@ -1,4 +1,4 @@
-//! Source servers (SPEC section 2): the fixtures shared by the model, the
+//! Source servers (contract §2): the fixtures shared by the model, the
 //! properties and the examples.
 
 mod agent_examples;
@@ -12,7 +12,7 @@ use self::invariants::*;
 use self::model::*;
 use super::*;
 
-/// MGN's follow-up tasks and their deadlines, from SPEC section 2 (not from
+/// MGN's follow-up tasks and their deadlines, from contract §2 (not from
 /// the domain), in the order FinalizeCutover records them.
 const FOLLOW_UPS: [(FollowUpTaskKind, Millis); 2] = [
     (FollowUpTaskKind::AgentUninstall, Millis::minutes(10)),
@@ -78,7 +78,7 @@ fn tags_of(count: usize, empty_key: bool) -> BTreeMap<String, String> {
     tags
 }
 
-/// RegisterSourceServer with `tags`; a success is checked against SPEC.
+/// RegisterSourceServer with `tags`; a success is checked against the contract.
 fn register_server(
     rng: &mut StdRng,
     tags: &BTreeMap<String, String>,
@@ -94,7 +94,7 @@ fn register_server(
     Ok(t.resource)
 }
 
-/// The command that moves a server one row on along SPEC's main path, from
+/// The command that moves a server one row on along the contract's main path, from
 /// registration to CUTOVER.
 fn forward(s: &SourceServer, rng: &mut StdRng) -> ServerOp {
     match s.life_cycle.state {
@@ -172,7 +172,7 @@ impl Mgn {
         task_ids(&mut self.rng)
     }
 
-    /// A server driven along SPEC's table to `target`.
+    /// A server driven along the contract's table to `target`.
     fn server_in(&mut self, target: LifeCycleState) -> SourceServer {
         let mut s = self.register();
         if target == L::Disconnected {

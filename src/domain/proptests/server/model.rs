@@ -1,4 +1,4 @@
-//! Source server commands: the oracle of SPEC section 2, the reference
+//! Source server commands: the oracle of contract §2, the reference
 //! model of each command's effect, and the checks of its error or event.
 
 use super::*;
@@ -139,7 +139,7 @@ pub(super) fn disk_is_valid(d: &ReplicatedDisk) -> bool {
         && d.replicated_storage_bytes <= d.total_storage_bytes
 }
 
-/// The oracle: what SPEC section 2 (and the domain's documented argument
+/// The oracle: what contract §2 (and the domain's documented argument
 /// checks) say `op` does on `s` at `now`.
 fn predict_server(s: &SourceServer, op: &ServerOp, now: Timestamp) -> Expect {
     let state = s.life_cycle.state;
@@ -185,7 +185,7 @@ fn predict_server(s: &SourceServer, op: &ServerOp, now: Timestamp) -> Expect {
 }
 
 /// The reference model: the server `op` must produce from `before`. Fields
-/// SPEC leaves to the implementation (first boot, delivery attempts) are
+/// The contract leaves to the implementation (first boot, delivery attempts) are
 /// taken from `actual` and checked separately.
 fn expected_server_after(
     before: &SourceServer,

@@ -1,5 +1,5 @@
 //! Generated command sequences on a source server, checked at every step
-//! and against SPEC section 2's table.
+//! and against contract §2's table.
 
 use std::cell::RefCell;
 
@@ -8,7 +8,7 @@ use proptest::collection::vec;
 use super::*;
 
 /// A generated command; `Natural` takes the step that moves the server on
-/// along SPEC's table, so long sequences reach the later rows.
+/// along the contract's table, so long sequences reach the later rows.
 #[derive(Debug, Clone)]
 enum ServerCmd {
     Natural { flip: bool, pick: usize },
@@ -200,7 +200,7 @@ fn resolve_server(cmd: &ServerCmd, s: &SourceServer, now: Timestamp, rng: &mut S
     }
 }
 
-/// Runs one generated case, recording the SPEC edges it takes.
+/// Runs one generated case, recording the contract edges it takes.
 fn run_server_case(case: &ServerCase, edges: &mut BTreeSet<ServerEdge>) {
     let scale = TimeScale::new(case.scale);
     let mut rng = StdRng::seed_from_u64(case.seed);
@@ -225,7 +225,7 @@ fn run_server_case(case: &ServerCase, edges: &mut BTreeSet<ServerEdge>) {
             if let Some(edge) = server_edge(&server, &t.resource, op.name()) {
                 assert!(
                     server_spec_edges().contains(&edge) || SERVER_COMPOSITE_EDGES.contains(&edge),
-                    "{edge:?} is not an edge of SPEC section 2"
+                    "{edge:?} is not an edge of contract §2"
                 );
                 edges.insert(edge);
             }
@@ -240,5 +240,5 @@ fn source_server_state_machine_follows_spec() {
     run_property(CASES, server_case(), |case| {
         run_server_case(&case, &mut edges.borrow_mut())
     });
-    assert_all_taken(&server_spec_edges(), &edges.into_inner(), "SPEC edges");
+    assert_all_taken(&server_spec_edges(), &edges.into_inner(), "contract edges");
 }
