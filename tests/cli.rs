@@ -16,7 +16,7 @@ use std::{
 use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
 use serde_json::Value;
 use sha2::Digest;
-use support::TestServer;
+use support::{workspace_binary, TestServer};
 use tempfile::TempDir;
 
 /// Deadline for anything the simulator drives (`--sim-speed 100`).
@@ -65,7 +65,7 @@ impl Run {
 
 /// `cutoverctl` with no CUTOVER_* variables from the environment.
 fn command(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_cutoverctl"));
+    let mut command = Command::new(workspace_binary("cutoverctl"));
     for (key, _) in std::env::vars() {
         if key.starts_with("CUTOVER_") {
             command.env_remove(key);

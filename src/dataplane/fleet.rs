@@ -12,17 +12,12 @@ use std::{
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 
-use super::{
-    agent::{Agent, AgentSettings},
-    command_link::AgentClient,
-    credentials::Credentials,
-    infrastructure::Infrastructure,
-};
 use crate::{
     control_plane::ControlPlane,
     domain::{AccountId, Executor, Millis, SourceServerId},
     pb::v1::agent_service_client::AgentServiceClient,
 };
+use cutover_agent::{command_link::AgentClient, Agent, AgentSettings, Credentials, Infrastructure};
 
 /// Most servers looked at per scan.
 const BATCH: usize = 10_000;

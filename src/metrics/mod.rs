@@ -42,7 +42,7 @@ use prometheus_client::registry::{Registry, Unit};
 pub use self::http::CONTENT_TYPE;
 pub use self::labels::MAX_METHODS;
 use self::labels::{MethodCap, MethodLabels, RpcLabels};
-use crate::transport::status::code_name;
+use cutover_proto::code_name;
 
 /// Upper bounds (seconds) of the `cutover_rpc_duration_seconds` buckets,
 /// 0.5 ms to 10 s; `+Inf` is implicit.

@@ -11,7 +11,7 @@ use tonic::Code;
 
 use super::labels::OTHER_METHOD;
 use super::{Metrics, CONTENT_TYPE, DURATION_BUCKETS, MAX_METHODS};
-use crate::transport::status::code_name;
+use cutover_proto::code_name;
 
 const FINALIZE: &str = "/cutover.v1.SourceServerService/FinalizeCutover";
 const GET: &str = "/cutover.v1.SourceServerService/GetSourceServer";

@@ -10,8 +10,7 @@ use http::{HeaderValue, Request, Response};
 use rand::Rng;
 use tower::{Layer, Service};
 
-/// Response metadata key carrying the request id.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub use cutover_proto::REQUEST_ID_HEADER;
 
 /// The id of one request: 32 hex digits, random.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

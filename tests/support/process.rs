@@ -43,6 +43,20 @@ fn read_prefixed(stdout: &mut BufReader<ChildStdout>, prefix: &str) -> String {
         .to_owned()
 }
 
+/// A binary of another crate of the workspace (`cutoverctl`,
+/// `cutover-agent`), built beside `cutoverd` (`scripts/test` builds every
+/// binary of the workspace first).
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let path = Path::new(env!("CARGO_BIN_EXE_cutoverd")).with_file_name(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `scripts/test`, which builds every binary of the workspace \
+         (or `cargo build --workspace --bins` first)",
+        path.display()
+    );
+    path
+}
+
 /// A running `cutoverd` process, killed on drop.
 pub struct TestServer {
     child: Option<Child>,
@@ -209,7 +223,7 @@ impl AgentProcess {
     /// Starts `cutover-agent` against `server` with `args`; waits for its
     /// `source server ID` line.
     pub fn start(server: &TestServer, args: &[&str]) -> AgentProcess {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cutover-agent"));
+        let mut command = Command::new(workspace_binary("cutover-agent"));
         command.args(["--server", &server.endpoint]).args(args);
         let (child, mut stdout) = spawn(command, "warn", false);
         let server_id = read_prefixed(&mut stdout, "source server ");

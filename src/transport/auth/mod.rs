@@ -14,6 +14,7 @@ mod certificates;
 
 use std::{collections::HashMap, path::Path};
 
+use cutover_proto::ACCOUNT_HEADER;
 use sha2::{Digest, Sha256};
 use tonic::{metadata::MetadataMap, transport::CertificateDer, Status};
 
@@ -21,7 +22,6 @@ pub use certificates::CertificateIdentities;
 
 use crate::{
     control_plane::Caller,
-    dataplane::credentials::ACCOUNT_HEADER,
     domain::{AccountId, DomainError},
 };
 

@@ -8,8 +8,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tonic::{service::interceptor::InterceptedService, transport::Channel};
 
-use super::credentials::Credentials;
-use crate::pb::v1::{
+use crate::credentials::Credentials;
+use cutover_proto::v1::{
     agent_service_client::AgentServiceClient, AcknowledgeCommandRequest, AgentCommand,
     AgentCommandOutcome, ReceiveCommandsRequest,
 };

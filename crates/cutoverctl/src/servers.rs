@@ -1,7 +1,7 @@
 //! `cutoverctl servers ...`: the SourceServerService operations.
 
 use clap::{ArgAction, Args, Subcommand, ValueEnum};
-use cutover::pb::v1::{
+use cutover_proto::v1::{
     self as pb, source_server_service_client::SourceServerServiceClient,
     ChangeServerLifeCycleStateRequest, DescribeSourceServersFilters, DescribeSourceServersRequest,
     DescribeSourceServersResponse, DisconnectFromServiceRequest, FinalizeCutoverRequest,

@@ -4,8 +4,8 @@
 //! deliveries are at least once.
 
 use super::{Agent, Replication, Running, SYNC_STEP};
-use crate::dataplane::command_link;
-use crate::pb::v1::{AgentCommand, AgentCommandKind, AgentCommandOutcome};
+use crate::command_link;
+use cutover_proto::v1::{AgentCommand, AgentCommandKind, AgentCommandOutcome};
 
 impl Agent {
     /// A delivered command: started, or, if already done, acknowledged

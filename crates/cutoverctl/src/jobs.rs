@@ -1,7 +1,7 @@
 //! `cutoverctl jobs ...`: the ReplicationJobService operations.
 
 use clap::{ArgAction, Args, Subcommand, ValueEnum};
-use cutover::pb::v1::{
+use cutover_proto::v1::{
     self as pb, replication_job_service_client::ReplicationJobServiceClient,
     CreateReplicationJobRequest, CutOverReplicationJobRequest, DescribeReplicationJobsRequest,
     DescribeReplicationJobsResponse, GetReplicationJobRequest, StartReplicationJobRequest,

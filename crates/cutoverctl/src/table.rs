@@ -1,7 +1,7 @@
 //! Human output: aligned tables of servers and jobs, and the short state
 //! names they use (`READY_FOR_TEST` for `LIFE_CYCLE_STATE_READY_FOR_TEST`).
 
-use cutover::pb::v1 as pb;
+use cutover_proto::v1 as pb;
 
 /// Rows of text printed as aligned columns.
 #[derive(Debug)]

@@ -1,7 +1,7 @@
 //! Output formats: human tables, the proto3 JSON mapping (what grpcurl
 //! prints) and the same data as YAML. JSON and YAML come from a
 //! `prost_reflect::DynamicMessage` decoded from the message's bytes with the
-//! descriptors in `cutover::pb::FILE_DESCRIPTOR_SET`. As grpcurl prints
+//! descriptors in `cutover_proto::FILE_DESCRIPTOR_SET`. As grpcurl prints
 //! them: fields in field-number order, map keys sorted, whole floating-point
 //! numbers without a fraction.
 
@@ -11,7 +11,7 @@ use std::{
 };
 
 use clap::ValueEnum;
-use cutover::pb::{v1 as pb, FILE_DESCRIPTOR_SET};
+use cutover_proto::{v1 as pb, FILE_DESCRIPTOR_SET};
 use prost_reflect::{DescriptorPool, DynamicMessage, ReflectMessage};
 use serde_json::ser::{CompactFormatter, PrettyFormatter};
 

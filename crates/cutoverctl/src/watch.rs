@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use clap::Args;
-use cutover::pb::v1::{
+use cutover_proto::v1::{
     lifecycle_service_client::LifecycleServiceClient, watch_lifecycle_events_response::Kind,
     WatchLifecycleEventsRequest,
 };

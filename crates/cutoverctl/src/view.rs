@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, io::IsTerminal};
 
-use cutover::pb::v1::{LifecycleEvent, WatchLifecycleEventsResponse};
+use cutover_proto::v1::{LifecycleEvent, WatchLifecycleEventsResponse};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::{

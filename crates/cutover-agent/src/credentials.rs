@@ -7,8 +7,7 @@ use tonic::{
     Request, Status,
 };
 
-/// Metadata key naming the account a data-plane credential acts for.
-pub const ACCOUNT_HEADER: &str = "x-cutover-account";
+use cutover_proto::ACCOUNT_HEADER;
 
 /// Credentials added to every call an agent makes.
 #[derive(Debug, Clone, Default)]

@@ -19,7 +19,7 @@ mod watch;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use cutover::pb::v1::{account_service_client::AccountServiceClient, InitializeServiceRequest};
+use cutover_proto::v1::{account_service_client::AccountServiceClient, InitializeServiceRequest};
 
 use crate::{conn::Connection, errors::CliError, output::Format};
 

@@ -6,7 +6,7 @@
 use std::{process::ExitCode, time::Duration};
 
 use clap::Parser;
-use cutover::dataplane::{Agent, AgentSettings, Credentials};
+use cutover_agent::{Agent, AgentSettings, Credentials};
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Channel;
 use tracing_subscriber::EnvFilter;

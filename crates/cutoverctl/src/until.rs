@@ -1,7 +1,7 @@
 //! `watch --until STATE`: which states it accepts and what "reached" means.
 
 use clap::ValueEnum;
-use cutover::pb::v1 as pb;
+use cutover_proto::v1 as pb;
 
 use crate::{jobs::JobStatus, servers::LifeCycle};
 

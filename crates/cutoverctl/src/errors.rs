@@ -91,7 +91,7 @@ pub(crate) fn exit_code_of(code: Code) -> u8 {
 /// ```
 fn render_status(status: &Status) -> String {
     let details = status.get_error_details();
-    let code = cutover::transport::status::code_name(status.code());
+    let code = cutover_proto::code_name(status.code());
     let mut out = String::new();
     let message = if status.message().is_empty() {
         "(no message)"

@@ -13,8 +13,8 @@ use tonic::{service::interceptor::InterceptedService, transport::Channel, Code};
 
 mod commands;
 
-use super::{command_link, credentials::Credentials};
-use crate::pb::v1::{
+use crate::{command_link, credentials::Credentials};
+use cutover_proto::v1::{
     agent_service_client::AgentServiceClient,
     source_server_service_client::SourceServerServiceClient, AgentCommand, AgentCommandOutcome,
     DataReplicationInitiationStep, DataReplicationState, GetSourceServerRequest,

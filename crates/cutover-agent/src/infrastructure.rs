@@ -14,8 +14,8 @@ use std::{
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::command_link::{self, AgentClient};
-use crate::pb::v1::{AgentCommandOutcome, CommandExecutor, ReceiveCommandsRequest};
+use crate::command_link::{self, AgentClient};
+use cutover_proto::v1::{AgentCommandOutcome, CommandExecutor, ReceiveCommandsRequest};
 
 /// One account's simulated replication infrastructure.
 pub struct Infrastructure {

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cutover::pb::v1::{
+use cutover_proto::v1::{
     self as pb, lifecycle_event, resource_snapshot, resource_state, LifecycleEvent,
     ResourceSnapshot,
 };
