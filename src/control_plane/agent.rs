@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rand::thread_rng;
 use serde::{Deserialize, Serialize};
 
-use super::{Caller, ClientToken, ControlPlane};
+use super::{ClientToken, ControlPlane, Tenant};
 use crate::{
     domain::{
         agent_command::{
@@ -43,12 +43,11 @@ impl ControlPlane {
     /// server: the binding conflicts and the retry reports to the first.
     pub async fn agent_report(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         id: Option<&SourceServerId>,
         instance: Option<&AgentInstanceId>,
         report: ReplicationReport,
     ) -> Result<Arc<SourceServer>, DomainError> {
-        self.require_initialized(caller).await?;
         let report = &report;
         let server: SourceServer = self
             .mutate(caller, None, move || async move {
@@ -109,10 +108,9 @@ impl ControlPlane {
     /// teardowns) of every server of the caller's account.
     pub async fn pending_commands(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         listener: &Listener,
     ) -> Result<Vec<AgentCommand>, DomainError> {
-        self.require_initialized(caller).await?;
         let id = match listener {
             Listener::Agent(id) => id,
             Listener::Infrastructure => {
@@ -145,12 +143,11 @@ impl ControlPlane {
     /// is no longer pending changes nothing.
     pub async fn acknowledge_command(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         command: &CommandRef,
         ack: Acknowledgement,
         token: Option<&ClientToken>,
     ) -> Result<(), DomainError> {
-        self.require_initialized(caller).await?;
         let ack = &ack;
         let scale = self.settings.time_scale;
         self.mutate(caller, token, move || async move {
@@ -187,7 +184,7 @@ impl ControlPlane {
     /// count. A task that is no longer pending is left as it is.
     pub async fn record_follow_up_delivery(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         server: &SourceServerId,
         task: &FollowUpTaskId,
     ) -> Result<u32, DomainError> {

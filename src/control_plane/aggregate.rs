@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::{Caller, ClientToken, ControlPlane};
+use super::{ClientToken, ControlPlane, Tenant};
 use crate::{
     domain::{
         AccountId, DomainError, ReplicationJob, ReplicationJobId, Resource, ResourceKind,
@@ -73,7 +73,7 @@ impl ControlPlane {
     /// after it (for a replayed client token, as the first call left it).
     pub(super) async fn command<A: Aggregate>(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         id: &A::Id,
         token: Option<&ClientToken>,
         decide: impl Fn(&A, Timestamp) -> Result<Transition<A>, DomainError>,
@@ -101,9 +101,7 @@ impl ControlPlane {
         id: &A::Id,
         decide: impl Fn(&A, Timestamp) -> Result<Transition<A>, DomainError>,
     ) -> Result<Arc<A>, DomainError> {
-        let caller = Caller {
-            account_id: account.clone(),
-        };
-        self.command(&caller, id, None, decide).await
+        let owner = Tenant::owner(account.clone());
+        self.command(&owner, id, None, decide).await
     }
 }

@@ -15,7 +15,7 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{Caller, ControlPlane, Listener};
+use super::{ControlPlane, Listener, Tenant};
 use crate::{
     domain::{
         agent_command::{AgentCommand, CommandRef},
@@ -40,7 +40,7 @@ pub struct Delivery {
 
 struct CommandStream {
     plane: Arc<ControlPlane>,
-    caller: Caller,
+    caller: Tenant,
     listener: Listener,
     live: broadcast::Receiver<Arc<SharedEvent>>,
     /// Commands delivered on this stream: attempt and when.
@@ -55,7 +55,7 @@ impl ControlPlane {
     /// (the listener reconnects and is sent what is still pending).
     pub async fn command_stream(
         self: &Arc<Self>,
-        caller: Caller,
+        caller: Tenant,
         listener: Listener,
         drain: CancellationToken,
     ) -> Result<impl Stream<Item = Result<Delivery, DomainError>> + Send + 'static, DomainError>

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use super::{Caller, ControlPlane, MAX_ATTEMPTS};
+use super::{ControlPlane, Tenant, MAX_ATTEMPTS};
 use crate::{
     domain::{DomainError, Resource},
     store::{IdempotencyRecord, StoreError, WriteBatch},
@@ -48,7 +48,7 @@ impl ControlPlane {
     /// a concurrent write won the race.
     pub(super) async fn mutate<T, Plan, Fut>(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         token: Option<&ClientToken>,
         mut plan: Plan,
     ) -> Result<T, DomainError>
@@ -106,7 +106,7 @@ impl ControlPlane {
 
     async fn replay<T: DeserializeOwned>(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         token: Option<&ClientToken>,
     ) -> Result<Option<T>, DomainError> {
         let Some(token) = token else { return Ok(None) };

@@ -71,6 +71,30 @@ pub struct Caller {
     pub account_id: AccountId,
 }
 
+/// A caller whose account is initialised: the proof every use case but
+/// InitializeService takes, so none can forget the check. Only
+/// [`ControlPlane::tenant`] makes one for a caller; the control plane makes
+/// its own for the owners of stored resources (whose accounts were
+/// initialised to create them). Dereferences to the [`Caller`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant(Caller);
+
+impl std::ops::Deref for Tenant {
+    type Target = Caller;
+
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
+}
+
+impl Tenant {
+    /// The owner of a stored resource, acting through the service's own
+    /// background work (data plane, scheduler).
+    fn owner(account_id: AccountId) -> Tenant {
+        Tenant(Caller { account_id })
+    }
+}
+
 /// The use cases of the service, shared by every transport and by the data
 /// plane.
 pub struct ControlPlane {
@@ -139,16 +163,16 @@ impl ControlPlane {
             .insert(account.clone());
     }
 
-    /// Fails with UninitializedAccountException until InitializeService ran
-    /// for the caller's account.
-    pub async fn require_initialized(&self, caller: &Caller) -> Result<(), DomainError> {
+    /// `caller` as a tenant, once InitializeService ran for its account;
+    /// UninitializedAccountException until then.
+    pub async fn tenant(&self, caller: Caller) -> Result<Tenant, DomainError> {
         let known = self
             .initialized
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .contains(&caller.account_id);
         if known {
-            return Ok(());
+            return Ok(Tenant(caller));
         }
         if self
             .store
@@ -156,7 +180,7 @@ impl ControlPlane {
             .await?
         {
             self.remember_initialized(&caller.account_id);
-            return Ok(());
+            return Ok(Tenant(caller));
         }
         Err(DomainError::UninitializedAccount {
             account_id: caller.account_id.to_string(),

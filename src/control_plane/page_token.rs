@@ -8,7 +8,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::{Caller, ControlPlane};
+use super::{ControlPlane, Tenant};
 use crate::{
     domain::{DomainError, ReplicationJob, ReplicationJobId, SourceServerId},
     store::{Entry, ServerEntry},
@@ -48,7 +48,7 @@ impl ControlPlane {
     /// each length-prefixed so no two triples share an input.
     async fn mac(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         query: &str,
         last_id: &str,
     ) -> Result<HmacSha256, DomainError> {
@@ -64,7 +64,7 @@ impl ControlPlane {
     /// The token that resumes `query` after `last_id`.
     async fn issue_page_token(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         query: &str,
         last_id: &str,
     ) -> Result<String, DomainError> {
@@ -84,7 +84,7 @@ impl ControlPlane {
     /// for an empty token (the first page).
     async fn open_page_token(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         query: &str,
         token: &str,
     ) -> Result<Option<String>, DomainError> {
@@ -113,7 +113,7 @@ impl ControlPlane {
     /// resumes after the page's last item.
     pub(super) async fn page<T, Fetch>(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         filter: &impl std::fmt::Debug,
         page_size: usize,
         next_token: &str,

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use rand::thread_rng;
 
-use super::{Caller, ClientToken, ControlPlane, Page};
+use super::{ClientToken, ControlPlane, Page, Tenant};
 use crate::{
     domain::{
-        replication_job::{self, JobSpec, RunStep},
+        replication_job::{self, JobSpec},
         AccountId, DomainError, ReplicationJob, ReplicationJobId, Resource, ResourceKind,
         SourceServerId, SourceState,
     },
@@ -37,12 +37,11 @@ impl ControlPlane {
     /// InUse here, whatever that job's status.
     pub async fn create_replication_job(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         source_id: &SourceServerId,
         spec: JobSpec,
         token: Option<&ClientToken>,
     ) -> Result<ReplicationJobId, DomainError> {
-        self.require_initialized(caller).await?;
         spec.validate()?;
         let spec = &spec;
         let outcome: ReplicationJob = self
@@ -88,22 +87,20 @@ impl ControlPlane {
     /// GetReplicationJob.
     pub async fn get_replication_job(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         id: &ReplicationJobId,
     ) -> Result<Arc<ReplicationJob>, DomainError> {
-        self.require_initialized(caller).await?;
         Ok(self.load::<ReplicationJob>(&caller.account_id, id)?.value)
     }
 
     /// DescribeReplicationJobs: one page, ordered by id.
     pub async fn describe_replication_jobs(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         filter: &ReplicationJobFilter,
         page_size: usize,
         next_token: &str,
     ) -> Result<Page<Entry<ReplicationJob>>, DomainError> {
-        self.require_initialized(caller).await?;
         let account = &caller.account_id;
         self.page(caller, filter, page_size, next_token, |after, limit| {
             self.store
@@ -117,11 +114,10 @@ impl ControlPlane {
     /// StartReplicationJob.
     pub async fn start_replication_job(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         id: &ReplicationJobId,
         token: Option<&ClientToken>,
     ) -> Result<Arc<ReplicationJob>, DomainError> {
-        self.require_initialized(caller).await?;
         self.command::<ReplicationJob>(caller, id, token, |job, now| job.start(now))
             .await
     }
@@ -129,11 +125,10 @@ impl ControlPlane {
     /// StopReplicationJob.
     pub async fn stop_replication_job(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         id: &ReplicationJobId,
         token: Option<&ClientToken>,
     ) -> Result<Arc<ReplicationJob>, DomainError> {
-        self.require_initialized(caller).await?;
         self.command::<ReplicationJob>(caller, id, token, |job, now| job.stop(now))
             .await
     }
@@ -143,12 +138,11 @@ impl ControlPlane {
     /// schedule is cancelled in the same commit.
     pub async fn cut_over_replication_job(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         id: &ReplicationJobId,
         cut_over: JobCutOver,
         token: Option<&ClientToken>,
     ) -> Result<Arc<ReplicationJob>, DomainError> {
-        self.require_initialized(caller).await?;
         let outcome: ReplicationJob = self
             .mutate(caller, token, move || async move {
                 let current = self.load::<ReplicationJob>(&caller.account_id, id)?;
@@ -173,20 +167,6 @@ impl ControlPlane {
             })
             .await?;
         Ok(Arc::new(outcome))
-    }
-
-    /// The data plane reports on a job's run.
-    pub async fn advance_job(
-        &self,
-        account: &AccountId,
-        id: &ReplicationJobId,
-        step: RunStep,
-    ) -> Result<Arc<ReplicationJob>, DomainError> {
-        let scale = self.settings.time_scale;
-        self.data_plane_command::<ReplicationJob>(account, id, |job, now| {
-            job.advance(step.clone(), scale, now)
-        })
-        .await
     }
 
     /// The scheduler starts a due incremental run.

@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use rand::thread_rng;
 
-use super::{Caller, ClientToken, ControlPlane, Page};
+use super::{ClientToken, ControlPlane, Page, Tenant};
 use crate::{
     domain::{
-        source_server::{self, Launch, Registration, ReplicationReport},
+        source_server::{self, Launch, Registration},
         AccountId, DomainError, Ec2InstanceId, FollowUpTaskId, LaunchJobId, LifeCycleState,
         Resource, SourceServer, SourceServerId, SourceState, Timestamp, Transition,
     },
@@ -67,11 +67,10 @@ impl ControlPlane {
     /// RegisterSourceServer: a new server in PENDING_INSTALLATION.
     pub async fn register_source_server(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         registration: Registration,
         token: Option<&ClientToken>,
     ) -> Result<ServerView, DomainError> {
-        self.require_initialized(caller).await?;
         let registration = &registration;
         let outcome: SourceServer = self
             .mutate(caller, token, move || async move {
@@ -96,10 +95,9 @@ impl ControlPlane {
     /// GetSourceServer.
     pub async fn get_source_server(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         id: &SourceServerId,
     ) -> Result<ServerView, DomainError> {
-        self.require_initialized(caller).await?;
         let entry = self
             .store
             .read_model()
@@ -114,12 +112,11 @@ impl ControlPlane {
     /// DescribeSourceServers: one page, ordered by id.
     pub async fn describe_source_servers(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         filter: &SourceServerFilter,
         page_size: usize,
         next_token: &str,
     ) -> Result<Page<ServerView>, DomainError> {
-        self.require_initialized(caller).await?;
         let account = &caller.account_id;
         let page = self
             .page(caller, filter, page_size, next_token, |after, limit| {
@@ -137,7 +134,7 @@ impl ControlPlane {
 
     async fn launch(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         id: &SourceServerId,
         token: Option<&ClientToken>,
         start: fn(
@@ -146,7 +143,6 @@ impl ControlPlane {
             Timestamp,
         ) -> Result<Transition<SourceServer>, DomainError>,
     ) -> Result<LaunchOutcome, DomainError> {
-        self.require_initialized(caller).await?;
         let server = self
             .command::<SourceServer>(caller, id, token, |current, now| {
                 let mut rng = thread_rng();
@@ -182,7 +178,7 @@ impl ControlPlane {
     /// StartTest: READY_FOR_TEST → TESTING.
     pub async fn start_test(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         id: &SourceServerId,
         token: Option<&ClientToken>,
     ) -> Result<LaunchOutcome, DomainError> {
@@ -193,7 +189,7 @@ impl ControlPlane {
     /// StartCutover: READY_FOR_CUTOVER → CUTTING_OVER.
     pub async fn start_cutover(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         id: &SourceServerId,
         token: Option<&ClientToken>,
     ) -> Result<LaunchOutcome, DomainError> {
@@ -204,12 +200,11 @@ impl ControlPlane {
     /// ChangeServerLifeCycleState.
     pub async fn change_life_cycle_state(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         id: &SourceServerId,
         target: LifeCycleState,
         token: Option<&ClientToken>,
     ) -> Result<ServerView, DomainError> {
-        self.require_initialized(caller).await?;
         let server = self
             .command::<SourceServer>(caller, id, token, |current, now| {
                 current.change_life_cycle_state(target, now)
@@ -222,11 +217,10 @@ impl ControlPlane {
     /// recorded in the same transaction.
     pub async fn finalize_cutover(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         id: &SourceServerId,
         token: Option<&ClientToken>,
     ) -> Result<ServerView, DomainError> {
-        self.require_initialized(caller).await?;
         let scale = self.settings.time_scale;
         let server = self
             .command::<SourceServer>(caller, id, token, |current, now| {
@@ -244,11 +238,10 @@ impl ControlPlane {
     /// DisconnectFromService.
     pub async fn disconnect_from_service(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         id: &SourceServerId,
         token: Option<&ClientToken>,
     ) -> Result<ServerView, DomainError> {
-        self.require_initialized(caller).await?;
         let server = self
             .command::<SourceServer>(caller, id, token, SourceServer::disconnect)
             .await?;
@@ -258,41 +251,14 @@ impl ControlPlane {
     /// MarkAsArchived.
     pub async fn mark_as_archived(
         &self,
-        caller: &Caller,
+        caller: &Tenant,
         id: &SourceServerId,
         token: Option<&ClientToken>,
     ) -> Result<ServerView, DomainError> {
-        self.require_initialized(caller).await?;
         let server = self
             .command::<SourceServer>(caller, id, token, SourceServer::mark_as_archived)
             .await?;
         Ok(self.view(server))
-    }
-
-    /// An agent's replication report (the data plane's path in).
-    pub async fn report_replication(
-        &self,
-        account: &AccountId,
-        id: &SourceServerId,
-        report: ReplicationReport,
-    ) -> Result<Arc<SourceServer>, DomainError> {
-        self.data_plane_command::<SourceServer>(account, id, |current, now| {
-            current.report_replication(report.clone(), now)
-        })
-        .await
-    }
-
-    /// The data plane carried out a follow-up task.
-    pub async fn complete_follow_up(
-        &self,
-        account: &AccountId,
-        id: &SourceServerId,
-        task: &FollowUpTaskId,
-    ) -> Result<Arc<SourceServer>, DomainError> {
-        self.data_plane_command::<SourceServer>(account, id, |current, now| {
-            current.complete_follow_up(task, now)
-        })
-        .await
     }
 
     /// A follow-up task's deadline passed.

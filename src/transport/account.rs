@@ -13,7 +13,7 @@ impl AccountService for Api {
         &self,
         request: Request<InitializeServiceRequest>,
     ) -> Result<Response<InitializeServiceResponse>, Status> {
-        self.unary(request, move |caller, _message, request_id| async move {
+        self.unary_of_caller(request, move |caller, _message, request_id| async move {
             let newly_initialized = self.plane.initialize_service(&caller).await?;
             Ok(InitializeServiceResponse {
                 request_id: request_id.to_string(),

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    control_plane::{Caller, ClientToken, ControlPlane},
+    control_plane::{Caller, ClientToken, ControlPlane, Tenant},
     domain::DomainError,
     metrics::Metrics,
     watch,
@@ -82,10 +82,28 @@ impl Api {
         self.metrics.rpc_finished(method, code, elapsed);
     }
 
-    /// Runs one unary call: authenticates, hands the message to `handler`
-    /// with the caller and request id, maps a domain error to its status,
+    /// Runs one unary call of an initialised account: authenticates,
+    /// checks the account is initialised, hands the message to `handler`
+    /// with the tenant and request id, maps a domain error to its status,
     /// and records the call.
     async fn unary<Req, Resp, Fut>(
+        &self,
+        request: Request<Req>,
+        handler: impl FnOnce(Tenant, Req, RequestId) -> Fut,
+    ) -> Result<Response<Resp>, Status>
+    where
+        Fut: Future<Output = Result<Resp, DomainError>>,
+    {
+        self.unary_of_caller(request, |caller, message, request_id| async move {
+            let tenant = self.plane.tenant(caller).await?;
+            handler(tenant, message, request_id).await
+        })
+        .await
+    }
+
+    /// [`Api::unary`] before the account is known to be initialised: only
+    /// InitializeService runs so.
+    async fn unary_of_caller<Req, Resp, Fut>(
         &self,
         request: Request<Req>,
         handler: impl FnOnce(Caller, Req, RequestId) -> Fut,
@@ -94,11 +112,7 @@ impl Api {
         Fut: Future<Output = Result<Resp, DomainError>>,
     {
         let (started, method, request_id) = call_context(&request);
-        let certificates = request.peer_certs();
-        let outcome = match self.auth.caller(
-            request.metadata(),
-            certificates.as_deref().map(Vec::as_slice),
-        ) {
+        let outcome = match self.caller(&request) {
             Ok(caller) => handler(caller, request.into_inner(), request_id.clone())
                 .await
                 .map(Response::new)
@@ -109,13 +123,23 @@ impl Api {
         outcome
     }
 
-    /// Opens a server stream: authenticates, opens it with `open`, maps an
-    /// error to its status, records the open, and ends each item's error
-    /// the same way.
+    /// Who sent `request`: by its metadata, or by its connection's client
+    /// certificate.
+    fn caller<T>(&self, request: &Request<T>) -> Result<Caller, Status> {
+        let certificates = request.peer_certs();
+        self.auth.caller(
+            request.metadata(),
+            certificates.as_deref().map(Vec::as_slice),
+        )
+    }
+
+    /// Opens a server stream of an initialised account: authenticates,
+    /// checks the account, opens it with `open`, maps an error to its
+    /// status, records the open, and ends each item's error the same way.
     async fn stream<Req, Item, Msg, Fut, S>(
         &self,
         request: Request<Req>,
-        open: impl FnOnce(Caller, Req) -> Fut,
+        open: impl FnOnce(Tenant, Req) -> Fut,
         encode: impl Fn(Item) -> Msg + Send + 'static,
     ) -> Result<Response<BoxStream<Msg>>, Status>
     where
@@ -124,14 +148,14 @@ impl Api {
         Msg: Send + 'static,
     {
         let (started, method, request_id) = call_context(&request);
-        let certificates = request.peer_certs();
-        let opened = match self.auth.caller(
-            request.metadata(),
-            certificates.as_deref().map(Vec::as_slice),
-        ) {
-            Ok(caller) => open(caller, request.into_inner())
-                .await
-                .map_err(|err| status::to_status(&err, &request_id)),
+        let opened = match self.caller(&request) {
+            Ok(caller) => {
+                let opened = match self.plane.tenant(caller).await {
+                    Ok(tenant) => open(tenant, request.into_inner()).await,
+                    Err(err) => Err(err),
+                };
+                opened.map_err(|err| status::to_status(&err, &request_id))
+            }
             Err(status) => Err(status),
         };
         self.record(method.as_ref(), started, &opened);

@@ -141,7 +141,6 @@ impl Api {
         self.stream(
             request,
             |caller, message| async move {
-                self.plane.require_initialized(&caller).await?;
                 let watch_request = watch_request(&caller, &message)?;
                 watch::open(&self.fanout, connection, watch_request).await
             },
