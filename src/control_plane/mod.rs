@@ -11,6 +11,8 @@ mod page_token;
 mod replication_jobs;
 mod scheduler;
 mod source_servers;
+#[cfg(test)]
+mod tests;
 mod work;
 
 use std::{
@@ -26,7 +28,7 @@ use crate::{
 };
 
 pub use agent::Listener;
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::Delivery;
 pub use idempotency::ClientToken;
 pub use page_token::Page;
