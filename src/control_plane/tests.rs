@@ -19,7 +19,8 @@ use crate::{
         replication_job::JobSpec,
         source_server::{Registration, ReplicationReport},
         AccountId, DataReplicationState, FollowUpTaskKind, JobSchedule, LifeCycleState, Millis,
-        ReplicatedDisk, ReplicationJobStatus, RunType, SourceServer, SourceServerId, Timestamp,
+        ReplicatedDisk, ReplicationJobStatus, RunType, SourceServer, SourceServerId, SourceState,
+        Timestamp,
     },
     store::SqliteStore,
 };
@@ -129,6 +130,17 @@ impl Harness {
     }
 }
 
+fn hourly() -> JobSpec {
+    JobSpec {
+        name: "hourly".into(),
+        description: String::new(),
+        schedule: JobSchedule::Incremental {
+            frequency_hours: 1,
+            max_images: 2,
+        },
+    }
+}
+
 fn overdue_kinds(server: &SourceServer) -> Vec<FollowUpTaskKind> {
     server
         .follow_up_tasks
@@ -136,6 +148,45 @@ fn overdue_kinds(server: &SourceServer) -> Vec<FollowUpTaskKind> {
         .filter(|t| t.overdue)
         .map(|t| t.kind)
         .collect()
+}
+
+#[tokio::test]
+async fn a_source_is_available_while_its_agent_reported_within_the_heartbeat_window() {
+    let h = Harness::start().await;
+    let id = h.replicating_server().await;
+    let state = async || {
+        let view = h.plane.get_source_server(&h.tenant, &id).await;
+        view.expect("GetSourceServer").source_state
+    };
+    assert_eq!(state().await, SourceState::Available);
+
+    h.clock.advance(h.plane.heartbeat_window());
+    assert_eq!(
+        state().await,
+        SourceState::Available,
+        "the window is inclusive"
+    );
+
+    h.clock.advance(ONE_MS);
+    assert_eq!(state().await, SourceState::Unavailable);
+    let refused = h
+        .plane
+        .create_replication_job(&h.tenant, &id, hourly(), None);
+    assert!(
+        refused.await.is_err(),
+        "no job is created for an unreachable source"
+    );
+
+    h.report(&id).await;
+    assert_eq!(
+        state().await,
+        SourceState::Available,
+        "a report is a heartbeat"
+    );
+    let created = h
+        .plane
+        .create_replication_job(&h.tenant, &id, hourly(), None);
+    created.await.expect("CreateReplicationJob");
 }
 
 #[tokio::test]
@@ -208,17 +259,9 @@ async fn follow_up_tasks_turn_overdue_at_their_deadlines_and_not_before() {
 async fn an_incremental_job_runs_again_once_its_frequency_has_passed() {
     let h = Harness::start().await;
     let source = h.replicating_server().await;
-    let spec = JobSpec {
-        name: "hourly".into(),
-        description: String::new(),
-        schedule: JobSchedule::Incremental {
-            frequency_hours: 1,
-            max_images: 2,
-        },
-    };
     let (plane, tenant) = (&h.plane, &h.tenant);
     let job = plane
-        .create_replication_job(tenant, &source, spec, None)
+        .create_replication_job(tenant, &source, hourly(), None)
         .await
         .expect("CreateReplicationJob");
     plane
