@@ -10,6 +10,7 @@
 //! | `cutover_rpc_errors_total` | counter | `method`, `code` | those that finished with a non-`OK` code |
 //! | `cutover_rpc_duration_seconds` | histogram | `method` | their latency, buckets 0.5 ms … 10 s |
 //! | `cutover_open_watchers` | gauge | | watch streams open now |
+//! | `cutover_watchers_fell_behind_total` | counter | | times a watcher fell out of the live window and re-read from the log |
 //! | `cutover_events_committed_total` | counter | | lifecycle events committed |
 //! | `cutover_follow_up_tasks_pending` | gauge | | follow-up tasks pending now |
 //! | `cutover_follow_up_tasks_overdue` | gauge | | follow-up tasks overdue now |
@@ -72,6 +73,7 @@ pub struct Metrics {
     rpc_errors: Family<RpcLabels, Counter>,
     rpc_duration: HistogramFamily,
     open_watchers: Gauge,
+    watchers_fell_behind: Counter,
     events_committed: Counter,
     follow_up_pending: Gauge,
     follow_up_overdue: Gauge,
@@ -97,6 +99,7 @@ impl Metrics {
         let rpc_duration: HistogramFamily =
             Family::new_with_constructor(duration_histogram as fn() -> Histogram);
         let open_watchers = Gauge::default();
+        let watchers_fell_behind = Counter::default();
         let events_committed = Counter::default();
         let follow_up_pending = Gauge::default();
         let follow_up_overdue = Gauge::default();
@@ -124,6 +127,12 @@ impl Metrics {
             open_watchers.clone(),
         );
         registry.register(
+            "watchers_fell_behind",
+            "Times a watcher fell out of the live window (a slow consumer) and read the \
+             missed events back from the stored log, instead of the server buffering them",
+            watchers_fell_behind.clone(),
+        );
+        registry.register(
             "events_committed",
             "Lifecycle events committed; rate() of it gives events per second",
             events_committed.clone(),
@@ -147,6 +156,7 @@ impl Metrics {
             rpc_errors,
             rpc_duration,
             open_watchers,
+            watchers_fell_behind,
             events_committed,
             follow_up_pending,
             follow_up_overdue,
@@ -193,6 +203,12 @@ impl Metrics {
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(method.into(), MethodHandles { calls, duration });
         }
+    }
+
+    /// The counter the watch fan-out raises each time a watcher falls out
+    /// of the live window (`cutover_watchers_fell_behind_total`).
+    pub fn watchers_fell_behind(&self) -> Counter {
+        self.watchers_fell_behind.clone()
     }
 
     /// A watch stream opened: raises `cutover_open_watchers` until the

@@ -46,6 +46,7 @@ fn fresh_metrics_render_every_scalar_at_zero() {
     assert!(text.ends_with("# EOF\n"), "{text}");
     for name in [
         "cutover_open_watchers",
+        "cutover_watchers_fell_behind_total",
         "cutover_events_committed_total",
         "cutover_follow_up_tasks_pending",
         "cutover_follow_up_tasks_overdue",
@@ -54,6 +55,7 @@ fn fresh_metrics_render_every_scalar_at_zero() {
     }
     for family in [
         "# TYPE cutover_open_watchers gauge",
+        "# TYPE cutover_watchers_fell_behind counter",
         "# TYPE cutover_events_committed counter",
         "# TYPE cutover_follow_up_tasks_pending gauge",
         "# TYPE cutover_follow_up_tasks_overdue gauge",

@@ -59,7 +59,11 @@ impl Api {
         metrics: Arc<Metrics>,
     ) -> Self {
         Api {
-            fanout: watch::Fanout::new(Arc::clone(plane.store()), drain.clone()),
+            fanout: watch::Fanout::new(
+                Arc::clone(plane.store()),
+                drain.clone(),
+                metrics.watchers_fell_behind(),
+            ),
             plane,
             auth,
             drain,

@@ -23,6 +23,7 @@ use std::{
     },
 };
 
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::{
     broadcast::{self, error::RecvError},
     futures::Notified,
@@ -82,6 +83,7 @@ impl Drop for Membership {
 pub struct Fanout {
     store: Arc<dyn Store>,
     drain: CancellationToken,
+    fell_behind: Counter,
     groups: Arc<Groups>,
 }
 
@@ -94,12 +96,14 @@ impl std::fmt::Debug for Fanout {
 impl Fanout {
     /// Fan-out of `store`'s committed events, until `drain` is cancelled:
     /// then every live watcher ends with
-    /// [`crate::domain::DomainError::ShuttingDown`].
+    /// [`crate::domain::DomainError::ShuttingDown`]. Raises `fell_behind`
+    /// each time a watcher falls out of the live window.
     #[must_use]
-    pub fn new(store: Arc<dyn Store>, drain: CancellationToken) -> Self {
+    pub fn new(store: Arc<dyn Store>, drain: CancellationToken, fell_behind: Counter) -> Self {
         Fanout {
             store,
             drain,
+            fell_behind,
             groups: Arc::default(),
         }
     }
@@ -107,6 +111,11 @@ impl Fanout {
     /// The server's drain.
     pub(super) fn drain(&self) -> &CancellationToken {
         &self.drain
+    }
+
+    /// Counts a watcher that fell out of the live window.
+    pub(super) fn fell_behind(&self) -> &Counter {
+        &self.fell_behind
     }
 
     /// The store events are read from when a watcher is behind.

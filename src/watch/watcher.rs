@@ -5,6 +5,7 @@
 use std::{collections::VecDeque, sync::Arc};
 
 use futures_util::Stream;
+use prometheus_client::metrics::counter::Counter;
 use tokio::{
     sync::broadcast::{self, error::TryRecvError},
     time::Instant,
@@ -49,6 +50,8 @@ pub(super) struct Watcher {
     /// take its lock per event and watcher): their connection's relay wakes
     /// them when it is cancelled.
     drain: CancellationToken,
+    /// Raised each time this watcher falls out of the live window.
+    fell_behind: Counter,
     ended: bool,
 }
 
@@ -99,6 +102,7 @@ impl Watcher {
             ready: VecDeque::new(),
             last_sent: Instant::now(),
             drain: fanout.drain().clone(),
+            fell_behind: fanout.fell_behind().clone(),
             ended: false,
         })
     }
@@ -229,6 +233,7 @@ impl Watcher {
             }
             // A gap: the missing revisions are in the log.
             Ok(_) | Err(TryRecvError::Lagged(_)) => {
+                self.fell_behind.inc();
                 self.source = Source::Log;
                 Ok(None)
             }

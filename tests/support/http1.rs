@@ -78,3 +78,12 @@ pub fn read_until_contains(
         }
     }
 }
+
+/// The value of the unlabelled sample `series` on a Prometheus text page
+/// (the HTTP response `page`, headers included).
+pub fn metric_value(page: &str, series: &str) -> f64 {
+    page.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no sample {series} in:\n{page}"))
+}

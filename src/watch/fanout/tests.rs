@@ -8,6 +8,7 @@ use std::{
     time::Duration,
 };
 
+use prometheus_client::metrics::counter::Counter;
 use tokio_util::sync::CancellationToken;
 
 use super::{ConnectionKey, Fanout};
@@ -18,7 +19,7 @@ const DEADLINE: Duration = Duration::from_secs(5);
 fn fanout(dir: &tempfile::TempDir, drain: &CancellationToken) -> Fanout {
     let store = SqliteStore::open(&dir.path().join("cutover.db")).expect("store");
     let store: Arc<dyn Store> = Arc::new(store);
-    Fanout::new(store, drain.clone())
+    Fanout::new(store, drain.clone(), Counter::default())
 }
 
 fn peer(port: u16) -> ConnectionKey {
