@@ -44,7 +44,8 @@ pub struct Config {
     #[arg(long, env = "CUTOVER_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to serve gRPC on; port 0 picks a free port, printed as
-    /// `listening on HOST:PORT` on stdout.
+    /// `listening on HOST:PORT` on stdout. A socket passed by a service
+    /// manager (systemd socket activation: `LISTEN_FDS`) is used instead.
     #[arg(long, env = "CUTOVER_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
     /// Directory of the embedded SQLite database.

@@ -260,3 +260,26 @@ async fn on_shutdown_every_service_turns_not_serving_before_the_streams_end() {
         );
     }
 }
+
+/// systemd socket activation: the service manager holds the socket, so a
+/// call made while the server restarts waits in the socket's backlog and
+/// is answered by the next process, never refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_socket_passed_by_the_service_manager_outlives_a_restart() {
+    let socket = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let dir = TempDir::new().expect("dir");
+    let mut server = TestServer::start_on(&socket, dir.path(), &["--no-simulator"]);
+    let address = socket.local_addr().expect("addr").to_string();
+    assert_eq!(server.addr, address, "the passed socket is served");
+    let id = register(&mut server.servers().await).await;
+
+    server.stop();
+    let connected = tokio::time::timeout(DEADLINE, server.channel()).await;
+    let mut client = SourceServerServiceClient::new(connected.expect("the kernel accepts"));
+    let wanted = id.clone();
+    let call = tokio::spawn(async move { get_server(&mut client, &wanted).await });
+    let _restarted = TestServer::start_on(&socket, dir.path(), &["--no-simulator"]);
+    let answered = tokio::time::timeout(DEADLINE, call).await;
+    let server = answered.expect("answered").expect("the call");
+    assert_eq!(server.source_server_id, id, "served from the same store");
+}

@@ -46,7 +46,7 @@ fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> ExitCode {
-    let listener = match TcpListener::bind(config.listen).await {
+    let listener = match grpc_listener(&config).await {
         Ok(listener) => listener,
         Err(err) => {
             eprintln!("cutoverd: cannot listen on {}: {err}", config.listen);
@@ -90,6 +90,21 @@ async fn run(config: Config) -> ExitCode {
             eprintln!("cutoverd: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The gRPC listener: the socket a service manager passed (systemd socket
+/// activation, `LISTEN_FDS`), else a new one on `--listen`. A passed socket
+/// outlives the process, so a restart never refuses a connection (the
+/// kernel queues it until the new process accepts) and the address can
+/// never be taken by another process in between.
+async fn grpc_listener(config: &Config) -> std::io::Result<TcpListener> {
+    match listenfd::ListenFd::from_env().take_tcp_listener(0)? {
+        Some(passed) => {
+            passed.set_nonblocking(true)?;
+            TcpListener::from_std(passed)
+        }
+        None => TcpListener::bind(config.listen).await,
     }
 }
 

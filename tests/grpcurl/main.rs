@@ -16,42 +16,15 @@ mod details;
 mod reflection;
 mod watch;
 
-use std::{
-    path::PathBuf,
-    process::{Command, Output, Stdio},
-};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
-use support::{eventually_blocking, TestServer, DEADLINE};
+use support::{eventually_blocking, grpcurl, TestServer, DEADLINE};
 
 const FAST: &[&str] = &["--sim-speed", "100"];
 const QUIET: &[&str] = &["--no-simulator"];
 const SERVERS: &str = "cutover.v1.SourceServerService";
 const JOBS: &str = "cutover.v1.ReplicationJobService";
-
-/// The grpcurl binary: `$GRPCURL`, else `grpcurl` on PATH; panics otherwise.
-pub(crate) fn grpcurl() -> PathBuf {
-    if let Some(path) = std::env::var_os("GRPCURL").filter(|p| !p.is_empty()) {
-        let path = PathBuf::from(path);
-        assert!(
-            path.is_file(),
-            "GRPCURL={} does not exist: run `scripts/test`, which installs grpcurl",
-            path.display()
-        );
-        return path;
-    }
-    std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join("grpcurl"))
-        .find(|candidate| candidate.is_file())
-        .unwrap_or_else(|| {
-            panic!(
-                "grpcurl not found (neither $GRPCURL nor on PATH): run `scripts/test`, which \
-                 installs it and sets GRPCURL, instead of a bare `cargo test`"
-            )
-        })
-}
 
 /// What one grpcurl run printed.
 pub(crate) struct Run {

@@ -92,6 +92,15 @@ impl Pki {
             .to_owned()
     }
 
+    /// Writes `client`'s certificate and key to `NAME.pem` and `NAME.key`
+    /// beside the PKI's files; returns their paths.
+    pub fn write_client_cert(&self, name: &str, client: &ClientCert) -> (String, String) {
+        (
+            self.write(&format!("{name}.pem"), &client.cert),
+            self.write(&format!("{name}.key"), &client.key),
+        )
+    }
+
     /// Writes `text` to the file `name` beside the PKI's; returns its path.
     pub fn write(&self, name: &str, text: &str) -> String {
         std::fs::write(self.dir.path().join(name), text).expect("write");

@@ -3,9 +3,12 @@
 
 use std::{
     io::{BufRead, BufReader, Read},
+    net::TcpListener,
     path::{Path, PathBuf},
     process::{Child, ChildStdout, Command, Stdio},
 };
+
+use command_fds::{CommandFdExt, FdMapping};
 
 use cutover::pb::v1::{
     account_service_client::AccountServiceClient, lifecycle_service_client::LifecycleServiceClient,
@@ -57,6 +60,31 @@ pub fn workspace_binary(name: &str) -> PathBuf {
     path
 }
 
+/// The grpcurl binary, a peer of several suites: `$GRPCURL`, else
+/// `grpcurl` on PATH; panics otherwise (the tests fail, never skip).
+pub fn grpcurl() -> PathBuf {
+    if let Some(path) = std::env::var_os("GRPCURL").filter(|p| !p.is_empty()) {
+        let path = PathBuf::from(path);
+        assert!(
+            path.is_file(),
+            "GRPCURL={} does not exist: run `scripts/test`, which installs grpcurl",
+            path.display()
+        );
+        return path;
+    }
+    std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join("grpcurl"))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| {
+            panic!(
+                "grpcurl not found (neither $GRPCURL nor on PATH): run `scripts/test`, which \
+                 installs it and sets GRPCURL, instead of a bare `cargo test`"
+            )
+        })
+}
+
 /// A running `cutoverd` process, killed on drop.
 pub struct TestServer {
     child: Option<Child>,
@@ -82,7 +110,16 @@ impl TestServer {
 
     /// A server on `data_dir` (which the caller keeps).
     pub fn start_in(data_dir: &Path, args: &[&str]) -> TestServer {
-        TestServer::launch(data_dir, args, "warn", false)
+        TestServer::launch(data_dir, args, "warn", false, None)
+    }
+
+    /// A server on `data_dir` serving `socket`, passed the way systemd's
+    /// socket activation does (fd 3, `LISTEN_FDS=1`). The caller keeps the
+    /// socket: a restarted server serves the same address, which nothing
+    /// else can take in between, and connections made while no server runs
+    /// wait in the socket's backlog.
+    pub fn start_on(socket: &TcpListener, data_dir: &Path, args: &[&str]) -> TestServer {
+        TestServer::launch(data_dir, args, "warn", false, Some(socket))
     }
 
     /// A server on a fresh data directory that logs at `log` (a
@@ -90,13 +127,30 @@ impl TestServer {
     /// reads.
     pub fn start_logging(args: &[&str], log: &str) -> TestServer {
         let dir = TempDir::new().expect("temp dir");
-        let mut server = TestServer::launch(dir.path(), args, log, true);
+        let mut server = TestServer::launch(dir.path(), args, log, true, None);
         server._owned_dir = Some(dir);
         server
     }
 
-    fn launch(data_dir: &Path, args: &[&str], log: &str, capture_stderr: bool) -> TestServer {
+    fn launch(
+        data_dir: &Path,
+        args: &[&str],
+        log: &str,
+        capture_stderr: bool,
+        socket: Option<&TcpListener>,
+    ) -> TestServer {
         let mut command = Command::new(env!("CARGO_BIN_EXE_cutoverd"));
+        command.env_remove("LISTEN_FDS").env_remove("LISTEN_PID");
+        if let Some(socket) = socket {
+            let passed = socket.try_clone().expect("a copy of the socket");
+            command
+                .fd_mappings(vec![FdMapping {
+                    parent_fd: passed.into(),
+                    child_fd: 3,
+                }])
+                .expect("fd 3 is free")
+                .env("LISTEN_FDS", "1");
+        }
         command
             .args([
                 "--listen",
