@@ -48,9 +48,28 @@ pub struct Config {
     /// manager (systemd socket activation: `LISTEN_FDS`) is used instead.
     #[arg(long, env = "CUTOVER_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
-    /// Directory of the embedded SQLite database.
+    /// Directory of the embedded SQLite database (unused with
+    /// --database-url).
     #[arg(long, env = "CUTOVER_DATA_DIR", default_value = "./cutover-data")]
     pub data_dir: PathBuf,
+    /// PostgreSQL database shared by several replicas (`postgres://...`
+    /// URL or libpq `key=value` string) instead of the embedded SQLite one.
+    #[arg(long, env = "CUTOVER_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// This replica's name in the leases of background duties (default:
+    /// host name, process id and a random suffix).
+    #[arg(long, env = "CUTOVER_REPLICA_ID")]
+    pub replica_id: Option<String>,
+    /// Milliseconds a replica's lease on a background duty (scheduler,
+    /// compaction, built-in data plane) lasts unless renewed: how long its
+    /// duties wait for another replica after it dies.
+    #[arg(long, env = "CUTOVER_LEASE_TTL_MS", default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(300..))]
+    pub lease_ttl_ms: u64,
+    /// Milliseconds between polls of the shared log when no notification
+    /// came (PostgreSQL only): the bound on how late another replica's
+    /// commit is seen when a notification is lost.
+    #[arg(long, env = "CUTOVER_LOG_POLL_MS", default_value_t = 200, value_parser = clap::value_parser!(u64).range(10..))]
+    pub log_poll_ms: u64,
     /// Simulated time runs this many times faster: every duration the
     /// service applies (agent pace, job frequency, deadlines, heartbeat
     /// window) is divided by it. At least 1.

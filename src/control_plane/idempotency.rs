@@ -9,7 +9,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use super::{ControlPlane, Tenant, MAX_ATTEMPTS};
 use crate::{
     domain::{DomainError, Resource},
-    store::{IdempotencyRecord, StoreError, WriteBatch},
+    store::{IdempotencyRecord, StoreError, WriteBatch, DUTY},
 };
 
 /// Longest client token accepted (MGN allows 64 characters; SMC 64).
@@ -63,6 +63,8 @@ impl ControlPlane {
         for _ in 0..MAX_ATTEMPTS {
             let (mut batch, outcome) = plan().await?;
             self.record_source_states(&mut batch);
+            // A step of a leased duty commits only under its fence.
+            batch.fence = DUTY.try_with(|fence| *fence).ok();
             if let Some(token) = token {
                 batch.idempotency = Some(IdempotencyRecord {
                     account_id: caller.account_id.clone(),

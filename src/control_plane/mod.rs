@@ -6,6 +6,7 @@ mod agent;
 mod aggregate;
 mod clock;
 mod delivery;
+mod duties;
 mod idempotency;
 mod page_token;
 mod replication_jobs;
@@ -30,6 +31,7 @@ use crate::{
 pub use agent::Listener;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::Delivery;
+pub use duties::Duties;
 pub use idempotency::ClientToken;
 pub use page_token::Page;
 pub use replication_jobs::JobCutOver;

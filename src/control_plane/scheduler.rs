@@ -6,21 +6,30 @@ use std::{sync::Arc, time::Duration};
 
 use tokio_util::sync::CancellationToken;
 
-use super::ControlPlane;
-use crate::domain::{Millis, ReplicationJobStatus};
+use super::{ControlPlane, Duties};
+use crate::{
+    domain::{Millis, ReplicationJobStatus},
+    store::{LeaseName, DUTY},
+};
 
 /// Most resources looked at per tick.
 const BATCH: usize = 1000;
 
-/// Runs the scheduler until `shutdown` is cancelled, once per scaled second.
-pub async fn run_scheduler(plane: Arc<ControlPlane>, shutdown: CancellationToken) {
+/// Runs the scheduler until `shutdown` is cancelled, once per scaled second
+/// while this replica holds the scheduler's lease; each tick's writes carry
+/// its fence.
+pub async fn run_scheduler(plane: Arc<ControlPlane>, duties: Duties, shutdown: CancellationToken) {
     let tick = plane.settings().time_scale.compress(Millis(1000));
     let mut interval = tokio::time::interval(Duration::from_millis(tick.0.max(10) as u64));
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
-            _ = interval.tick() => schedule_once(&plane).await,
+            _ = interval.tick() => {
+                if let Some(fence) = duties.fence(LeaseName::Scheduler) {
+                    DUTY.scope(fence, schedule_once(&plane)).await;
+                }
+            }
         }
     }
 }

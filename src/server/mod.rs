@@ -14,11 +14,13 @@ use tonic::transport::{server::TcpIncoming, Server};
 
 use crate::{
     config::Config,
-    control_plane::{run_scheduler, ControlPlane, Settings, SystemClock},
+    control_plane::{run_scheduler, ControlPlane, Duties, Settings, SystemClock},
     dataplane::{Fleet, FleetCredentials},
     domain::{Millis, TimeScale},
     metrics::Metrics,
-    store::{run_retention, Retention, SqliteStore, Store},
+    store::{
+        run_retention, LeaseName, PostgresOptions, PostgresStore, Retention, SqliteStore, Store,
+    },
     transport::{oversize_layer, Api, Authenticator, RequestIdLayer},
 };
 
@@ -68,11 +70,7 @@ pub async fn serve(
         metrics: metrics_listener,
     } = listeners;
     check_exposure(&config, listener.local_addr()?)?;
-    // Opening loads the read model: seconds for a million servers, off the
-    // async workers.
-    let path = config.data_dir.join(DATABASE_FILE);
-    let store: Arc<dyn Store> =
-        Arc::new(tokio::task::spawn_blocking(move || SqliteStore::open(&path)).await??);
+    let store = open_store(&config).await?;
     let settings = Settings {
         time_scale: TimeScale::new(config.sim_speed),
         agent_silence: Millis(
@@ -113,7 +111,18 @@ pub async fn serve(
 
     let background = CancellationToken::new();
     let mut tasks = tokio::task::JoinSet::new();
-    tasks.spawn(run_scheduler(Arc::clone(&plane), background.clone()));
+    let duties = Duties::default();
+    tasks.spawn(duties.clone().keep(
+        Arc::clone(plane.store()),
+        config.replica_id.clone().unwrap_or_else(default_replica_id),
+        Duration::from_millis(config.lease_ttl_ms),
+        background.clone(),
+    ));
+    tasks.spawn(run_scheduler(
+        Arc::clone(&plane),
+        duties.clone(),
+        background.clone(),
+    ));
     tasks.spawn(observe(
         Arc::clone(&plane),
         Arc::clone(&metrics),
@@ -144,6 +153,7 @@ pub async fn serve(
     tasks.spawn(run_retention(
         Arc::clone(plane.store()),
         retention,
+        duties.clone(),
         move || clock.now(),
         background.clone(),
     ));
@@ -151,6 +161,7 @@ pub async fn serve(
         let (channel, connections) = in_process::pair()?;
         let in_process = Server::builder()
             .layer(RequestIdLayer)
+            .layer(in_process::FenceLayer(duties.clone()))
             .add_routes(routes.clone());
         tasks.spawn({
             let background = background.clone();
@@ -163,10 +174,18 @@ pub async fn serve(
                 }
             }
         });
-        tasks.spawn(
-            Fleet::new(Arc::clone(&plane), channel, fleet_credentials, simulated)
-                .run(background.clone()),
-        );
+        let plane = Arc::clone(&plane);
+        let fleet = move || {
+            Fleet::new(
+                Arc::clone(&plane),
+                channel.clone(),
+                fleet_credentials.clone(),
+                simulated,
+            )
+        };
+        if let Some(lease) = duties.watch(LeaseName::DataPlane) {
+            tasks.spawn(run_while_leased(fleet, lease, background.clone()));
+        }
     }
 
     let mut builder = Server::builder();
@@ -218,6 +237,71 @@ pub async fn serve(
     background.cancel();
     while tasks.join_next().await.is_some() {}
     outcome.map_err(Into::into)
+}
+
+/// The store `config` names: PostgreSQL with `--database-url`, else the
+/// embedded SQLite database in the data directory.
+async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServeError> {
+    if let Some(url) = &config.database_url {
+        let options = PostgresOptions {
+            url: url.clone(),
+            poll_interval: Duration::from_millis(config.log_poll_ms),
+        };
+        return Ok(Arc::new(PostgresStore::open(options).await?));
+    }
+    // Opening loads the read model: seconds for a million servers, off the
+    // async workers.
+    let path = config.data_dir.join(DATABASE_FILE);
+    Ok(Arc::new(
+        tokio::task::spawn_blocking(move || SqliteStore::open(&path)).await??,
+    ))
+}
+
+/// A name for this replica in the leases, unique per process.
+fn default_replica_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|_| "cutoverd".to_owned());
+    format!(
+        "{host}-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
+/// Runs the built-in data plane while this replica holds its lease: starts
+/// a fleet when the lease is taken, stops it when the lease is lost (or
+/// taken again under another fence), until `shutdown`.
+async fn run_while_leased(
+    fleet: impl Fn() -> Fleet,
+    mut lease: tokio::sync::watch::Receiver<Option<u64>>,
+    shutdown: CancellationToken,
+) {
+    loop {
+        let held = loop {
+            if let Some(fence) = *lease.borrow_and_update() {
+                break fence;
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                changed = lease.changed() => if changed.is_err() { return },
+            }
+        };
+        let stop = shutdown.child_token();
+        let running = tokio::spawn(fleet().run(stop.clone()));
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => break,
+                changed = lease.changed() => {
+                    if changed.is_err() || *lease.borrow() != Some(held) {
+                        break;
+                    }
+                }
+            }
+        }
+        stop.cancel();
+        let _ = running.await;
+    }
 }
 
 /// Feeds the metrics that come from the event log and the task rows: events

@@ -89,6 +89,7 @@ pub(crate) fn batch(writes: Vec<ResourceWrite>) -> WriteBatch {
         writes,
         idempotency: None,
         agent_instance: None,
+        fence: None,
     }
 }
 

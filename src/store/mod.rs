@@ -17,6 +17,8 @@
 mod codec;
 #[cfg(test)]
 pub(crate) mod fixtures;
+mod lease;
+mod postgres;
 mod read_model;
 mod retention;
 mod shared_event;
@@ -29,6 +31,8 @@ use crate::domain::{
     ReplicationJobId, ReplicationJobStatus, ReplicationType, Resource, SourceServerId, Timestamp,
 };
 
+pub use lease::{Fence, LeaseName, DUTY};
+pub use postgres::{PostgresOptions, PostgresStore};
 pub use read_model::{AtRevision, Entry, OutOfOrder, ReadModel, ServerEntry, Snapshot};
 pub use retention::{run_retention, Retention};
 pub use shared_event::SharedEvent;
@@ -109,6 +113,11 @@ pub struct WriteBatch {
     /// An agent instance bound by this batch; a second binding of the same
     /// instance conflicts.
     pub agent_instance: Option<AgentInstance>,
+    /// The lease of the background duty this batch is a step of: it
+    /// commits only while that lease still carries this fence, so a replica
+    /// that lost the lease (paused, partitioned) cannot apply a step the
+    /// new holder may already have applied.
+    pub fence: Option<Fence>,
 }
 
 /// Filters of a source server listing; empty lists match everything.
@@ -150,14 +159,18 @@ pub enum StoreError {
     /// Stored data could not be read back.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The batch's fence is stale: another replica took over the duty it
+    /// was a step of. Nothing was written.
+    #[error("lease lost: {0}")]
+    Fenced(String),
 }
 
 impl From<StoreError> for DomainError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Conflict(cause) | StoreError::Unavailable(cause) => {
-                DomainError::unavailable(cause)
-            }
+            StoreError::Conflict(cause)
+            | StoreError::Unavailable(cause)
+            | StoreError::Fenced(cause) => DomainError::unavailable(cause),
             StoreError::Corrupt(cause) => DomainError::internal(cause),
         }
     }
@@ -209,16 +222,36 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes the oldest events so that at most `keep_count` remain and
     /// none is older than `older_than`; returns how many were deleted.
-    /// Revisions keep counting from where they were.
+    /// Revisions keep counting from where they were. Each step commits only
+    /// under `fence`, when given.
     async fn compact_events(
         &self,
         keep_count: u64,
         older_than: Option<Timestamp>,
+        fence: Option<Fence>,
     ) -> Result<u64, StoreError>;
 
     /// Forgets the client tokens first used before `older_than`; returns
-    /// how many.
-    async fn forget_client_tokens(&self, older_than: Timestamp) -> Result<u64, StoreError>;
+    /// how many. Each step commits only under `fence`, when given.
+    async fn forget_client_tokens(
+        &self,
+        older_than: Timestamp,
+        fence: Option<Fence>,
+    ) -> Result<u64, StoreError>;
+
+    /// Takes or keeps the lease `name` for `owner` for `ttl` from the
+    /// database's clock: renews it when `held` is the fence `owner` holds,
+    /// else takes it if it is free or expired, with a new fence. Returns
+    /// the fence held, or `None` when another owner holds the lease (or
+    /// took it over: `held` is then lost). A store that only one process
+    /// can open grants every lease at once.
+    async fn hold_lease(
+        &self,
+        name: LeaseName,
+        owner: &str,
+        held: Option<u64>,
+        ttl: std::time::Duration,
+    ) -> Result<Option<u64>, StoreError>;
 
     /// A random 32-byte secret named `name`, created on first use and kept
     /// (used to sign pagination tokens so they survive restarts).

@@ -9,8 +9,9 @@ use std::{sync::Arc, time::Duration};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    control_plane::Duties,
     domain::{Millis, Timestamp},
-    store::Store,
+    store::{LeaseName, Store},
 };
 
 /// How much of the stored history is kept.
@@ -27,11 +28,12 @@ pub struct Retention {
     pub interval: Duration,
 }
 
-/// Deletes what `retention` no longer keeps, every `retention.interval`,
-/// until `shutdown`.
+/// Deletes what `retention` no longer keeps, every `retention.interval`
+/// while this replica holds the retention lease, until `shutdown`.
 pub async fn run_retention(
     store: Arc<dyn Store>,
     retention: Retention,
+    duties: Duties,
     now: impl Fn() -> Timestamp + Send + 'static,
     shutdown: CancellationToken,
 ) {
@@ -41,15 +43,16 @@ pub async fn run_retention(
         tokio::select! {
             () = shutdown.cancelled() => return,
             _ = interval.tick() => {
+                let Some(fence) = duties.fence(LeaseName::Retention) else { continue };
                 let now = now();
                 let older_than = retention.max_age.map(|age| Timestamp(now.0.saturating_sub(age.0)));
-                match store.compact_events(retention.max_events, older_than).await {
+                match store.compact_events(retention.max_events, older_than, Some(fence)).await {
                     Ok(0) => {}
                     Ok(deleted) => tracing::info!(deleted, "compacted the event log"),
                     Err(err) => tracing::warn!(%err, "event log compaction failed"),
                 }
                 let cutoff = Timestamp(now.0.saturating_sub(retention.client_tokens.0));
-                match store.forget_client_tokens(cutoff).await {
+                match store.forget_client_tokens(cutoff, Some(fence)).await {
                     Ok(0) => {}
                     Ok(forgotten) => tracing::debug!(forgotten, "forgot old client tokens"),
                     Err(err) => tracing::warn!(%err, "forgetting client tokens failed"),

@@ -10,10 +10,12 @@ mod flows;
 mod http1;
 mod pki;
 mod poll;
+mod postgres;
 mod process;
 mod status;
 mod watch;
 
 pub use self::{
-    auth::*, calls::*, flows::*, http1::*, pki::*, poll::*, process::*, status::*, watch::*,
+    auth::*, calls::*, flows::*, http1::*, pki::*, poll::*, postgres::*, process::*, status::*,
+    watch::*,
 };

@@ -16,6 +16,8 @@ use cutover::pb::v1::{
     source_server_service_client::SourceServerServiceClient,
 };
 use tempfile::TempDir;
+
+use super::{database_for, servers_use_postgres};
 use tonic::transport::Channel;
 
 /// Spawns `command` with `CUTOVER_LOG=log` and its stdout piped; stderr is
@@ -161,6 +163,9 @@ impl TestServer {
             ])
             .arg(data_dir)
             .args(args);
+        if servers_use_postgres() && !args.contains(&"--database-url") {
+            command.arg("--database-url").arg(database_for(data_dir));
+        }
         let (child, mut stdout) = spawn(command, log, capture_stderr);
         let addr = read_prefixed(&mut stdout, "listening on ");
         let metrics_addr = args

@@ -28,13 +28,16 @@ use std::{
         atomic::{AtomicU64, Ordering},
         Arc, Mutex,
     },
+    time::Duration,
 };
 
 use async_trait::async_trait;
 use rusqlite::{Connection, ErrorCode};
 
 use crate::domain::{AccountId, LifecycleEvent, SourceServerId, Timestamp};
-use crate::store::{codec, IdempotencyRecord, ReadModel, Store, StoreError, WriteBatch};
+use crate::store::{
+    codec, Fence, IdempotencyRecord, LeaseName, ReadModel, Store, StoreError, WriteBatch,
+};
 use checkpointer::Checkpointer;
 use committer::Committer;
 
@@ -340,6 +343,7 @@ impl Store for SqliteStore {
         &self,
         keep_count: u64,
         older_than: Option<Timestamp>,
+        _fence: Option<Fence>,
     ) -> Result<u64, StoreError> {
         let committer = &self.inner.committer;
         let through = committer
@@ -357,7 +361,11 @@ impl Store for SqliteStore {
         Ok(deleted)
     }
 
-    async fn forget_client_tokens(&self, older_than: Timestamp) -> Result<u64, StoreError> {
+    async fn forget_client_tokens(
+        &self,
+        older_than: Timestamp,
+        _fence: Option<Fence>,
+    ) -> Result<u64, StoreError> {
         // A bounded delete per chore: commits queue between the steps.
         const STEP: i64 = 10_000;
         let mut forgotten = 0;
@@ -372,6 +380,18 @@ impl Store for SqliteStore {
                 return Ok(forgotten);
             }
         }
+    }
+
+    /// The lock file keeps every other process out: this one holds every
+    /// lease, and fences never change.
+    async fn hold_lease(
+        &self,
+        _name: LeaseName,
+        _owner: &str,
+        held: Option<u64>,
+        _ttl: Duration,
+    ) -> Result<Option<u64>, StoreError> {
+        Ok(Some(held.unwrap_or(1)))
     }
 
     async fn secret(&self, name: &str) -> Result<Vec<u8>, StoreError> {

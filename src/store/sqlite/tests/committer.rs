@@ -161,6 +161,7 @@ async fn one_client_token_in_two_batches_of_a_group_commits_once() {
         writes: vec![server_write(server(&a, n), None)],
         idempotency: Some(record.clone()),
         agent_instance: None,
+        fence: None,
     };
     let outcomes = commit_as_one_group(&store, vec![with_token(1), with_token(2)]).await;
     assert_eq!(outcomes[0], Ok(1));

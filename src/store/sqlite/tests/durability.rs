@@ -26,6 +26,7 @@ async fn reopening_keeps_everything() {
                 ],
                 idempotency: Some(record.clone()),
                 agent_instance: None,
+                fence: None,
             })
             .await
             .unwrap();

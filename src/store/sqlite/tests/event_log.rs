@@ -18,7 +18,7 @@ async fn compaction_keeps_the_newest_and_revisions_keep_counting() {
     let acct = account(1);
     commit_servers(&store, &acct, 0, 10).await;
     assert_eq!(store.oldest_revision().await.unwrap(), 1);
-    assert_eq!(store.compact_events(4, None).await.unwrap(), 6);
+    assert_eq!(store.compact_events(4, None, None).await.unwrap(), 6);
     assert_eq!(store.oldest_revision().await.unwrap(), 7);
     let kept: Vec<u64> = store
         .events_from(1, 100)
@@ -30,7 +30,7 @@ async fn compaction_keeps_the_newest_and_revisions_keep_counting() {
     assert_eq!(kept, [7, 8, 9, 10]);
 
     // Even an emptied log does not restart the count.
-    assert_eq!(store.compact_events(0, None).await.unwrap(), 4);
+    assert_eq!(store.compact_events(0, None, None).await.unwrap(), 4);
     assert_eq!(store.read_model().revision(), 10);
     assert_eq!(store.oldest_revision().await.unwrap(), 11);
     commit_servers(&store, &acct, 10, 1).await;
@@ -45,14 +45,14 @@ async fn compaction_by_age_removes_only_older_events() {
     // Every test event is stamped at time 1.
     assert_eq!(
         store
-            .compact_events(1_000, Some(Timestamp(1)))
+            .compact_events(1_000, Some(Timestamp(1)), None)
             .await
             .unwrap(),
         0
     );
     assert_eq!(
         store
-            .compact_events(1_000, Some(Timestamp(2)))
+            .compact_events(1_000, Some(Timestamp(2)), None)
             .await
             .unwrap(),
         3

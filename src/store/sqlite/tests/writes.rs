@@ -297,6 +297,7 @@ async fn idempotency_record_round_trip_and_reused_token_conflicts() {
             writes: vec![server_write(server(&a, 1), None)],
             idempotency: Some(record.clone()),
             agent_instance: None,
+            fence: None,
         })
         .await
         .unwrap();
@@ -318,6 +319,7 @@ async fn idempotency_record_round_trip_and_reused_token_conflicts() {
             writes: vec![server_write(server(&a, 2), None)],
             idempotency: Some(record.clone()),
             agent_instance: None,
+            fence: None,
         })
         .await;
     assert!(is_conflict(again));
@@ -335,6 +337,7 @@ async fn idempotency_record_round_trip_and_reused_token_conflicts() {
             writes: Vec::new(),
             idempotency: Some(other.clone()),
             agent_instance: None,
+            fence: None,
         })
         .await
         .unwrap();
@@ -363,11 +366,18 @@ async fn client_tokens_are_forgotten_after_their_retention() {
                     outcome: "o".to_owned(),
                 }),
                 agent_instance: None,
+                fence: None,
             })
             .await
             .unwrap();
     }
-    assert_eq!(store.forget_client_tokens(Timestamp(250)).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .forget_client_tokens(Timestamp(250), None)
+            .await
+            .unwrap(),
+        2
+    );
     for (n, kept) in [(1, false), (2, false), (3, true)] {
         let record = store
             .idempotency_record(&a, &format!("token-{n}"))
@@ -387,6 +397,7 @@ async fn client_tokens_are_forgotten_after_their_retention() {
                 outcome: "again".to_owned(),
             }),
             agent_instance: None,
+            fence: None,
         })
         .await
         .unwrap();

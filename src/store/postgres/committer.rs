@@ -1,0 +1,567 @@
+//! Group commit on PostgreSQL: one task per replica takes the batches
+//! queued while its previous transaction was in flight and writes them in
+//! one transaction:
+//!
+//! 1. lock the rows the group touches (`FOR UPDATE`, in key order, so
+//!    replicas never deadlock on each other) and read what the checks need;
+//! 2. decide each batch in Rust ([`group`](super::group)): those whose
+//!    version, client token, unfinished-job rule or fence no longer fits
+//!    get their own error, the rest are accepted;
+//! 3. bump the revision counter by the accepted events' count, number
+//!    them, write them with array parameters, and commit.
+//!
+//! A constraint violation or deadlock (another replica inserted the same
+//! key meanwhile) fails the whole transaction: the group is then run again
+//! one batch per transaction, so it fails only the batch it belongs to. A
+//! connection lost during COMMIT is settled by waiting for the counter
+//! row's lock and looking the group's commit id up in the log.
+//!
+//! Callers are answered by the log reader, once the read model applied
+//! their revision; its notifier tells the other replicas.
+
+use std::{collections::HashMap, sync::Arc};
+
+use deadpool_postgres::{Pool, Transaction};
+use futures_util::future::try_join_all;
+use tokio::{
+    sync::{mpsc, oneshot, watch, Notify},
+    task::JoinHandle,
+};
+use tokio_postgres::types::ToSql;
+
+use super::{
+    group::{self, Plan, Rows, Stored, Touched},
+    log_reader::Answer,
+    map_err, pool_err,
+    queries::{to_i64, to_u64},
+};
+use crate::store::{StoreError, WriteBatch};
+
+/// Most batches committed in one transaction.
+const MAX_GROUP: usize = 256;
+
+/// Most requests waiting for the committer.
+const QUEUE: usize = 8192;
+
+/// The channel other replicas' log readers listen on.
+pub(super) const CHANNEL: &str = "cutover_log";
+
+type Reply = oneshot::Sender<Result<u64, StoreError>>;
+
+/// The handle callers commit through.
+pub(super) struct Committer {
+    requests: mpsc::Sender<(WriteBatch, Reply)>,
+}
+
+fn stopped() -> StoreError {
+    StoreError::Unavailable("the store's committer has stopped".to_owned())
+}
+
+impl Committer {
+    /// Starts the committer and its notifier; outcomes go to `answers`,
+    /// and `wake` tells the log reader a commit landed.
+    pub(super) fn start(
+        pool: Pool,
+        answers: mpsc::UnboundedSender<Answer>,
+        wake: Arc<Notify>,
+    ) -> (Committer, Vec<JoinHandle<()>>) {
+        let (requests, queue) = mpsc::channel(QUEUE);
+        let (heads, head) = watch::channel(0u64);
+        let writer = Writer {
+            pool: pool.clone(),
+            answers,
+            wake,
+            heads,
+        };
+        let tasks = vec![
+            tokio::spawn(writer.run(queue)),
+            tokio::spawn(notify_other_replicas(pool, head)),
+        ];
+        (Committer { requests }, tasks)
+    }
+
+    /// Commits `batch` durably, with its neighbours in the queue.
+    pub(super) async fn commit(&self, batch: WriteBatch) -> Result<u64, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send((batch, reply))
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}
+
+/// Tells other replicas the head moved, outside any write transaction (a
+/// NOTIFY inside one takes a database-wide lock through the commit's
+/// flush), at most once per committed group.
+async fn notify_other_replicas(pool: Pool, mut head: watch::Receiver<u64>) {
+    while head.changed().await.is_ok() {
+        let revision = *head.borrow_and_update();
+        let sent = match pool.get().await {
+            Ok(client) => client
+                .execute(
+                    "SELECT pg_notify($1, $2)",
+                    &[&CHANNEL, &revision.to_string()],
+                )
+                .await
+                .map(drop)
+                .map_err(map_err),
+            Err(err) => Err(pool_err(err)),
+        };
+        if let Err(err) = sent {
+            // The others' fallback poll finds the commit anyway.
+            tracing::debug!(%err, "cannot notify the other replicas");
+        }
+    }
+}
+
+/// How a group transaction failed.
+enum Failed {
+    /// Nothing was written; every batch gets this error.
+    Nothing(StoreError),
+    /// A constraint or deadlock failed the transaction: run the batches
+    /// one by one.
+    Rerun(StoreError),
+}
+
+/// A group's outcome: each batch's, and the revision the read model must
+/// have applied before they are told.
+struct Outcome {
+    results: Vec<Result<u64, StoreError>>,
+    through: u64,
+}
+
+struct Writer {
+    pool: Pool,
+    answers: mpsc::UnboundedSender<Answer>,
+    wake: Arc<Notify>,
+    heads: watch::Sender<u64>,
+}
+
+impl Writer {
+    async fn run(self, mut queue: mpsc::Receiver<(WriteBatch, Reply)>) {
+        let mut group = Vec::with_capacity(MAX_GROUP);
+        while let Some(first) = queue.recv().await {
+            group.push(first);
+            while group.len() < MAX_GROUP {
+                match queue.try_recv() {
+                    Ok(next) => group.push(next),
+                    Err(_) => break,
+                }
+            }
+            let (batches, replies): (Vec<_>, Vec<_>) = group.drain(..).unzip();
+            let outcome = self.commit(&batches).await;
+            self.heads.send_replace(outcome.through);
+            for (result, reply) in outcome.results.into_iter().zip(replies) {
+                let answer = Answer {
+                    through: outcome.through,
+                    result,
+                    reply,
+                };
+                if self.answers.send(answer).is_err() {
+                    return;
+                }
+            }
+            self.wake.notify_one();
+        }
+    }
+
+    async fn commit(&self, batches: &[WriteBatch]) -> Outcome {
+        match self.try_group(batches).await {
+            Ok(outcome) => outcome,
+            Err(Failed::Nothing(err)) => everyone(batches, &err),
+            Err(Failed::Rerun(err)) if batches.len() == 1 => everyone(batches, &err),
+            Err(Failed::Rerun(_)) => {
+                let mut results = Vec::with_capacity(batches.len());
+                let mut through = 0;
+                for batch in batches {
+                    let single = match self.try_group(std::slice::from_ref(batch)).await {
+                        Ok(outcome) => outcome,
+                        Err(Failed::Nothing(err) | Failed::Rerun(err)) => {
+                            everyone(std::slice::from_ref(batch), &err)
+                        }
+                    };
+                    through = through.max(single.through);
+                    results.extend(single.results);
+                }
+                Outcome { results, through }
+            }
+        }
+    }
+
+    async fn try_group(&self, batches: &[WriteBatch]) -> Result<Outcome, Failed> {
+        let mut client = self
+            .pool
+            .get()
+            .await
+            .map_err(|err| Failed::Nothing(pool_err(err)))?;
+        let tx = client.transaction().await.map_err(nothing)?;
+        let stored = read_stored(&tx, &group::touched(batches))
+            .await
+            .map_err(classify)?;
+        let plan = Plan::decide(batches, stored);
+        let count = plan.event_count();
+        if count == 0 {
+            // Every batch lost: the read model must catch up with what
+            // they lost to before their callers decide again.
+            let head: i64 = tx
+                .query_one("SELECT revision FROM log_head", &[])
+                .await
+                .map_err(nothing)?
+                .get(0);
+            let through = to_u64(head, "head revision").map_err(Failed::Nothing)?;
+            return Ok(Outcome {
+                results: plan.without_writes(through),
+                through,
+            });
+        }
+        let head: i64 = tx
+            .query_one(
+                "UPDATE log_head SET revision = revision + $1 WHERE id = 1 RETURNING revision",
+                &[&to_i64(count as u64)],
+            )
+            .await
+            .map_err(classify)?
+            .get(0);
+        let head = to_u64(head, "head revision").map_err(Failed::Nothing)?;
+        let base = head - count as u64;
+        let (results, rows) = plan.finish(base);
+        let commit_id: i64 = rand::random::<i64>().abs();
+        write_rows(&tx, &rows, commit_id, to_i64(base + 1))
+            .await
+            .map_err(classify)?;
+        if let Err(err) = tx.commit().await {
+            if err.as_db_error().is_some() {
+                return Err(classify(err));
+            }
+            self.settle(commit_id).await.map_err(Failed::Nothing)?;
+        }
+        Ok(Outcome {
+            results,
+            through: head,
+        })
+    }
+
+    /// Settles a commit whose answer was lost with the connection: once
+    /// the counter row's lock is free, the transaction has either
+    /// committed (its commit id is in the log) or not.
+    async fn settle(&self, commit_id: i64) -> Result<(), StoreError> {
+        let mut client = self.pool.get().await.map_err(pool_err)?;
+        let tx = client.transaction().await.map_err(map_err)?;
+        tx.execute("SELECT 1 FROM log_head FOR UPDATE", &[])
+            .await
+            .map_err(map_err)?;
+        let found = tx
+            .query_opt("SELECT 1 FROM log WHERE commit_id = $1", &[&commit_id])
+            .await
+            .map_err(map_err)?;
+        match found {
+            Some(_) => Ok(()),
+            None => Err(StoreError::Unavailable(
+                "the connection to PostgreSQL was lost and the commit did not land".to_owned(),
+            )),
+        }
+    }
+}
+
+fn everyone(batches: &[WriteBatch], err: &StoreError) -> Outcome {
+    Outcome {
+        results: batches.iter().map(|_| Err(err.clone())).collect(),
+        through: 0,
+    }
+}
+
+fn nothing(err: tokio_postgres::Error) -> Failed {
+    Failed::Nothing(map_err(err))
+}
+
+/// An integrity violation (a key another replica inserted meanwhile) or a
+/// deadlock is a batch's fault, to find by rerunning; anything else is the
+/// database's.
+fn classify(err: tokio_postgres::Error) -> Failed {
+    let code = err.as_db_error().map(|db| db.code().code().to_owned());
+    match code.as_deref() {
+        Some(code) if code.starts_with("23") || code.starts_with("40") => {
+            Failed::Rerun(StoreError::Conflict(err.to_string()))
+        }
+        _ => Failed::Nothing(map_err(err)),
+    }
+}
+
+/// Two text arrays from keys.
+fn columns(keys: &[group::Key]) -> (Vec<&str>, Vec<&str>) {
+    keys.iter().map(|(a, b)| (a.as_str(), b.as_str())).unzip()
+}
+
+/// Locks the touched rows and reads what the group's checks need.
+async fn read_stored(
+    tx: &Transaction<'_>,
+    touched: &Touched,
+) -> Result<Stored, tokio_postgres::Error> {
+    let mut stored = Stored::default();
+    // Servers before jobs, each in key order: the same order on every
+    // replica.
+    if !touched.servers.is_empty() {
+        let (accounts, ids) = columns(&touched.servers);
+        for row in tx
+            .query(
+                "SELECT account_id, id, version FROM servers
+                 WHERE (account_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+                 ORDER BY account_id, id FOR UPDATE",
+                &[&accounts, &ids],
+            )
+            .await?
+        {
+            let version: i64 = row.get(2);
+            stored.servers.insert(
+                (row.get(0), row.get(1)),
+                u64::try_from(version).unwrap_or(0),
+            );
+        }
+    }
+    if !touched.jobs.is_empty() {
+        let (accounts, ids) = columns(&touched.jobs);
+        for row in tx
+            .query(
+                "SELECT account_id, id, version FROM jobs
+                 WHERE (account_id, id) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+                 ORDER BY account_id, id FOR UPDATE",
+                &[&accounts, &ids],
+            )
+            .await?
+        {
+            let version: i64 = row.get(2);
+            stored.jobs.insert(
+                (row.get(0), row.get(1)),
+                u64::try_from(version).unwrap_or(0),
+            );
+        }
+        let (accounts, sources) = columns(&touched.sources);
+        for row in tx
+            .query(
+                "SELECT account_id, source_id, id FROM jobs WHERE unfinished
+                     AND (account_id, source_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+                &[&accounts, &sources],
+            )
+            .await?
+        {
+            stored
+                .unfinished
+                .insert((row.get(0), row.get(1)), row.get(2));
+        }
+    }
+    let lookups: [(
+        &Vec<group::Key>,
+        &str,
+        &mut std::collections::HashSet<group::Key>,
+    ); 2] = [
+        (
+            &touched.tokens,
+            "SELECT account_id, token FROM client_tokens
+             WHERE (account_id, token) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+            &mut stored.tokens,
+        ),
+        (
+            &touched.instances,
+            "SELECT account_id, instance_id FROM agent_instances
+             WHERE (account_id, instance_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+            &mut stored.instances,
+        ),
+    ];
+    for (keys, sql, found) in lookups {
+        if keys.is_empty() {
+            continue;
+        }
+        let (accounts, ids) = columns(keys);
+        for row in tx.query(sql, &[&accounts, &ids]).await? {
+            found.insert((row.get(0), row.get(1)));
+        }
+    }
+    if !touched.leases.is_empty() {
+        // FOR SHARE: no claim can bump a fence before this commit ends.
+        let fences: HashMap<String, u64> = tx
+            .query(
+                "SELECT name, fence FROM leases WHERE name = ANY($1) FOR SHARE",
+                &[&touched.leases],
+            )
+            .await?
+            .into_iter()
+            .map(|row| {
+                let fence: i64 = row.get(1);
+                (row.get(0), u64::try_from(fence).unwrap_or(0))
+            })
+            .collect();
+        stored.fences = fences;
+    }
+    Ok(stored)
+}
+
+/// Writes the group's rows, pipelined on the transaction's connection.
+async fn write_rows(
+    tx: &Transaction<'_>,
+    rows: &Rows,
+    commit_id: i64,
+    first_revision: i64,
+) -> Result<(), tokio_postgres::Error> {
+    let mut statements: Vec<(&str, Vec<Box<dyn ToSql + Sync + Send + '_>>)> = Vec::new();
+    let (new_servers, old_servers): (Vec<_>, Vec<_>) =
+        rows.servers.iter().partition(|row| row.created);
+    for (servers, sql) in [
+        (
+            old_servers,
+            "UPDATE servers s SET version = u.version, revision = u.revision, body = u.body
+             FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::bytea[])
+                 AS u(account_id, id, version, revision, body)
+             WHERE s.account_id = u.account_id AND s.id = u.id",
+        ),
+        (
+            new_servers,
+            "INSERT INTO servers (account_id, id, version, revision, body)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[], $5::bytea[])",
+        ),
+    ] {
+        if servers.is_empty() {
+            continue;
+        }
+        statements.push((
+            sql,
+            vec![
+                Box::new(servers.iter().map(|r| r.key.0.as_str()).collect::<Vec<_>>()),
+                Box::new(servers.iter().map(|r| r.key.1.as_str()).collect::<Vec<_>>()),
+                Box::new(servers.iter().map(|r| r.version).collect::<Vec<_>>()),
+                Box::new(servers.iter().map(|r| r.revision).collect::<Vec<_>>()),
+                Box::new(
+                    servers
+                        .iter()
+                        .map(|r| r.body.as_slice())
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        ));
+    }
+    // Updates first: a job finishing frees its server for a new one.
+    let (new_jobs, old_jobs): (Vec<_>, Vec<_>) = rows.jobs.iter().partition(|row| row.created);
+    for (jobs, sql) in [
+        (
+            old_jobs,
+            "UPDATE jobs j SET source_id = u.source_id, unfinished = u.unfinished,
+                 version = u.version, revision = u.revision, body = u.body
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::int8[],
+                         $6::int8[], $7::bytea[])
+                 AS u(account_id, id, source_id, unfinished, version, revision, body)
+             WHERE j.account_id = u.account_id AND j.id = u.id",
+        ),
+        (
+            new_jobs,
+            "INSERT INTO jobs (account_id, id, source_id, unfinished, version, revision, body)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::int8[],
+                                  $6::int8[], $7::bytea[])",
+        ),
+    ] {
+        if jobs.is_empty() {
+            continue;
+        }
+        statements.push((
+            sql,
+            vec![
+                Box::new(jobs.iter().map(|r| r.key.0.as_str()).collect::<Vec<_>>()),
+                Box::new(jobs.iter().map(|r| r.key.1.as_str()).collect::<Vec<_>>()),
+                Box::new(
+                    jobs.iter()
+                        .map(|r| r.source_id.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+                Box::new(jobs.iter().map(|r| r.unfinished).collect::<Vec<_>>()),
+                Box::new(jobs.iter().map(|r| r.version).collect::<Vec<_>>()),
+                Box::new(jobs.iter().map(|r| r.revision).collect::<Vec<_>>()),
+                Box::new(jobs.iter().map(|r| r.body.as_slice()).collect::<Vec<_>>()),
+            ],
+        ));
+    }
+    statements.push((
+        "INSERT INTO log (revision, time, commit_id, body)
+         SELECT r, t, CASE WHEN r = $4 THEN $3 END, b
+         FROM unnest($1::int8[], $2::int8[], $5::bytea[]) AS e(r, t, b)",
+        vec![
+            Box::new(rows.events.iter().map(|e| e.0).collect::<Vec<_>>()),
+            Box::new(rows.events.iter().map(|e| e.1).collect::<Vec<_>>()),
+            Box::new(commit_id),
+            Box::new(first_revision),
+            Box::new(
+                rows.events
+                    .iter()
+                    .map(|e| e.2.as_slice())
+                    .collect::<Vec<_>>(),
+            ),
+        ],
+    ));
+    if !rows.tokens.is_empty() {
+        statements.push((
+            "INSERT INTO client_tokens (account_id, token, fingerprint, outcome, created_at)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[])",
+            vec![
+                Box::new(
+                    rows.tokens
+                        .iter()
+                        .map(|t| t.account_id.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+                Box::new(
+                    rows.tokens
+                        .iter()
+                        .map(|t| t.token.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+                Box::new(
+                    rows.tokens
+                        .iter()
+                        .map(|t| t.fingerprint.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+                Box::new(
+                    rows.tokens
+                        .iter()
+                        .map(|t| t.outcome.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+                Box::new(rows.tokens.iter().map(|t| t.created.0).collect::<Vec<_>>()),
+            ],
+        ));
+    }
+    if !rows.instances.is_empty() {
+        statements.push((
+            "INSERT INTO agent_instances (account_id, instance_id, server_id)
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[])",
+            vec![
+                Box::new(
+                    rows.instances
+                        .iter()
+                        .map(|i| i.account_id.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+                Box::new(
+                    rows.instances
+                        .iter()
+                        .map(|i| i.instance_id.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+                Box::new(
+                    rows.instances
+                        .iter()
+                        .map(|i| i.server_id.as_str())
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        ));
+    }
+    // Sent together, run in order: one round trip for the lot.
+    try_join_all(statements.iter().map(|(sql, params)| {
+        let params: Vec<&(dyn ToSql + Sync)> = params
+            .iter()
+            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        async move { tx.execute(*sql, &params).await }
+    }))
+    .await
+    .map(drop)
+}
