@@ -16,6 +16,8 @@
 
 mod codec;
 #[cfg(test)]
+mod contract;
+#[cfg(test)]
 pub(crate) mod fixtures;
 mod lease;
 mod postgres;

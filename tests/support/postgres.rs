@@ -1,6 +1,7 @@
-//! The throwaway PostgreSQL cluster `scripts/test` starts (its socket
-//! directory in `CUTOVER_TEST_POSTGRES`): a database per test, made with
-//! `psql`, and the URL `cutoverd --database-url` takes.
+//! PostgreSQL for the tests: the throwaway cluster `scripts/test` starts
+//! (its socket directory in `CUTOVER_TEST_POSTGRES`), with a database per
+//! test made with `psql`, or a cluster of a test's own when the test stops
+//! and starts the database server.
 
 use std::{
     collections::hash_map::DefaultHasher,
@@ -12,7 +13,7 @@ use std::{
 /// Where the cluster's binaries are.
 const PGBIN: &str = "/usr/lib/postgresql/15/bin";
 
-/// The cluster's socket directory.
+/// The shared cluster's socket directory.
 pub fn postgres_dir() -> PathBuf {
     std::env::var_os("CUTOVER_TEST_POSTGRES")
         .map(PathBuf::from)
@@ -30,48 +31,129 @@ pub fn servers_use_postgres() -> bool {
     std::env::var("CUTOVER_TEST_STORE").is_ok_and(|store| store == "postgres")
 }
 
-/// Runs SQL on the cluster's `postgres` database.
-pub fn psql(database: &str, sql: &str) -> String {
+/// Runs SQL on `database` of the cluster at `dir`; returns psql's
+/// unaligned output, or its error.
+fn try_psql(dir: &Path, database: &str, sql: &str) -> Result<String, String> {
     let output = Command::new(Path::new(PGBIN).join("psql"))
         .arg("-h")
-        .arg(postgres_dir())
+        .arg(dir)
         .args(["-U", "postgres", "-d", database, "-qAt", "-c", sql])
         .output()
         .expect("run psql");
+    match output.status.success() {
+        true => Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned()),
+        false => Err(String::from_utf8_lossy(&output.stderr).into_owned()),
+    }
+}
+
+fn psql(dir: &Path, database: &str, sql: &str) -> String {
+    try_psql(dir, database, sql).unwrap_or_else(|err| panic!("psql {sql:?} failed: {err}"))
+}
+
+/// A database of a test cluster.
+#[derive(Debug, Clone)]
+pub struct Database {
+    dir: PathBuf,
+    /// Its name.
+    pub name: String,
+    /// What `--database-url` takes.
+    pub url: String,
+}
+
+impl Database {
+    /// A fresh database on the shared cluster, for replicas to share.
+    pub fn fresh() -> Database {
+        let dir = tempfile::TempDir::new().expect("temp dir");
+        Database::named_after(dir.path())
+    }
+
+    /// The database of the shared cluster named after `key` (a data
+    /// directory: restarts on the same directory find the same database),
+    /// created if missing.
+    pub fn named_after(key: &Path) -> Database {
+        let mut hasher = DefaultHasher::new();
+        key.hash(&mut hasher);
+        Database::create(&postgres_dir(), &format!("t_{:016x}", hasher.finish()))
+    }
+
+    fn create(dir: &Path, name: &str) -> Database {
+        let exists = psql(
+            dir,
+            "postgres",
+            &format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
+        );
+        if exists.is_empty() {
+            psql(dir, "postgres", &format!("CREATE DATABASE {name}"));
+        }
+        Database {
+            dir: dir.to_owned(),
+            name: name.to_owned(),
+            url: format!("host={} user=postgres dbname={name}", dir.display()),
+        }
+    }
+
+    /// Runs SQL on this database; returns psql's unaligned output.
+    pub fn query(&self, sql: &str) -> String {
+        psql(&self.dir, &self.name, sql)
+    }
+
+    /// [`Database::query`], or `None` when it fails (say, before the
+    /// schema exists).
+    pub fn try_query(&self, sql: &str) -> Option<String> {
+        try_psql(&self.dir, &self.name, sql).ok()
+    }
+}
+
+/// The URL of the database for a server on `data_dir`.
+pub fn database_for(data_dir: &Path) -> String {
+    Database::named_after(data_dir).url
+}
+
+/// A cluster of one test's own, for tests that stop and start the
+/// database server; deleted on drop.
+pub struct OwnCluster {
+    dir: PathBuf,
+}
+
+fn cluster_script(args: &[&str]) -> String {
+    let output = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres"))
+        .args(args)
+        .output()
+        .expect("run scripts/postgres");
     assert!(
         output.status.success(),
-        "psql {sql:?} failed: {}",
+        "scripts/postgres {args:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
 
-/// The URL of a database named after `key` (a data directory: restarts on
-/// the same directory find the same database), created if missing.
-pub fn database_for(key: &Path) -> String {
-    let mut hasher = DefaultHasher::new();
-    key.hash(&mut hasher);
-    let name = format!("t_{:016x}", hasher.finish());
-    let exists = psql(
-        "postgres",
-        &format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
-    );
-    if exists.is_empty() {
-        psql("postgres", &format!("CREATE DATABASE {name}"));
+impl OwnCluster {
+    /// A new cluster.
+    pub fn start() -> OwnCluster {
+        OwnCluster {
+            dir: PathBuf::from(cluster_script(&["start"])),
+        }
     }
-    database_url(&name)
+
+    /// A new database on it.
+    pub fn database(&self) -> Database {
+        Database::create(&self.dir, "replicas")
+    }
+
+    /// Stops the database server (fast shutdown), keeping its data.
+    pub fn pause(&self) {
+        cluster_script(&["pause", &self.dir.to_string_lossy()]);
+    }
+
+    /// Starts it again.
+    pub fn resume(&self) {
+        cluster_script(&["resume", &self.dir.to_string_lossy()]);
+    }
 }
 
-/// The URL of database `name` on the cluster.
-pub fn database_url(name: &str) -> String {
-    format!(
-        "host={} user=postgres dbname={name}",
-        postgres_dir().display()
-    )
-}
-
-/// A fresh database, for replicas to share.
-pub fn fresh_database() -> String {
-    let dir = tempfile::TempDir::new().expect("temp dir");
-    database_for(dir.path())
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        cluster_script(&["stop", &self.dir.to_string_lossy()]);
+    }
 }

@@ -181,14 +181,30 @@ impl TestServer {
         }
     }
 
-    /// Asks the server to stop (SIGTERM) without waiting for it.
-    pub fn terminate(&self) {
+    /// Sends `signal` to the server, without waiting for it to act.
+    fn signal(&self, signal: &str) {
         if let Some(child) = &self.child {
             let _ = Command::new("kill")
-                .arg("-TERM")
+                .arg(signal)
                 .arg(child.id().to_string())
                 .status();
         }
+    }
+
+    /// Asks the server to stop (SIGTERM) without waiting for it.
+    pub fn terminate(&self) {
+        self.signal("-TERM");
+    }
+
+    /// Freezes the server (SIGSTOP), as a long pause of the process or its
+    /// machine would: it holds its connections but does nothing.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Thaws a paused server (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
     }
 
     /// Stops the server the way an operator does (SIGTERM) and waits.

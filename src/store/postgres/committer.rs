@@ -200,31 +200,31 @@ impl Writer {
             .await
             .map_err(classify)?;
         let plan = Plan::decide(batches, stored);
-        let count = plan.event_count();
-        if count == 0 {
+        let count = to_i64(plan.event_count() as u64);
+        // The counter row is taken only now, after the locks and checks,
+        // and held only through the inserts and the commit's flush.
+        let head: i64 = match count {
+            0 => tx.query_one("SELECT revision FROM log_head", &[]).await,
+            _ => {
+                tx.query_one(
+                    "UPDATE log_head SET revision = revision + $1 WHERE id = 1 RETURNING revision",
+                    &[&count],
+                )
+                .await
+            }
+        }
+        .map_err(classify)?
+        .get(0);
+        let head = to_u64(head, "head revision").map_err(Failed::Nothing)?;
+        if !plan.accepts_any() {
             // Every batch lost: the read model must catch up with what
             // they lost to before their callers decide again.
-            let head: i64 = tx
-                .query_one("SELECT revision FROM log_head", &[])
-                .await
-                .map_err(nothing)?
-                .get(0);
-            let through = to_u64(head, "head revision").map_err(Failed::Nothing)?;
             return Ok(Outcome {
-                results: plan.without_writes(through),
-                through,
+                results: plan.without_writes(head),
+                through: head,
             });
         }
-        let head: i64 = tx
-            .query_one(
-                "UPDATE log_head SET revision = revision + $1 WHERE id = 1 RETURNING revision",
-                &[&to_i64(count as u64)],
-            )
-            .await
-            .map_err(classify)?
-            .get(0);
-        let head = to_u64(head, "head revision").map_err(Failed::Nothing)?;
-        let base = head - count as u64;
+        let base = head - count.unsigned_abs();
         let (results, rows) = plan.finish(base);
         let commit_id: i64 = rand::random::<i64>().abs();
         write_rows(&tx, &rows, commit_id, to_i64(base + 1))
@@ -478,23 +478,25 @@ async fn write_rows(
             ],
         ));
     }
-    statements.push((
-        "INSERT INTO log (revision, time, commit_id, body)
-         SELECT r, t, CASE WHEN r = $4 THEN $3 END, b
+    if !rows.events.is_empty() {
+        statements.push((
+            "INSERT INTO log (revision, time, commit_id, body)
+         SELECT r, t, CASE WHEN r = $4::int8 THEN $3::int8 END, b
          FROM unnest($1::int8[], $2::int8[], $5::bytea[]) AS e(r, t, b)",
-        vec![
-            Box::new(rows.events.iter().map(|e| e.0).collect::<Vec<_>>()),
-            Box::new(rows.events.iter().map(|e| e.1).collect::<Vec<_>>()),
-            Box::new(commit_id),
-            Box::new(first_revision),
-            Box::new(
-                rows.events
-                    .iter()
-                    .map(|e| e.2.as_slice())
-                    .collect::<Vec<_>>(),
-            ),
-        ],
-    ));
+            vec![
+                Box::new(rows.events.iter().map(|e| e.0).collect::<Vec<_>>()),
+                Box::new(rows.events.iter().map(|e| e.1).collect::<Vec<_>>()),
+                Box::new(commit_id),
+                Box::new(first_revision),
+                Box::new(
+                    rows.events
+                        .iter()
+                        .map(|e| e.2.as_slice())
+                        .collect::<Vec<_>>(),
+                ),
+            ],
+        ));
+    }
     if !rows.tokens.is_empty() {
         statements.push((
             "INSERT INTO client_tokens (account_id, token, fingerprint, outcome, created_at)

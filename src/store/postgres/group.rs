@@ -152,6 +152,11 @@ impl<'a> Plan<'a> {
             .collect()
     }
 
+    /// True when at least one batch is accepted.
+    pub(super) fn accepts_any(&self) -> bool {
+        self.outcomes.iter().any(Result::is_ok)
+    }
+
     /// How many events the accepted batches write.
     pub(super) fn event_count(&self) -> usize {
         self.outcomes

@@ -12,7 +12,7 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use deadpool_postgres::Pool;
-use futures_util::{future::poll_fn, FutureExt};
+use futures_util::future::poll_fn;
 use tokio::{
     sync::{mpsc, oneshot, Notify},
     task::JoinHandle,
@@ -164,8 +164,6 @@ async fn listen(config: tokio_postgres::Config, wake: Arc<Notify>) {
                     let _ = (&mut done).await;
                 }
                 driver.abort();
-                drop(client);
-                let _ = done.now_or_never();
             }
             Err(err) => tracing::debug!(%err, "cannot open the listening connection"),
         }

@@ -22,6 +22,8 @@ mod group;
 mod log_reader;
 mod queries;
 mod schema;
+#[cfg(test)]
+mod tests;
 
 use std::{str::FromStr, sync::Arc, time::Duration};
 

@@ -3,10 +3,7 @@
 
 mod committer;
 mod durability;
-mod event_log;
-mod reads;
 mod upgrade;
-mod writes;
 
 use std::collections::HashSet;
 
@@ -16,13 +13,11 @@ use crate::store::fixtures::*;
 
 use super::SqliteStore;
 use crate::domain::{
-    AccountId, BusinessStatus, FollowUpTask, FollowUpTaskId, FollowUpTaskKind, LifeCycleState,
-    Millis, ReplicationJob, ReplicationJobId, ReplicationJobStatus, ReplicationType, Resource,
-    SourceServer, SourceServerId, Timestamp,
+    AccountId, ReplicationJob, ReplicationJobId, ReplicationJobStatus, SourceServer,
+    SourceServerId, Timestamp,
 };
 use crate::store::{
-    Entry, IdempotencyRecord, ReplicationJobFilter, ServerEntry, SourceServerFilter, Store,
-    StoreError, Versioned, WriteBatch,
+    IdempotencyRecord, SourceServerFilter, Store, StoreError, Versioned, WriteBatch,
 };
 
 fn open() -> (TempDir, SqliteStore) {
@@ -49,8 +44,4 @@ fn stored_job(
 ) -> Option<Versioned<ReplicationJob>> {
     let entry = store.read_model().replication_job(account, id)?;
     Some(entry.map(|job| ReplicationJob::clone(&job)))
-}
-
-fn is_conflict<T: std::fmt::Debug>(result: Result<T, StoreError>) -> bool {
-    matches!(result, Err(StoreError::Conflict(_)))
 }

@@ -2,9 +2,7 @@
 
 use super::*;
 
-#[tokio::test]
-async fn insert_reads_back_at_version_1() {
-    let (_dir, store) = open();
+async fn insert_reads_back_at_version_1(store: Arc<dyn Store>) {
     let a = account(1);
     let s = server(&a, 1);
     let revision = store
@@ -17,18 +15,16 @@ async fn insert_reads_back_at_version_1() {
     assert_eq!(events[0].revision, 1);
     assert_eq!(events[0].resource, Resource::SourceServer(s.clone()));
 
-    let got = stored_server(&store, &a, &s.id).expect("stored");
+    let got = stored_server(&*store, &a, &s.id).expect("stored");
     assert_eq!(got.version, 1);
     assert_eq!(got.value, s);
     assert_eq!(store.read_model().revision(), 1);
     // Other accounts do not see it.
-    assert_eq!(stored_server(&store, &account(2), &s.id), None);
-    assert_eq!(stored_server(&store, &a, &sid(2)), None);
+    assert_eq!(stored_server(&*store, &account(2), &s.id), None);
+    assert_eq!(stored_server(&*store, &a, &sid(2)), None);
 }
 
-#[tokio::test]
-async fn update_at_current_version_gives_version_2() {
-    let (_dir, store) = open();
+async fn update_at_current_version_gives_version_2(store: Arc<dyn Store>) {
     let a = account(1);
     let mut s = server(&a, 1);
     store
@@ -42,14 +38,12 @@ async fn update_at_current_version_gives_version_2() {
         .unwrap();
     assert_eq!(revision, 2);
 
-    let got = stored_server(&store, &a, &s.id).expect("stored");
+    let got = stored_server(&*store, &a, &s.id).expect("stored");
     assert_eq!(got.version, 2);
     assert_eq!(got.value.life_cycle.state, LifeCycleState::NotReady);
 }
 
-#[tokio::test]
-async fn stale_version_conflicts_and_writes_nothing() {
-    let (_dir, store) = open();
+async fn stale_version_conflicts_and_writes_nothing(store: Arc<dyn Store>) {
     let a = account(1);
     let mut s = server(&a, 1);
     store
@@ -81,15 +75,13 @@ async fn stale_version_conflicts_and_writes_nothing() {
     ));
 
     assert_eq!(store.read_model().revision(), 2);
-    let got = stored_server(&store, &a, &s.id).expect("stored");
+    let got = stored_server(&*store, &a, &s.id).expect("stored");
     assert_eq!(got.version, 2);
     assert!(!got.value.is_archived);
-    assert_eq!(stored_server(&store, &a, &sid(9)), None);
+    assert_eq!(stored_server(&*store, &a, &sid(9)), None);
 }
 
-#[tokio::test]
-async fn a_conflict_rolls_back_the_whole_batch() {
-    let (_dir, store) = open();
+async fn a_conflict_rolls_back_the_whole_batch(store: Arc<dyn Store>) {
     let a = account(1);
     store
         .commit(batch(vec![server_write(server(&a, 1), None)]))
@@ -103,7 +95,7 @@ async fn a_conflict_rolls_back_the_whole_batch() {
         ]))
         .await;
     assert!(is_conflict(result));
-    assert_eq!(stored_server(&store, &a, &sid(2)), None);
+    assert_eq!(stored_server(&*store, &a, &sid(2)), None);
     assert_eq!(store.read_model().revision(), 1);
 
     // The next commit gets the next revision: no gap was left.
@@ -114,9 +106,7 @@ async fn a_conflict_rolls_back_the_whole_batch() {
     assert_eq!(revision, 2);
 }
 
-#[tokio::test]
-async fn one_batch_gets_consecutive_revisions() {
-    let (_dir, store) = open();
+async fn one_batch_gets_consecutive_revisions(store: Arc<dyn Store>) {
     let a = account(1);
     let revision = store
         .commit(batch(vec![
@@ -133,17 +123,15 @@ async fn one_batch_gets_consecutive_revisions() {
         [1, 2, 3]
     );
     assert_eq!(
-        stored_server(&store, &a, &sid(1)).map(|v| v.version),
+        stored_server(&*store, &a, &sid(1)).map(|v| v.version),
         Some(2)
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_commits_are_gap_free_and_published_in_order() {
+async fn concurrent_commits_are_gap_free_and_published_in_order(store: Arc<dyn Store>) {
     const TASKS: u64 = 8;
     const PER_TASK: u64 = 25;
     const TOTAL: u64 = TASKS * PER_TASK;
-    let (_dir, store) = open();
     let mut receiver = store.read_model().subscribe();
     let tasks: Vec<_> = (0..TASKS)
         .map(|t| {
@@ -158,7 +146,7 @@ async fn concurrent_commits_are_gap_free_and_published_in_order() {
                         .unwrap();
                     // Read-your-writes: the read model shows it already.
                     assert!(store.read_model().revision() >= revision);
-                    assert!(stored_server(&store, &a, &sid(n)).is_some());
+                    assert!(stored_server(&*store, &a, &sid(n)).is_some());
                 }
             })
         })
@@ -184,9 +172,7 @@ async fn concurrent_commits_are_gap_free_and_published_in_order() {
     assert!(receiver.try_recv().is_err());
 }
 
-#[tokio::test]
-async fn events_from_pages_the_log() {
-    let (_dir, store) = open();
+async fn events_from_pages_the_log(store: Arc<dyn Store>) {
     assert_eq!(store.read_model().revision(), 0);
     assert!(store.events_from(0, 10).await.unwrap().is_empty());
     let a = account(1);
@@ -216,9 +202,7 @@ async fn events_from_pages_the_log() {
     assert!(store.events_from(u64::MAX, 100).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn one_unfinished_job_per_source() {
-    let (_dir, store) = open();
+async fn one_unfinished_job_per_source(store: Arc<dyn Store>) {
     let a = account(1);
     store
         .commit(batch(vec![job_write(
@@ -235,7 +219,7 @@ async fn one_unfinished_job_per_source() {
         )]))
         .await;
     assert!(is_conflict(second));
-    assert_eq!(stored_job(&store, &a, &jid(2)), None);
+    assert_eq!(stored_job(&*store, &a, &jid(2)), None);
     assert_eq!(store.read_model().revision(), 1);
 
     // Other sources and other accounts are not affected.
@@ -267,7 +251,7 @@ async fn one_unfinished_job_per_source() {
         )]))
         .await
         .unwrap();
-    let got = stored_job(&store, &a, &jid(2)).expect("stored");
+    let got = stored_job(&*store, &a, &jid(2)).expect("stored");
     assert_eq!(
         (got.version, got.value.status),
         (1, ReplicationJobStatus::Ready)
@@ -280,9 +264,7 @@ async fn one_unfinished_job_per_source() {
     ));
 }
 
-#[tokio::test]
-async fn idempotency_record_round_trip_and_reused_token_conflicts() {
-    let (_dir, store) = open();
+async fn idempotency_record_round_trip_and_reused_token_conflicts(store: Arc<dyn Store>) {
     let a = account(1);
     let record = IdempotencyRecord {
         account_id: a.clone(),
@@ -323,7 +305,7 @@ async fn idempotency_record_round_trip_and_reused_token_conflicts() {
         })
         .await;
     assert!(is_conflict(again));
-    assert_eq!(stored_server(&store, &a, &sid(2)), None);
+    assert_eq!(stored_server(&*store, &a, &sid(2)), None);
     assert_eq!(store.read_model().revision(), 1);
 
     // Tokens are per account.
@@ -350,9 +332,7 @@ async fn idempotency_record_round_trip_and_reused_token_conflicts() {
     );
 }
 
-#[tokio::test]
-async fn client_tokens_are_forgotten_after_their_retention() {
-    let (_dir, store) = open();
+async fn client_tokens_are_forgotten_after_their_retention(store: Arc<dyn Store>) {
     let a = account(1);
     for (n, created) in [(1, 100), (2, 200), (3, 300)] {
         store
@@ -402,3 +382,16 @@ async fn client_tokens_are_forgotten_after_their_retention() {
         .await
         .unwrap();
 }
+
+contract_tests!(
+    concurrent_commits_are_gap_free_and_published_in_order,
+    insert_reads_back_at_version_1,
+    update_at_current_version_gives_version_2,
+    stale_version_conflicts_and_writes_nothing,
+    a_conflict_rolls_back_the_whole_batch,
+    one_batch_gets_consecutive_revisions,
+    events_from_pages_the_log,
+    one_unfinished_job_per_source,
+    idempotency_record_round_trip_and_reused_token_conflicts,
+    client_tokens_are_forgotten_after_their_retention,
+);

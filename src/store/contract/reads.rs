@@ -3,9 +3,7 @@
 
 use super::*;
 
-#[tokio::test]
-async fn list_source_servers_filters_and_pages() {
-    let (_dir, store) = open();
+async fn list_source_servers_filters_and_pages(store: Arc<dyn Store>) {
     let a = account(1);
     let mut writes = Vec::new();
     for n in 0..10 {
@@ -107,9 +105,7 @@ async fn list_source_servers_filters_and_pages() {
         .is_empty());
 }
 
-#[tokio::test]
-async fn list_replication_jobs_filters_and_pages() {
-    let (_dir, store) = open();
+async fn list_replication_jobs_filters_and_pages(store: Arc<dyn Store>) {
     let a = account(1);
     let statuses = [
         ReplicationJobStatus::Running,
@@ -193,9 +189,7 @@ async fn list_replication_jobs_filters_and_pages() {
     );
 }
 
-#[tokio::test]
-async fn running_jobs_make_their_source_in_use() {
-    let (_dir, store) = open();
+async fn running_jobs_make_their_source_in_use(store: Arc<dyn Store>) {
     let a = account(1);
     for n in [1, 2, 3, 4] {
         store
@@ -236,9 +230,7 @@ async fn running_jobs_make_their_source_in_use() {
     assert!(!snapshot.source_server(&sid(1)).unwrap().has_running_job);
 }
 
-#[tokio::test]
-async fn active_resources_come_oldest_change_first() {
-    let (_dir, store) = open();
+async fn active_resources_come_oldest_change_first(store: Arc<dyn Store>) {
     let a = account(1);
     let b = account(2);
     let mut cut_over = server(&a, 1);
@@ -313,9 +305,7 @@ async fn active_resources_come_oldest_change_first() {
     assert_eq!(jobs, [(jid(3), 1), (jid(1), 2)]);
 }
 
-#[tokio::test]
-async fn accounts_initialise_once() {
-    let (_dir, store) = open();
+async fn accounts_initialise_once(store: Arc<dyn Store>) {
     let a = account(1);
     assert!(!store.is_account_initialized(&a).await.unwrap());
     assert!(store.initialize_account(&a, Timestamp(1)).await.unwrap());
@@ -323,3 +313,11 @@ async fn accounts_initialise_once() {
     assert!(store.is_account_initialized(&a).await.unwrap());
     assert!(!store.is_account_initialized(&account(2)).await.unwrap());
 }
+
+contract_tests!(
+    list_source_servers_filters_and_pages,
+    list_replication_jobs_filters_and_pages,
+    running_jobs_make_their_source_in_use,
+    active_resources_come_oldest_change_first,
+    accounts_initialise_once,
+);
