@@ -164,7 +164,12 @@ impl TestServer {
             .arg(data_dir)
             .args(args);
         if servers_use_postgres() && !args.contains(&"--database-url") {
-            command.arg("--database-url").arg(database_for(data_dir));
+            // A restart on the same directory finds the same database; a
+            // killed server's leases expire within a second.
+            command
+                .arg("--database-url")
+                .arg(database_for(data_dir))
+                .args(["--lease-ttl-ms", "1000"]);
         }
         let (child, mut stdout) = spawn(command, log, capture_stderr);
         let addr = read_prefixed(&mut stdout, "listening on ");

@@ -29,7 +29,10 @@ use std::{str::FromStr, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio::task::JoinHandle;
+use tokio::{
+    sync::{mpsc, oneshot},
+    task::JoinHandle,
+};
 use tokio_postgres::NoTls;
 
 use crate::domain::{AccountId, LifecycleEvent, SourceServerId, Timestamp};
@@ -71,6 +74,8 @@ struct Inner {
     pool: Pool,
     model: Arc<ReadModel>,
     committer: Committer,
+    /// Callers waiting for the read model to reach a revision.
+    answers: mpsc::UnboundedSender<log_reader::Answer>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -142,7 +147,7 @@ impl PostgresStore {
             Arc::clone(&model),
             options.poll_interval,
         );
-        let (committer, committer_tasks) = Committer::start(pool.clone(), answers, wake);
+        let (committer, committer_tasks) = Committer::start(pool.clone(), answers.clone(), wake);
         let mut tasks = reader.start();
         tasks.extend(committer_tasks);
         Ok(PostgresStore {
@@ -150,6 +155,7 @@ impl PostgresStore {
                 pool,
                 model,
                 committer,
+                answers,
                 tasks,
             }),
         })
@@ -157,6 +163,32 @@ impl PostgresStore {
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
         self.inner.pool.get().await.map_err(pool_err)
+    }
+
+    /// Returns `value` once the read model applied `revision` if there is
+    /// a value: what was found in the tables (a client token's record, an
+    /// agent's server) is never ahead of the resources the caller then
+    /// reads from the model. Nothing found needs no wait.
+    async fn once_applied<T>(
+        &self,
+        value: Option<T>,
+        revision: u64,
+    ) -> Result<Option<T>, StoreError> {
+        if value.is_none() || self.inner.model.revision() >= revision {
+            return Ok(value);
+        }
+        let (reply, answer) = oneshot::channel();
+        let stopped = || StoreError::Unavailable("the store's log reader has stopped".to_owned());
+        self.inner
+            .answers
+            .send(log_reader::Answer {
+                through: revision,
+                result: Ok(revision),
+                reply,
+            })
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())??;
+        Ok(value)
     }
 }
 
@@ -183,7 +215,9 @@ impl Store for PostgresStore {
         account: &AccountId,
         token: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError> {
-        queries::idempotency_record(&self.client().await?, account, token).await
+        let (record, head) =
+            queries::idempotency_record(&self.client().await?, account, token).await?;
+        self.once_applied(record, head).await
     }
 
     async fn agent_instance(
@@ -191,7 +225,9 @@ impl Store for PostgresStore {
         account: &AccountId,
         instance_id: &str,
     ) -> Result<Option<SourceServerId>, StoreError> {
-        queries::agent_instance(&self.client().await?, account, instance_id).await
+        let (server, head) =
+            queries::agent_instance(&self.client().await?, account, instance_id).await?;
+        self.once_applied(server, head).await
     }
 
     async fn commit(&self, batch: WriteBatch) -> Result<u64, StoreError> {

@@ -142,49 +142,60 @@ pub(super) async fn is_account_initialized(
         .get(0))
 }
 
+/// A client token's record, with the head revision of the same snapshot
+/// (the record's commit is at or before it).
 pub(super) async fn idempotency_record(
     client: &impl GenericClient,
     account: &AccountId,
     token: &str,
-) -> Result<Option<IdempotencyRecord>, StoreError> {
+) -> Result<(Option<IdempotencyRecord>, u64), StoreError> {
     let statement = client
         .prepare_cached(
-            "SELECT fingerprint, outcome, created_at FROM client_tokens
-             WHERE account_id = $1 AND token = $2",
+            "SELECT t.fingerprint, t.outcome, t.created_at, h.revision
+             FROM log_head h LEFT JOIN client_tokens t ON t.account_id = $1 AND t.token = $2",
         )
         .await
         .map_err(map_err)?;
     let row = client
-        .query_opt(&statement, &[&account.as_str(), &token])
+        .query_one(&statement, &[&account.as_str(), &token])
         .await
         .map_err(map_err)?;
-    Ok(row.map(|row| IdempotencyRecord {
+    let fingerprint: Option<String> = row.get(0);
+    let record = fingerprint.map(|fingerprint| IdempotencyRecord {
         account_id: account.clone(),
         token: token.to_owned(),
-        fingerprint: row.get(0),
+        fingerprint,
         outcome: row.get(1),
         created: Timestamp(row.get(2)),
-    }))
+    });
+    Ok((record, to_u64(row.get(3), "head revision")?))
 }
 
+/// The server an agent instance registered, with the head revision of the
+/// same snapshot.
 pub(super) async fn agent_instance(
     client: &impl GenericClient,
     account: &AccountId,
     instance_id: &str,
-) -> Result<Option<SourceServerId>, StoreError> {
+) -> Result<(Option<SourceServerId>, u64), StoreError> {
     let row = client
-        .query_opt(
-            "SELECT server_id FROM agent_instances WHERE account_id = $1 AND instance_id = $2",
+        .query_one(
+            "SELECT a.server_id, h.revision
+             FROM log_head h LEFT JOIN agent_instances a
+                 ON a.account_id = $1 AND a.instance_id = $2",
             &[&account.as_str(), &instance_id],
         )
         .await
         .map_err(map_err)?;
-    row.map(|row| {
-        let id: &str = row.get(0);
-        SourceServerId::parse("server_id", id)
-            .map_err(|err| StoreError::Corrupt(format!("agent instance {instance_id:?}: {err}")))
-    })
-    .transpose()
+    let id: Option<&str> = row.get(0);
+    let server = id
+        .map(|id| {
+            SourceServerId::parse("server_id", id).map_err(|err| {
+                StoreError::Corrupt(format!("agent instance {instance_id:?}: {err}"))
+            })
+        })
+        .transpose()?;
+    Ok((server, to_u64(row.get(1), "head revision")?))
 }
 
 /// The secret `name`: `fresh` stored unless one exists, then whichever is
