@@ -82,11 +82,17 @@ pub(crate) struct Args {
     pub(crate) prepare_budget: Duration,
     /// Calls per DescribeSourceServers figure.
     pub(crate) describe_calls: usize,
+    /// Run on a throwaway PostgreSQL cluster (fsync on) instead of SQLite,
+    /// with the replica phase; the fleet-size phases are SQLite's.
+    pub(crate) postgres: bool,
+    /// Replicas of the PostgreSQL mode's last phase.
+    pub(crate) replicas: usize,
 }
 
 const USAGE: &str = "usage: storage_engine [--fleet N] [--connections C] [--streams M] \
      [--duration-secs S] [--warmup-secs W] [--client-threads T] [--skip PHASE[,PHASE]] \
-     [--keep-data-dir] [--prepare N] [--prepare-secs S] [--describe-calls K]\n\
+     [--keep-data-dir] [--prepare N] [--prepare-secs S] [--describe-calls K] \
+     [--postgres [--replicas R]]\n\
      phases: echo, get, register, finalize, job-cutover, fleet, describe, watch, restart";
 
 impl Args {
@@ -105,6 +111,8 @@ impl Args {
             prepare: 0,
             prepare_budget: Duration::from_secs(120),
             describe_calls: 200,
+            postgres: false,
+            replicas: 3,
         };
         let mut it = std::env::args().skip(1);
         while let Some(flag) = it.next() {
@@ -149,6 +157,8 @@ impl Args {
                 "--describe-calls" => {
                     args.describe_calls = number("--describe-calls", value("--describe-calls")?)?
                 }
+                "--postgres" => args.postgres = true,
+                "--replicas" => args.replicas = number("--replicas", value("--replicas")?)?,
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
             }
@@ -158,12 +168,17 @@ impl Args {
             || args.client_threads == 0
             || args.duration.is_zero()
             || args.describe_calls == 0
+            || args.replicas == 0
         {
             return Err(
-                "--connections, --streams, --client-threads, --duration-secs and \
-                 --describe-calls must be > 0"
+                "--connections, --streams, --client-threads, --duration-secs, \
+                 --describe-calls and --replicas must be > 0"
                     .to_owned(),
             );
+        }
+        if args.postgres {
+            args.skip
+                .extend([Phase::Fleet, Phase::Describe, Phase::Watch, Phase::Restart]);
         }
         Ok(args)
     }

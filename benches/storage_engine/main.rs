@@ -38,6 +38,12 @@
 //! Phases: echo, get, register, finalize, job-cutover, fleet, describe,
 //! watch, restart. This is a program that prints figures, not a timed
 //! test: it runs once.
+//!
+//! With `--postgres [--replicas R]` the store is a throwaway PostgreSQL
+//! cluster with fsync on: echo, get, register, finalize and job-cutover
+//! run on a first replica, then registrations spread over 1..R replicas
+//! (aggregate rate) with the cross-replica watch delivery delay under the
+//! last load; the fleet-size phases are SQLite's and are skipped.
 
 mod args;
 mod echo;
@@ -47,6 +53,7 @@ mod mutations;
 mod prepare;
 #[path = "../common/proc_stats.rs"]
 mod proc_stats;
+mod replicas;
 mod report;
 mod server;
 
@@ -161,12 +168,22 @@ async fn run(args: Args) -> Result<(), BoxError> {
         ticks: clock_ticks(),
         summary: Summary::default(),
     };
-    let mut server = Process::cutoverd(data_dir.path())?;
+    let postgres = match args.postgres {
+        true => Some(replicas::Cluster::start()?),
+        false => None,
+    };
+    let mut server = match &postgres {
+        Some((_, url)) => Process::cutoverd_replica(url, "replica-0")?,
+        None => Process::cutoverd(data_dir.path())?,
+    };
     println!(
-        "cutoverd pid {} at {} (--no-simulator --agent-silence-seconds {AGENT_SILENCE_SECONDS}, CUTOVER_LOG=warn), data dir {}",
+        "cutoverd pid {} at {} (--no-simulator --agent-silence-seconds {AGENT_SILENCE_SECONDS}, CUTOVER_LOG=warn), {}",
         server.pid(),
         server.addr,
-        data_dir.path().display()
+        match &postgres {
+            Some((_, url)) => format!("PostgreSQL 15 with fsync on at {url}"),
+            None => format!("data dir {}", data_dir.path().display()),
+        }
     );
     println!(
         "load: {} connections x {} streams, {:?} warm-up + {:?} measured, client runtime of {} thread(s); fleet {}",
@@ -214,7 +231,12 @@ async fn run(args: Args) -> Result<(), BoxError> {
         let label = format!("GetSourceServer at {servers} servers");
         bench.measure(&label, &server, GET_PATH, frames).await?;
     }
-    fleet::print_footprint(&server, data_dir.path(), servers)?;
+    let mut others = Vec::new();
+    if let Some((_, url)) = &postgres {
+        others = replicas::replicas_phase(&mut bench, &server, url, args.replicas).await?;
+    } else {
+        fleet::print_footprint(&server, data_dir.path(), servers)?;
+    }
     if args.runs(Phase::Describe) {
         let counted = fleet::describe_phase(server.connect().await?, args.describe_calls).await?;
         if counted != servers {
@@ -233,6 +255,9 @@ async fn run(args: Args) -> Result<(), BoxError> {
     }
     bench.summary.print();
     println!("machine load average at the end: {}", load_average());
+    for mut replica in others {
+        replica.stop(Duration::from_secs(10)).await;
+    }
     server.stop(Duration::from_secs(60)).await;
     if args.keep_data_dir {
         println!("data dir kept: {}", data_dir.keep().display());

@@ -43,9 +43,9 @@ pub(crate) async fn finalize_phase(
         .await?;
     let started = Instant::now();
     let called = &ids[..outcome.issued.min(ids.len())];
-    let done = prepare::complete_follow_ups(prep, called).await?;
+    let (uninstalled, torn_down) = prepare::complete_follow_ups(prep, called).await?;
     println!(
-        "[FinalizeCutover] as their agent, completed both follow-up tasks of {done} of the {} servers called in {}",
+        "[FinalizeCutover] as their data plane, completed {uninstalled} agent uninstalls and {torn_down} teardowns of the {} servers called in {}",
         called.len(),
         ms(started.elapsed())
     );

@@ -9,7 +9,7 @@ use cutover::pb::v1::{
     agent_service_client::AgentServiceClient,
     replication_job_service_client::ReplicationJobServiceClient,
     source_server_service_client::SourceServerServiceClient, AcknowledgeCommandRequest,
-    AgentCommandKind, AgentCommandOutcome, ChangeServerLifeCycleStateRequest,
+    AgentCommandKind, AgentCommandOutcome, ChangeServerLifeCycleStateRequest, CommandExecutor,
     CreateReplicationJobRequest, DataReplicationState, GetReplicationJobRequest,
     GetSourceServerRequest, LifeCycleState, ReceiveCommandsRequest, RegisterSourceServerRequest,
     ReplicationJobStatus, ReportReplicationRequest, StartCutoverRequest,
@@ -195,9 +195,8 @@ pub(crate) async fn jobs_waiting(
 }
 
 /// Acts as the agent of a cut-over server: acknowledges its UNINSTALL_AGENT
-/// command, then the TEARDOWN_REPLICATION_RESOURCES command delivered once
-/// the agent is uninstalled. False if a command did not come.
-async fn follow_ups_done(channel: Channel, server: String) -> Result<bool, BoxError> {
+/// command. False if it did not come.
+async fn uninstalled(channel: Channel, server: String) -> Result<bool, BoxError> {
     let mut agents = AgentServiceClient::new(channel);
     let mut commands = agents
         .receive_commands(ReceiveCommandsRequest {
@@ -213,32 +212,72 @@ async fn follow_ups_done(channel: Channel, server: String) -> Result<bool, BoxEr
         let Some(command) = message? else {
             return Ok(false);
         };
-        agents
-            .acknowledge_command(AcknowledgeCommandRequest {
-                command_id: command.command_id,
-                progress: 100.0,
-                outcome: AgentCommandOutcome::Succeeded as i32,
-                ..Default::default()
-            })
-            .await?;
-        if command.kind == AgentCommandKind::TeardownReplicationResources as i32 {
+        acknowledge(&mut agents, command.command_id).await?;
+        if command.kind == AgentCommandKind::UninstallAgent as i32 {
             return Ok(true);
         }
     }
 }
 
+/// Acts as the account's replication infrastructure: acknowledges
+/// TEARDOWN_REPLICATION_RESOURCES commands until `expected` are done or
+/// none comes for a while. Returns how many it acknowledged.
+async fn torn_down(channel: Channel, expected: usize) -> Result<usize, BoxError> {
+    let mut agents = AgentServiceClient::new(channel);
+    let mut commands = agents
+        .receive_commands(ReceiveCommandsRequest {
+            executor: CommandExecutor::ReplicationInfrastructure as i32,
+            ..Default::default()
+        })
+        .await?
+        .into_inner();
+    let mut done = std::collections::HashSet::new();
+    while done.len() < expected {
+        let Ok(Some(command)) = tokio::time::timeout(FOLLOW_UP_TIMEOUT, commands.message())
+            .await
+            .unwrap_or(Ok(None))
+        else {
+            break;
+        };
+        if command.kind == AgentCommandKind::TeardownReplicationResources as i32 {
+            done.insert(command.command_id.clone());
+        }
+        acknowledge(&mut agents, command.command_id).await?;
+    }
+    Ok(done.len())
+}
+
+async fn acknowledge(
+    agents: &mut AgentServiceClient<Channel>,
+    command_id: String,
+) -> Result<(), BoxError> {
+    agents
+        .acknowledge_command(AcknowledgeCommandRequest {
+            command_id,
+            progress: 100.0,
+            outcome: AgentCommandOutcome::Succeeded as i32,
+            ..Default::default()
+        })
+        .await?;
+    Ok(())
+}
+
 /// Completes the follow-up tasks of the `servers` that were cut over, as
-/// their data plane: left pending, they fall overdue 10 and 90 minutes
-/// after FinalizeCutover, and the scheduler's overdue marks would be
-/// writes in the background of later phases. Returns the servers done.
+/// their data plane (each server's agent uninstalls; the account's
+/// replication infrastructure tears down): left pending, they fall overdue
+/// 10 and 90 minutes after FinalizeCutover, and the scheduler's overdue
+/// marks would be writes in the background of later phases. Returns the
+/// servers whose agent was uninstalled and how many teardowns were done.
 pub(crate) async fn complete_follow_ups(
     channels: &[Channel],
     servers: &[String],
-) -> Result<usize, BoxError> {
+) -> Result<(usize, usize), BoxError> {
+    let teardowns = tokio::spawn(torn_down(channels[0].clone(), servers.len()));
     let done: Vec<bool> = futures_util::stream::iter(servers.iter().enumerate())
-        .map(|(i, server)| follow_ups_done(channels[i % channels.len()].clone(), server.clone()))
+        .map(|(i, server)| uninstalled(channels[i % channels.len()].clone(), server.clone()))
         .buffer_unordered(CONCURRENCY)
         .try_collect()
         .await?;
-    Ok(done.into_iter().filter(|&done| done).count())
+    let uninstalled = done.into_iter().filter(|&done| done).count();
+    Ok((uninstalled, teardowns.await??))
 }

@@ -88,6 +88,18 @@ impl Process {
         Process::spawn(command)
     }
 
+    /// The release `cutoverd` without the simulator, as replica `name` of
+    /// the PostgreSQL database at `url`.
+    pub(crate) fn cutoverd_replica(url: &str, name: &str) -> Result<Process, BoxError> {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_cutoverd"));
+        command
+            .args(["--no-simulator", "--listen", "127.0.0.1:0"])
+            .args(["--agent-silence-seconds", AGENT_SILENCE_SECONDS])
+            .args(["--database-url", url, "--replica-id", name])
+            .env("CUTOVER_LOG", "warn");
+        Process::spawn(command)
+    }
+
     /// The process id.
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()

@@ -8,7 +8,7 @@ use std::{
     time::Duration,
 };
 
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use tokio::{
     sync::broadcast::{self, error::RecvError},
     time::Instant,
@@ -28,6 +28,8 @@ use crate::{
 const FIRST_RETRY: Millis = Millis(5_000);
 /// Longest wait between deliveries, before time compression.
 const MAX_RETRY: Millis = Millis::minutes(5);
+/// Most commands queued, and deliveries recorded concurrently, at a time.
+const DELIVERY_BATCH: usize = 256;
 
 /// A command as delivered: with the delivery's attempt number.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,8 +114,12 @@ impl CommandStream {
         }
     }
 
-    /// Queues every pending command that was not delivered yet, or whose
-    /// retry is due; forgets those no longer pending.
+    /// Queues the pending commands that were not delivered yet, or whose
+    /// retry is due, up to [`DELIVERY_BATCH`]; forgets those no longer
+    /// pending. A follow-up task's delivery is recorded before it is sent,
+    /// the batch's records concurrently so they share group commits: an
+    /// infrastructure listener with thousands of teardowns pending (a whole
+    /// wave finalised) gets its first ones at once, not after every record.
     async fn refresh(&mut self) -> Result<(), DomainError> {
         let commands = self
             .plane
@@ -122,24 +128,43 @@ impl CommandStream {
         self.sent
             .retain(|id, _| commands.iter().any(|c| &c.id == id));
         let now = Instant::now();
-        for command in commands {
-            let attempt = match self.sent.get(&command.id) {
-                None => command.attempts + 1,
-                Some(&(attempt, at)) if now >= at + self.plane.retry_after(attempt) => attempt + 1,
-                Some(_) => continue,
-            };
-            // A follow-up task's deliveries are durable: its back-off goes on
-            // across reconnects and restarts.
-            let attempt = match &command.id {
-                CommandRef::FollowUp { server, task } => {
-                    self.plane
-                        .record_follow_up_delivery(&self.caller, server, task)
-                        .await?
-                }
-                CommandRef::JobStep { .. } => attempt,
-            };
-            self.sent.insert(command.id.clone(), (attempt, now));
-            self.ready.push_back(Delivery { command, attempt });
+        let due: Vec<(AgentCommand, u32)> = commands
+            .into_iter()
+            .filter_map(|command| {
+                let attempt = match self.sent.get(&command.id) {
+                    None => command.attempts + 1,
+                    Some(&(attempt, at)) if now >= at + self.plane.retry_after(attempt) => {
+                        attempt + 1
+                    }
+                    Some(_) => return None,
+                };
+                Some((command, attempt))
+            })
+            .take(DELIVERY_BATCH)
+            .collect();
+        let (plane, caller) = (&self.plane, &self.caller);
+        let recorded: Vec<Result<Delivery, DomainError>> = futures_util::stream::iter(due)
+            .map(|(command, attempt)| async move {
+                // A follow-up task's deliveries are durable: its back-off
+                // goes on across reconnects and restarts.
+                let attempt = match &command.id {
+                    CommandRef::FollowUp { server, task } => {
+                        plane
+                            .record_follow_up_delivery(caller, server, task)
+                            .await?
+                    }
+                    CommandRef::JobStep { .. } => attempt,
+                };
+                Ok(Delivery { command, attempt })
+            })
+            .buffered(DELIVERY_BATCH)
+            .collect()
+            .await;
+        for delivery in recorded {
+            let delivery = delivery?;
+            self.sent
+                .insert(delivery.command.id.clone(), (delivery.attempt, now));
+            self.ready.push_back(delivery);
         }
         Ok(())
     }
