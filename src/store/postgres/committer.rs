@@ -18,6 +18,11 @@
 //!
 //! Callers are answered by the log reader, once the read model applied
 //! their revision; its notifier tells the other replicas.
+//!
+//! One group is in flight per replica. Two (the second locking and
+//! checking its rows while the first waits for its flush) gained 5% with
+//! one replica and lost 30% with three: more, smaller transactions
+//! queueing on the counter row.
 
 use std::{collections::HashMap, sync::Arc};
 
@@ -35,6 +40,7 @@ use super::{
     map_err, pool_err,
     queries::{to_i64, to_u64},
 };
+use crate::domain::LifecycleEvent;
 use crate::store::{StoreError, WriteBatch};
 
 /// Most batches committed in one transaction.
@@ -58,10 +64,12 @@ fn stopped() -> StoreError {
 }
 
 impl Committer {
-    /// Starts the committer and its notifier; outcomes go to `answers`,
-    /// and `wake` tells the log reader a commit landed.
+    /// Starts the committer and its notifier; committed events go to
+    /// `committed` and outcomes to `answers`, and `wake` tells the log
+    /// reader a commit landed.
     pub(super) fn start(
         pool: Pool,
+        committed: mpsc::UnboundedSender<Vec<LifecycleEvent>>,
         answers: mpsc::UnboundedSender<Answer>,
         wake: Arc<Notify>,
     ) -> (Committer, Vec<JoinHandle<()>>) {
@@ -69,6 +77,7 @@ impl Committer {
         let (heads, head) = watch::channel(0u64);
         let writer = Writer {
             pool: pool.clone(),
+            committed,
             answers,
             wake,
             heads,
@@ -133,6 +142,7 @@ struct Outcome {
 
 struct Writer {
     pool: Pool,
+    committed: mpsc::UnboundedSender<Vec<LifecycleEvent>>,
     answers: mpsc::UnboundedSender<Answer>,
     wake: Arc<Notify>,
     heads: watch::Sender<u64>,
@@ -236,6 +246,9 @@ impl Writer {
             }
             self.settle(commit_id).await.map_err(Failed::Nothing)?;
         }
+        // Before the answers: the reader applies these without reading
+        // them back. A reader that is gone has no one to answer either.
+        let _ = self.committed.send(rows.committed);
         Ok(Outcome {
             results,
             through: head,

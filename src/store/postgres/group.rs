@@ -124,6 +124,9 @@ pub(super) struct Rows {
     pub events: Vec<(i64, i64, Vec<u8>)>,
     pub tokens: Vec<crate::store::IdempotencyRecord>,
     pub instances: Vec<crate::store::AgentInstance>,
+    /// The events, as the log reader applies them: this replica's own
+    /// commits need no read back.
+    pub committed: Vec<LifecycleEvent>,
 }
 
 /// The group's decision: each batch's outcome (how many events it writes,
@@ -251,6 +254,7 @@ impl<'a> Plan<'a> {
                 codec::encode_event(&event, &mut buffer);
                 rows.events
                     .push((signed, event.event.time.0, buffer.clone()));
+                rows.committed.push(event);
             }
             rows.tokens.extend(batch.idempotency.clone());
             rows.instances.extend(batch.agent_instance.clone());

@@ -9,7 +9,11 @@
 //! applied: commits become visible in revision order, so what it finds is
 //! always the next gap-free run.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, VecDeque},
+    sync::Arc,
+    time::Duration,
+};
 
 use deadpool_postgres::Pool;
 use futures_util::future::poll_fn;
@@ -20,6 +24,7 @@ use tokio::{
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use super::{committer::CHANNEL, pool_err, queries};
+use crate::domain::LifecycleEvent;
 use crate::store::{ReadModel, StoreError};
 
 /// Most events read per query.
@@ -41,19 +46,31 @@ pub(super) struct LogReader {
     model: Arc<ReadModel>,
     poll: Duration,
     answers: mpsc::UnboundedReceiver<Answer>,
+    /// This replica's own commits' events, in revision order.
+    committed: mpsc::UnboundedReceiver<Vec<LifecycleEvent>>,
+    /// Those not applied yet: applied from here, never read back.
+    local: VecDeque<LifecycleEvent>,
     wake: Arc<Notify>,
 }
 
+/// The channels a reader is fed through: this replica's committed events,
+/// its callers' answers, and the wake-up.
+type Feeds = (
+    mpsc::UnboundedSender<Vec<LifecycleEvent>>,
+    mpsc::UnboundedSender<Answer>,
+    Arc<Notify>,
+);
+
 impl LogReader {
-    /// A reader applying to `model`; returns it with the sender of answers
-    /// and the notify that wakes it.
+    /// A reader applying to `model`; returns it with what feeds it.
     pub(super) fn new(
         pool: Pool,
         config: tokio_postgres::Config,
         model: Arc<ReadModel>,
         poll: Duration,
-    ) -> (LogReader, mpsc::UnboundedSender<Answer>, Arc<Notify>) {
+    ) -> (LogReader, Feeds) {
         let (answers_in, answers) = mpsc::unbounded_channel();
+        let (committed_in, committed) = mpsc::unbounded_channel();
         let wake = Arc::new(Notify::new());
         let reader = LogReader {
             pool,
@@ -61,9 +78,11 @@ impl LogReader {
             model,
             poll,
             answers,
+            committed,
+            local: VecDeque::new(),
             wake: Arc::clone(&wake),
         };
-        (reader, answers_in, wake)
+        (reader, (committed_in, answers_in, wake))
     }
 
     /// Starts the reader and its listener.
@@ -89,6 +108,10 @@ impl LogReader {
             while let Ok(answer) = self.answers.try_recv() {
                 waiting.entry(answer.through).or_default().push(answer);
             }
+            while let Ok(events) = self.committed.try_recv() {
+                // One group at a time: they come in revision order.
+                self.local.extend(events);
+            }
             let behind = waiting
                 .last_key_value()
                 .is_some_and(|(&through, _)| through > self.model.revision());
@@ -109,24 +132,58 @@ impl LogReader {
         }
     }
 
-    /// Applies every event committed after the last one applied.
-    async fn catch_up(&self) -> Result<(), StoreError> {
-        let client = self.pool.get().await.map_err(pool_err)?;
+    /// Applies every event committed after the last one applied: this
+    /// replica's own from memory, the others' read from the log. Every
+    /// revision below one of its own commits is committed and visible
+    /// already (the counter row orders commits), so the reads between two
+    /// of its own runs find everything they need.
+    async fn catch_up(&mut self) -> Result<(), StoreError> {
+        let mut client = None;
         loop {
-            let from = self.model.revision() + 1;
-            let events = queries::events_from(&client, from, READ_BATCH).await?;
-            let count = events.len();
-            if let Err(err) = self.model.apply(events) {
-                // Compaction deleted events this replica had not read: its
-                // read model can no longer follow the log. Serving reads
-                // that miss commits would be worse than stopping; a restart
-                // loads the current state.
-                tracing::error!(%err, "this replica fell behind the compacted log");
-                std::process::abort();
+            let next = self.model.revision() + 1;
+            while self.local.front().is_some_and(|e| e.revision < next) {
+                self.local.pop_front();
             }
-            if count < READ_BATCH {
+            let own = self
+                .local
+                .iter()
+                .enumerate()
+                .take_while(|&(i, e)| e.revision == next + i as u64)
+                .count();
+            if own > 0 {
+                let run: Vec<LifecycleEvent> = self.local.drain(..own).collect();
+                self.apply(run);
+                continue;
+            }
+            let before = self.local.front().map(|e| e.revision);
+            let client = match &mut client {
+                Some(client) => client,
+                None => client.insert(self.pool.get().await.map_err(pool_err)?),
+            };
+            let events = queries::events_between(&*client, next, before, READ_BATCH).await?;
+            let count = events.len();
+            self.apply(events);
+            if count < READ_BATCH && before.is_none() {
                 return Ok(());
             }
+            if count == 0 {
+                // Our own next run is not adjacent yet and nothing lies
+                // between: cannot happen while the counter orders commits.
+                return Err(StoreError::Unavailable(format!(
+                    "the log has no revision {next} yet this replica committed {before:?}"
+                )));
+            }
+        }
+    }
+
+    fn apply(&self, events: Vec<LifecycleEvent>) {
+        if let Err(err) = self.model.apply(events) {
+            // Compaction deleted events this replica had not read: its
+            // read model can no longer follow the log. Serving reads that
+            // miss commits would be worse than stopping; a restart loads
+            // the current state.
+            tracing::error!(%err, "this replica fell behind the compacted log");
+            std::process::abort();
         }
     }
 }

@@ -141,13 +141,14 @@ impl PostgresStore {
         }
         let (head, resources) = queries::load(&pool).await?;
         let model = Arc::new(ReadModel::load(head, resources));
-        let (reader, answers, wake) = log_reader::LogReader::new(
+        let (reader, (committed, answers, wake)) = log_reader::LogReader::new(
             pool.clone(),
             config,
             Arc::clone(&model),
             options.poll_interval,
         );
-        let (committer, committer_tasks) = Committer::start(pool.clone(), answers.clone(), wake);
+        let (committer, committer_tasks) =
+            Committer::start(pool.clone(), committed, answers.clone(), wake);
         let mut tasks = reader.start();
         tasks.extend(committer_tasks);
         Ok(PostgresStore {

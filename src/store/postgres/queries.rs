@@ -86,19 +86,49 @@ pub(super) async fn events_from(
         )
         .await
         .map_err(map_err)?;
-    rows.iter()
-        .map(|row| {
-            let revision = to_u64(row.get(0), "event revision")?;
-            let event = codec::decode_event(row.get(1))?;
-            if event.revision != revision {
-                return Err(StoreError::Corrupt(format!(
-                    "event stored at revision {revision} says it is {}",
-                    event.revision
-                )));
-            }
-            Ok(event)
-        })
-        .collect()
+    rows.iter().map(decode_event_row).collect()
+}
+
+/// Up to `limit` events from revision `from` on, before revision `before`
+/// when given.
+pub(super) async fn events_between(
+    client: &impl GenericClient,
+    from: u64,
+    before: Option<u64>,
+    limit: usize,
+) -> Result<Vec<LifecycleEvent>, StoreError> {
+    let statement = client
+        .prepare_cached(
+            "SELECT revision, body FROM log WHERE revision >= $1 AND revision < $2
+             ORDER BY revision LIMIT $3",
+        )
+        .await
+        .map_err(map_err)?;
+    let rows = client
+        .query(
+            &statement,
+            &[
+                &to_i64(from),
+                &before.map_or(i64::MAX, to_i64),
+                &i64::try_from(limit).unwrap_or(i64::MAX),
+            ],
+        )
+        .await
+        .map_err(map_err)?;
+    rows.iter().map(decode_event_row).collect()
+}
+
+/// An event row (revision, body), checked.
+fn decode_event_row(row: &tokio_postgres::Row) -> Result<LifecycleEvent, StoreError> {
+    let revision = to_u64(row.get(0), "event revision")?;
+    let event = codec::decode_event(row.get(1))?;
+    if event.revision != revision {
+        return Err(StoreError::Corrupt(format!(
+            "event stored at revision {revision} says it is {}",
+            event.revision
+        )));
+    }
+    Ok(event)
 }
 
 /// The oldest revision the log still holds.
