@@ -219,32 +219,36 @@ async fn uninstalled(channel: Channel, server: String) -> Result<bool, BoxError>
     }
 }
 
-/// Acts as the account's replication infrastructure: acknowledges
-/// TEARDOWN_REPLICATION_RESOURCES commands until `expected` are done or
-/// none comes for a while. Returns how many it acknowledged.
-async fn torn_down(channel: Channel, expected: usize) -> Result<usize, BoxError> {
-    let mut agents = AgentServiceClient::new(channel);
-    let mut commands = agents
+/// Acts as the account's replication infrastructure: acknowledges up to
+/// `expected` TEARDOWN_REPLICATION_RESOURCES commands, [`CONCURRENCY`] at
+/// a time, until none comes for a while. Returns how many it acknowledged.
+/// The acknowledgements go over `acks`, another connection than the
+/// command stream's: commands waiting to be read hold their connection's
+/// HTTP/2 window, which the acknowledgements' answers would wait for.
+async fn torn_down(stream: Channel, acks: Channel, expected: usize) -> Result<usize, BoxError> {
+    let agents = AgentServiceClient::new(acks);
+    let commands = AgentServiceClient::new(stream)
         .receive_commands(ReceiveCommandsRequest {
             executor: CommandExecutor::ReplicationInfrastructure as i32,
             ..Default::default()
         })
         .await?
         .into_inner();
-    let mut done = std::collections::HashSet::new();
-    while done.len() < expected {
-        let Ok(Some(command)) = tokio::time::timeout(FOLLOW_UP_TIMEOUT, commands.message())
-            .await
-            .unwrap_or(Ok(None))
-        else {
-            break;
-        };
-        if command.kind == AgentCommandKind::TeardownReplicationResources as i32 {
-            done.insert(command.command_id.clone());
+    let acknowledged: Vec<()> = futures_util::stream::unfold(commands, |mut commands| async move {
+        match tokio::time::timeout(FOLLOW_UP_TIMEOUT, commands.message()).await {
+            Ok(Ok(Some(command))) => Some((command, commands)),
+            _ => None,
         }
-        acknowledge(&mut agents, command.command_id).await?;
-    }
-    Ok(done.len())
+    })
+    .take(expected)
+    .map(|command| {
+        let mut agents = agents.clone();
+        async move { acknowledge(&mut agents, command.command_id).await }
+    })
+    .buffer_unordered(CONCURRENCY)
+    .try_collect()
+    .await?;
+    Ok(acknowledged.len())
 }
 
 async fn acknowledge(
@@ -272,7 +276,8 @@ pub(crate) async fn complete_follow_ups(
     channels: &[Channel],
     servers: &[String],
 ) -> Result<(usize, usize), BoxError> {
-    let teardowns = tokio::spawn(torn_down(channels[0].clone(), servers.len()));
+    let acks = channels.get(1).unwrap_or(&channels[0]).clone();
+    let teardowns = tokio::spawn(torn_down(channels[0].clone(), acks, servers.len()));
     let done: Vec<bool> = futures_util::stream::iter(servers.iter().enumerate())
         .map(|(i, server)| uninstalled(channels[i % channels.len()].clone(), server.clone()))
         .buffer_unordered(CONCURRENCY)

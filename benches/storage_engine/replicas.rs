@@ -21,8 +21,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     load::{self, Frames, Plan},
+    proc_stats::cpu_time,
     report::spread,
-    server::Process,
+    server::{clock_ticks, Process},
     Bench, BoxError, REGISTER_PATH,
 };
 
@@ -92,6 +93,13 @@ async fn spread_registrations(
         ))),
         _ => None,
     };
+    let ticks = clock_ticks();
+    let cpu = || {
+        let replicas: Duration = replicas.iter().map(|r| r.cpu(ticks)).sum();
+        (replicas, cpu_time_of_all("postgres", ticks))
+    };
+    let (replicas_before, postgres_before) = cpu();
+    let started = Instant::now();
     let runs: Vec<_> = replicas
         .iter()
         .map(|replica| {
@@ -100,9 +108,14 @@ async fn spread_registrations(
         })
         .collect();
     let mut total = 0.0;
+    let mut calls = 0;
     for run in runs {
-        total += run.await??.rate();
+        let outcome = run.await??;
+        total += outcome.rate();
+        calls += outcome.ok_in_all;
     }
+    let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+    let (replicas_after, postgres_after) = cpu();
     stop.cancel();
     let label = format!("RegisterSourceServer over {} replica(s)", replicas.len());
     println!(
@@ -110,6 +123,18 @@ async fn spread_registrations(
         bench.summary.ratio(total),
         per_replica.connections,
         per_replica.streams
+    );
+    let per_call = |cpu: Duration| cpu.as_secs_f64() * 1e6 / (calls.max(1) as f64);
+    let (replicas_cpu, postgres_cpu) = (
+        replicas_after.saturating_sub(replicas_before),
+        postgres_after.saturating_sub(postgres_before),
+    );
+    println!(
+        "[{label}] CPU per durable call (warm-up included): replicas {:.0} us, PostgreSQL {:.0} us; busy: replicas {:.0}%, PostgreSQL {:.0}% (of one core)",
+        per_call(replicas_cpu),
+        per_call(postgres_cpu),
+        replicas_cpu.as_secs_f64() * 100.0 / elapsed,
+        postgres_cpu.as_secs_f64() * 100.0 / elapsed,
     );
     bench.summary.add(&label, total);
     if let Some(delivery) = delivery {
@@ -195,4 +220,27 @@ pub(crate) async fn replicas_phase(
         spread_registrations(bench, &replicas, k == count && k > 1).await?;
     }
     Ok(others)
+}
+
+/// CPU time used so far by the live processes named `name` (the
+/// `postgres` server and its backends: the replicas' pooled connections
+/// live through a phase).
+fn cpu_time_of_all(name: &str, ticks_per_second: u64) -> Duration {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Duration::ZERO;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| {
+            entry
+                .file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter(|entry| {
+            std::fs::read_to_string(entry.path().join("comm")).is_ok_and(|comm| comm.trim() == name)
+        })
+        .map(|entry| cpu_time(&entry.file_name().to_string_lossy(), ticks_per_second))
+        .sum()
 }
