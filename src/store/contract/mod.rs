@@ -90,7 +90,7 @@ pub(crate) async fn open_postgres(url: String) -> PostgresStore {
 }
 
 /// A source server as the store's read model holds it.
-fn stored_server(
+pub(crate) fn stored_server(
     store: &dyn Store,
     account: &AccountId,
     id: &SourceServerId,
@@ -100,7 +100,7 @@ fn stored_server(
 }
 
 /// A replication job as the store's read model holds it.
-fn stored_job(
+pub(crate) fn stored_job(
     store: &dyn Store,
     account: &AccountId,
     id: &ReplicationJobId,
