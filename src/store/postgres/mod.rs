@@ -22,6 +22,7 @@ mod group;
 mod log_reader;
 mod queries;
 mod schema;
+mod statements;
 #[cfg(test)]
 mod tests;
 
