@@ -355,6 +355,8 @@ async fn a_postgres_restart_is_unavailable_meanwhile_and_loses_nothing_acknowled
         .await
         .expect_err("no database, no durable write");
     assert_eq!(refused.code(), Code::Unavailable, "{refused:?}");
+    // Reads are served from the read model meanwhile.
+    get_server(&mut servers, &acknowledged[0]).await;
     cluster.resume();
 
     let after = eventually(DEADLINE, "writes to succeed again", || {

@@ -3,7 +3,7 @@
 //! and again, with back-off, until the agent acknowledges it done.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
     sync::Arc,
     time::Duration,
 };
@@ -125,8 +125,10 @@ impl CommandStream {
             .plane
             .pending_commands(&self.caller, &self.listener)
             .await?;
-        self.sent
-            .retain(|id, _| commands.iter().any(|c| &c.id == id));
+        // A set: with tens of thousands pending (a wave's teardowns), a scan
+        // per delivered command would be quadratic on every refresh.
+        let pending: HashSet<&CommandRef> = commands.iter().map(|c| &c.id).collect();
+        self.sent.retain(|id, _| pending.contains(id));
         let now = Instant::now();
         let due: Vec<(AgentCommand, u32)> = commands
             .into_iter()

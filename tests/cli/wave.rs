@@ -146,29 +146,17 @@ fn a_job_cuts_over_with_a_final_sync() {
     );
     assert_eq!(page.json()["replicationJobs"][0]["jobId"], job.as_str());
 
-    let cut = ctl(
-        &server,
-        &[
-            "jobs",
-            "cutover",
-            &job,
-            "--sync-data",
-            "--client-token",
-            "cut-1",
-        ],
-    );
+    let cut_over = [
+        "jobs",
+        "cutover",
+        &job,
+        "--sync-data",
+        "--client-token",
+        "cut-1",
+    ];
+    let cut = ctl(&server, &cut_over);
     assert!(cut.ok().contains("cutting over"), "{}", cut.stdout);
-    let retry = ctl(
-        &server,
-        &[
-            "jobs",
-            "cutover",
-            &job,
-            "--sync-data",
-            "--client-token",
-            "cut-1",
-        ],
-    );
+    let retry = ctl(&server, &cut_over);
     retry.ok();
     let finished = ctl(
         &server,

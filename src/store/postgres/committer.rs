@@ -160,7 +160,12 @@ impl Writer {
             }
             let (batches, replies): (Vec<_>, Vec<_>) = group.drain(..).unzip();
             let outcome = self.commit(&batches).await;
-            self.heads.send_replace(outcome.through);
+            // Only a group that wrote moves the head the others follow.
+            self.heads.send_if_modified(|head| {
+                let moved = outcome.through > *head;
+                *head = (*head).max(outcome.through);
+                moved
+            });
             for (result, reply) in outcome.results.into_iter().zip(replies) {
                 let answer = Answer {
                     through: outcome.through,
@@ -235,7 +240,8 @@ impl Writer {
         }
         let base = head - count.unsigned_abs();
         let (results, rows) = plan.finish(base);
-        let commit_id: i64 = rand::random::<i64>().abs();
+        // Non-negative, so no two groups' ids differ only in sign.
+        let commit_id = i64::try_from(rand::random::<u64>() >> 1).unwrap_or(i64::MAX);
         write_rows(&tx, &rows, commit_id, to_i64(base + 1))
             .await
             .map_err(classify)?;

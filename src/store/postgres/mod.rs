@@ -241,7 +241,7 @@ impl Store for PostgresStore {
         from: u64,
         limit: usize,
     ) -> Result<Vec<LifecycleEvent>, StoreError> {
-        queries::events_from(&self.client().await?, from, limit).await
+        queries::events_between(&self.client().await?, from, None, limit).await
     }
 
     async fn oldest_revision(&self) -> Result<u64, StoreError> {

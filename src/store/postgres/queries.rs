@@ -67,28 +67,6 @@ pub(super) async fn load(pool: &Pool) -> Result<(u64, Vec<Versioned<Resource>>),
     Ok((to_u64(head, "head revision")?, resources))
 }
 
-/// Up to `limit` events from revision `from` on.
-pub(super) async fn events_from(
-    client: &impl GenericClient,
-    from: u64,
-    limit: usize,
-) -> Result<Vec<LifecycleEvent>, StoreError> {
-    let statement = client
-        .prepare_cached(
-            "SELECT revision, body FROM log WHERE revision >= $1 ORDER BY revision LIMIT $2",
-        )
-        .await
-        .map_err(map_err)?;
-    let rows = client
-        .query(
-            &statement,
-            &[&to_i64(from), &i64::try_from(limit).unwrap_or(i64::MAX)],
-        )
-        .await
-        .map_err(map_err)?;
-    rows.iter().map(decode_event_row).collect()
-}
-
 /// Up to `limit` events from revision `from` on, before revision `before`
 /// when given.
 pub(super) async fn events_between(
