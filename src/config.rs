@@ -160,6 +160,22 @@ pub struct Config {
     /// picks a free port, printed as `metrics on HOST:PORT` on stdout.
     #[arg(long, env = "CUTOVER_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Address of the AWS MGN endpoint (restJson1, SigV4), for the AWS
+    /// SDKs; off unless given. Port 0 picks a free port, printed as
+    /// `mgn on HOST:PORT` on stdout.
+    #[arg(long, env = "CUTOVER_MGN_LISTEN")]
+    pub mgn_listen: Option<SocketAddr>,
+    /// Address of the Alibaba Cloud SMC endpoint (RPC style, ACS3 or
+    /// HMAC-SHA1 signatures), for Alibaba's SDKs; off unless given. Port 0
+    /// picks a free port, printed as `smc on HOST:PORT` on stdout.
+    #[arg(long, env = "CUTOVER_SMC_LISTEN")]
+    pub smc_listen: Option<SocketAddr>,
+    /// Access keys of the MGN and SMC endpoints: lines of
+    /// `ACCESS_KEY_ID SECRET ACCOUNT_ID`, readable by the owner only.
+    /// Without it those endpoints take any well-formed signature as the
+    /// built-in account, and only on loopback.
+    #[arg(long, env = "CUTOVER_ACCESS_KEYS_FILE")]
+    pub access_keys_file: Option<PathBuf>,
     /// Seconds open calls get to finish on shutdown.
     #[arg(long, env = "CUTOVER_SHUTDOWN_GRACE_SECONDS", default_value_t = 10)]
     pub shutdown_grace_seconds: u64,

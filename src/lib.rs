@@ -3,13 +3,15 @@
 //! Layers, outermost first: [`transport`] (tonic handlers) → [`control_plane`]
 //! (use cases: load, decide, commit) → [`domain`] (pure state machines) →
 //! [`store`] (durable resources and the event log); [`dataplane`] plays the
-//! replication agents; [`server`] assembles them.
+//! replication agents; [`native_api`] serves the clouds' own wire protocols
+//! beside gRPC; [`server`] assembles them.
 
 pub mod config;
 pub mod control_plane;
 pub mod dataplane;
 pub mod domain;
 pub mod metrics;
+pub mod native_api;
 pub mod pb;
 pub mod server;
 pub mod store;

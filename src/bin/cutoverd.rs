@@ -6,6 +6,8 @@ use cutover::{
     config::{Config, LogFormat},
     server::Listeners,
 };
+use std::net::SocketAddr;
+
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing_subscriber::EnvFilter;
@@ -70,26 +72,25 @@ async fn run(config: Config) -> ExitCode {
         eprintln!("cutoverd: {err}");
         return ExitCode::FAILURE;
     }
-    let metrics = match config.metrics_listen {
-        Some(metrics_addr) => match TcpListener::bind(metrics_addr).await {
-            Ok(listener) => Some(listener),
-            Err(err) => {
-                eprintln!("cutoverd: cannot serve metrics on {metrics_addr}: {err}");
-                return ExitCode::FAILURE;
-            }
-        },
-        None => None,
+    let listeners = match optional_listeners(&config, listener).await {
+        Ok(listeners) => listeners,
+        Err(err) => {
+            eprintln!("cutoverd: {err}");
+            return ExitCode::FAILURE;
+        }
     };
     println!("listening on {addr}");
-    if let Some(Ok(metrics_addr)) = metrics.as_ref().map(TcpListener::local_addr) {
-        println!("metrics on {metrics_addr}");
+    for (name, listener) in [
+        ("metrics", &listeners.metrics),
+        ("mgn", &listeners.mgn),
+        ("smc", &listeners.smc),
+    ] {
+        if let Some(Ok(bound)) = listener.as_ref().map(TcpListener::local_addr) {
+            println!("{name} on {bound}");
+        }
     }
     let shutdown = CancellationToken::new();
     tokio::spawn(signal_shutdown(shutdown.clone()));
-    let listeners = Listeners {
-        grpc: listener,
-        metrics,
-    };
     match cutover::server::serve(config, listeners, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -97,6 +98,28 @@ async fn run(config: Config) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `grpc` with the optional listeners `config` asks for (metrics, MGN,
+/// SMC), each checked against exposure without authentication.
+async fn optional_listeners(config: &Config, grpc: TcpListener) -> Result<Listeners, String> {
+    async fn bind(name: &str, addr: Option<SocketAddr>) -> Result<Option<TcpListener>, String> {
+        match addr {
+            Some(addr) => TcpListener::bind(addr)
+                .await
+                .map(Some)
+                .map_err(|err| format!("cannot serve {name} on {addr}: {err}")),
+            None => Ok(None),
+        }
+    }
+    let listeners = Listeners {
+        grpc,
+        metrics: bind("metrics", config.metrics_listen).await?,
+        mgn: bind("mgn", config.mgn_listen).await?,
+        smc: bind("smc", config.smc_listen).await?,
+    };
+    cutover::server::check_native_exposure(config, &listeners)?;
+    Ok(listeners)
 }
 
 /// The gRPC listener: the socket a service manager passed (systemd socket

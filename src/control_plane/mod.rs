@@ -34,7 +34,7 @@ pub use delivery::Delivery;
 pub use duties::Duties;
 pub use idempotency::ClientToken;
 pub use page_token::Page;
-pub use replication_jobs::JobCutOver;
+pub use replication_jobs::{JobCutOver, NumberedPage};
 pub use scheduler::{run_scheduler, schedule_once};
 pub use source_servers::{LaunchOutcome, ServerView};
 pub use work::DataPlaneWork;

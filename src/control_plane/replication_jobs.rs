@@ -15,6 +15,15 @@ use crate::{
     store::{Entry, ReplicationJobFilter, WriteBatch},
 };
 
+/// One numbered page of a listing, and how many items match in all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberedPage<T> {
+    /// The page's items, in id order.
+    pub items: Vec<T>,
+    /// How many items match, on every page.
+    pub total: usize,
+}
+
 /// CutOverReplicationJob's parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JobCutOver {
@@ -109,6 +118,38 @@ impl ControlPlane {
                 .items
         })
         .await
+    }
+
+    /// DescribeReplicationJobs as SMC pages it: page `number` (from 1) of
+    /// `size` jobs matching `filter` (and named `name`, when given), with
+    /// how many match in all, read at one revision. Costs in proportion to
+    /// the matching jobs, not to the page: SMC's page numbers and total
+    /// count need them all.
+    pub fn replication_jobs_by_number(
+        &self,
+        caller: &Tenant,
+        filter: &ReplicationJobFilter,
+        name: Option<&str>,
+        number: usize,
+        size: usize,
+    ) -> NumberedPage<Arc<ReplicationJob>> {
+        let matching: Vec<Arc<ReplicationJob>> = self
+            .store
+            .read_model()
+            .list_replication_jobs(&caller.account_id, filter, None, usize::MAX)
+            .items
+            .into_iter()
+            .map(|entry| entry.value)
+            .filter(|job| name.is_none_or(|name| job.name == name))
+            .collect();
+        NumberedPage {
+            total: matching.len(),
+            items: matching
+                .into_iter()
+                .skip(number.saturating_sub(1).saturating_mul(size))
+                .take(size)
+                .collect(),
+        }
     }
 
     /// StartReplicationJob.

@@ -12,7 +12,7 @@ use crate::{
         AccountId, DomainError, Ec2InstanceId, FollowUpTaskId, LaunchJobId, LifeCycleState,
         Resource, SourceServer, SourceServerId, SourceState, Timestamp, Transition,
     },
-    store::{ServerEntry, SourceServerFilter, WriteBatch},
+    store::{ResourceWrite, ServerEntry, SourceServerFilter, WriteBatch},
 };
 
 /// A source server as callers see it: with its ARN and SMC's derived state.
@@ -132,31 +132,62 @@ impl ControlPlane {
         })
     }
 
+    /// Launches test or cutover instances of `ids` (duplicates ignored)
+    /// as one launch job: every server moves, each with its own instance,
+    /// or none does (the first missing server or refused transition is the
+    /// error).
     async fn launch(
         &self,
         caller: &Tenant,
-        id: &SourceServerId,
+        ids: &[SourceServerId],
         token: Option<&ClientToken>,
         start: fn(
             &SourceServer,
             Launch,
             Timestamp,
         ) -> Result<Transition<SourceServer>, DomainError>,
-    ) -> Result<LaunchOutcome, DomainError> {
-        let server = self
-            .command::<SourceServer>(caller, id, token, |current, now| {
+    ) -> Result<Vec<LaunchOutcome>, DomainError> {
+        let mut unique: Vec<&SourceServerId> = Vec::with_capacity(ids.len());
+        for id in ids {
+            if !unique.contains(&id) {
+                unique.push(id);
+            }
+        }
+        let unique = &unique;
+        let servers: Vec<SourceServer> = self
+            .mutate(caller, token, move || async move {
                 let mut rng = thread_rng();
-                let launch = Launch {
-                    job_id: LaunchJobId::generate(&mut rng),
-                    ec2_instance_id: Ec2InstanceId::generate(&mut rng),
-                };
-                start(current, launch, now)
+                let job_id = LaunchJobId::generate(&mut rng);
+                let now = self.now();
+                let mut batch = WriteBatch::default();
+                let mut launched = Vec::with_capacity(unique.len());
+                for id in unique {
+                    let current = self.load::<SourceServer>(&caller.account_id, id)?;
+                    let launch = Launch {
+                        job_id: job_id.clone(),
+                        ec2_instance_id: Ec2InstanceId::generate(&mut rng),
+                    };
+                    let change = start(current.value.as_ref(), launch, now)?;
+                    batch.writes.push(ResourceWrite {
+                        resource: Resource::SourceServer(change.resource.clone()),
+                        expected_version: Some(current.version),
+                        event: change.event,
+                    });
+                    launched.push(change.resource);
+                }
+                Ok((batch, launched))
             })
             .await?;
-        let launched = server
-            .launched_instance
-            .clone()
-            .ok_or_else(|| DomainError::internal(format!("{id} launched without an instance")))?;
+        servers
+            .into_iter()
+            .map(|server| self.launch_outcome(Arc::new(server)))
+            .collect()
+    }
+
+    fn launch_outcome(&self, server: Arc<SourceServer>) -> Result<LaunchOutcome, DomainError> {
+        let launched = server.launched_instance.clone().ok_or_else(|| {
+            DomainError::internal(format!("{} launched without an instance", server.id))
+        })?;
         let created = [
             &server.life_cycle.last_test,
             &server.life_cycle.last_cutover,
@@ -175,25 +206,27 @@ impl ControlPlane {
         })
     }
 
-    /// StartTest: READY_FOR_TEST → TESTING.
+    /// StartTest: READY_FOR_TEST → TESTING, for every server of `ids`
+    /// under one launch job.
     pub async fn start_test(
         &self,
         caller: &Tenant,
-        id: &SourceServerId,
+        ids: &[SourceServerId],
         token: Option<&ClientToken>,
-    ) -> Result<LaunchOutcome, DomainError> {
-        self.launch(caller, id, token, SourceServer::start_test)
+    ) -> Result<Vec<LaunchOutcome>, DomainError> {
+        self.launch(caller, ids, token, SourceServer::start_test)
             .await
     }
 
-    /// StartCutover: READY_FOR_CUTOVER → CUTTING_OVER.
+    /// StartCutover: READY_FOR_CUTOVER → CUTTING_OVER, for every server of
+    /// `ids` under one launch job.
     pub async fn start_cutover(
         &self,
         caller: &Tenant,
-        id: &SourceServerId,
+        ids: &[SourceServerId],
         token: Option<&ClientToken>,
-    ) -> Result<LaunchOutcome, DomainError> {
-        self.launch(caller, id, token, SourceServer::start_cutover)
+    ) -> Result<Vec<LaunchOutcome>, DomainError> {
+        self.launch(caller, ids, token, SourceServer::start_cutover)
             .await
     }
 

@@ -106,7 +106,7 @@ impl Harness {
             .await
             .expect("READY_FOR_CUTOVER");
         plane
-            .start_cutover(tenant, &id, None)
+            .start_cutover(tenant, std::slice::from_ref(&id), None)
             .await
             .expect("StartCutover");
         plane

@@ -18,6 +18,7 @@ use crate::{
     dataplane::{Fleet, FleetCredentials},
     domain::{Millis, TimeScale},
     metrics::Metrics,
+    native_api::{self, NativeApi, Protocol, Signers},
     store::{
         run_retention, LeaseName, PostgresOptions, PostgresStore, Retention, SqliteStore, Store,
     },
@@ -56,6 +57,27 @@ pub struct Listeners {
     pub grpc: TcpListener,
     /// Prometheus metrics, when enabled.
     pub metrics: Option<TcpListener>,
+    /// The AWS MGN endpoint, when enabled.
+    pub mgn: Option<TcpListener>,
+    /// The Alibaba Cloud SMC endpoint, when enabled.
+    pub smc: Option<TcpListener>,
+}
+
+/// Refuses MGN and SMC endpoints beyond this machine without access keys,
+/// as [`check_exposure`] does for gRPC without tokens.
+pub fn check_native_exposure(config: &Config, listeners: &Listeners) -> Result<(), String> {
+    for (name, listener) in [("MGN", &listeners.mgn), ("SMC", &listeners.smc)] {
+        if let Some(listener) = listener {
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            native_api::check_exposure(
+                name,
+                addr,
+                config.access_keys_file.is_some(),
+                config.insecure,
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// Serves on `listeners` until `shutdown` is cancelled, then stops taking
@@ -65,11 +87,14 @@ pub async fn serve(
     listeners: Listeners,
     shutdown: CancellationToken,
 ) -> Result<(), ServeError> {
+    check_exposure(&config, listeners.grpc.local_addr()?)?;
+    check_native_exposure(&config, &listeners)?;
     let Listeners {
         grpc: listener,
         metrics: metrics_listener,
+        mgn,
+        smc,
     } = listeners;
-    check_exposure(&config, listener.local_addr()?)?;
     let store = open_store(&config).await?;
     let settings = Settings {
         time_scale: TimeScale::new(config.sim_speed),
@@ -99,6 +124,7 @@ pub async fn serve(
             (auth, FleetCredentials::None)
         }
     };
+    let signers = native_signers(&config, &auth)?;
     let drained = CancellationToken::new();
     let metrics = Metrics::new();
     let api = Api::new(
@@ -135,6 +161,21 @@ pub async fn serve(
                 tracing::error!(%err, "the metrics endpoint failed");
             }
         });
+    }
+    let native = NativeApi::new(
+        Arc::clone(&plane),
+        signers,
+        config.max_message_bytes as usize,
+    );
+    for (protocol, listener) in [(Protocol::Mgn, mgn), (Protocol::Smc, smc)] {
+        if let Some(listener) = listener {
+            let (native, stop) = (Arc::clone(&native), drained.clone());
+            tasks.spawn(async move {
+                if let Err(err) = native_api::serve(native, protocol, listener, stop).await {
+                    tracing::error!(%err, ?protocol, "a native protocol endpoint failed");
+                }
+            });
+        }
     }
     let retention = Retention {
         max_events: config.event_retention_count,
@@ -237,6 +278,23 @@ pub async fn serve(
     background.cancel();
     while tasks.join_next().await.is_some() {}
     outcome.map_err(Into::into)
+}
+
+/// Who may sign MGN and SMC requests: the keys file's keys; without one,
+/// the built-in account, which exists only while gRPC authenticates no
+/// one.
+fn native_signers(config: &Config, auth: &Authenticator) -> Result<Signers, String> {
+    match (&config.access_keys_file, auth.built_in()) {
+        (Some(path), _) => Signers::from_file(path),
+        (None, Some(caller)) => Ok(Signers::BuiltIn(caller.clone())),
+        (None, None) if config.mgn_listen.is_none() && config.smc_listen.is_none() => {
+            Ok(Signers::Keys(Default::default()))
+        }
+        (None, None) => Err(
+            "the MGN and SMC endpoints need --access-keys-file when gRPC callers authenticate"
+                .to_owned(),
+        ),
+    }
 }
 
 /// The store `config` names: PostgreSQL with `--database-url`, else the

@@ -5,7 +5,7 @@ use tonic::{Request, Response, Status};
 use super::{client_token, convert, Api, RequestId};
 use crate::{
     control_plane::{LaunchOutcome, ServerView},
-    domain::SourceServerId,
+    domain::{DomainError, SourceServerId},
     pb::v1::{
         self as pb, source_server_service_server::SourceServerService,
         ChangeServerLifeCycleStateRequest, DescribeSourceServersRequest,
@@ -36,7 +36,15 @@ fn launch_job(outcome: &LaunchOutcome) -> pb::LaunchJob {
     }
 }
 
-fn server_id(value: &str) -> Result<SourceServerId, crate::domain::DomainError> {
+/// The one launch of a one-server StartTest or StartCutover.
+fn single_launch(outcomes: Vec<LaunchOutcome>) -> Result<LaunchOutcome, DomainError> {
+    outcomes
+        .into_iter()
+        .next()
+        .ok_or_else(|| DomainError::internal("a launch of one server launched none"))
+}
+
+fn server_id(value: &str) -> Result<SourceServerId, DomainError> {
     SourceServerId::parse("source_server_id", value)
 }
 
@@ -97,7 +105,11 @@ impl SourceServerService for Api {
         self.unary(request, move |caller, message, request_id| async move {
             let token = client_token("StartTest", &message, |m| &mut m.client_token)?;
             let id = server_id(&message.source_server_id)?;
-            let outcome = self.plane.start_test(&caller, &id, token.as_ref()).await?;
+            let outcome = single_launch(
+                self.plane
+                    .start_test(&caller, std::slice::from_ref(&id), token.as_ref())
+                    .await?,
+            )?;
             Ok(StartTestResponse {
                 request_id: request_id.to_string(),
                 job: Some(launch_job(&outcome)),
@@ -133,10 +145,11 @@ impl SourceServerService for Api {
         self.unary(request, move |caller, message, request_id| async move {
             let token = client_token("StartCutover", &message, |m| &mut m.client_token)?;
             let id = server_id(&message.source_server_id)?;
-            let outcome = self
-                .plane
-                .start_cutover(&caller, &id, token.as_ref())
-                .await?;
+            let outcome = single_launch(
+                self.plane
+                    .start_cutover(&caller, std::slice::from_ref(&id), token.as_ref())
+                    .await?,
+            )?;
             Ok(StartCutoverResponse {
                 request_id: request_id.to_string(),
                 job: Some(launch_job(&outcome)),

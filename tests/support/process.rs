@@ -96,6 +96,11 @@ pub struct TestServer {
     pub addr: String,
     /// The metrics endpoint, when started with `--metrics-listen`.
     pub metrics_addr: Option<String>,
+    /// The MGN endpoint (`127.0.0.1:PORT`), when started with
+    /// `--mgn-listen`.
+    pub mgn_addr: Option<String>,
+    /// The SMC endpoint, when started with `--smc-listen`.
+    pub smc_addr: Option<String>,
     /// The data directory (kept across restarts by the owner).
     pub data_dir: PathBuf,
     _owned_dir: Option<TempDir>,
@@ -173,14 +178,20 @@ impl TestServer {
         }
         let (child, mut stdout) = spawn(command, log, capture_stderr);
         let addr = read_prefixed(&mut stdout, "listening on ");
-        let metrics_addr = args
-            .contains(&"--metrics-listen")
-            .then(|| read_prefixed(&mut stdout, "metrics on "));
+        let mut optional = |flag: &str, name: &str| {
+            args.contains(&flag)
+                .then(|| read_prefixed(&mut stdout, &format!("{name} on ")))
+        };
+        let metrics_addr = optional("--metrics-listen", "metrics");
+        let mgn_addr = optional("--mgn-listen", "mgn");
+        let smc_addr = optional("--smc-listen", "smc");
         TestServer {
             child: Some(child),
             endpoint: format!("http://{addr}"),
             addr,
             metrics_addr,
+            mgn_addr,
+            smc_addr,
             data_dir: data_dir.to_path_buf(),
             _owned_dir: None,
         }
