@@ -53,6 +53,8 @@ fn wire_server() -> TestServer {
     TestServer::start(&[
         "--sim-speed",
         "100",
+        "--max-message-bytes",
+        "65536",
         "--mgn-listen",
         "127.0.0.1:0",
         "--smc-listen",
@@ -162,6 +164,41 @@ fn mgn_answers_bad_requests_with_modelled_exceptions() {
     let too_many = serde_json::json!({ "sourceServerIDs": many }).to_string();
     let reply = mgn(&server, "POST", "/StartCutover", &too_many, None);
     assert_eq!(reply.body["fieldList"][0]["name"], "sourceServerIDs");
+    let huge = format!(r#"{{"nextToken": "{}"}}"#, "a".repeat(70_000));
+    let reply = mgn(&server, "POST", "/DescribeSourceServers", &huge, None);
+    assert_exception(&reply, 400, "ValidationException");
+    assert_eq!(reply.body["reason"], "other");
+}
+
+#[tokio::test]
+async fn mgn_launches_every_server_of_a_wave_or_none() {
+    let server = wire_server();
+    let mut servers = server.servers().await;
+    let ready = available_source(&mut servers).await;
+    let gone = available_source(&mut servers).await;
+    disconnect(&mut servers, &gone).await;
+    let body = format!(r#"{{"sourceServerIDs": ["{ready}", "{gone}"]}}"#);
+    let refused = mgn(&server, "POST", "/StartTest", &body, None);
+    assert_exception(&refused, 409, "ConflictException");
+    assert_eq!(refused.body["resourceId"], gone.as_str());
+    assert_eq!(refused.body["errors"][0]["code"], "DISCONNECTED");
+    let untouched = get_server(&mut servers, &ready).await;
+    assert_eq!(state_of(&untouched), Some(LifeCycleState::ReadyForTest));
+    let missing = format!(r#"{{"sourceServerIDs": ["{ready}", "s-0000000000000000a"]}}"#);
+    let refused = mgn(&server, "POST", "/StartTest", &missing, None);
+    assert_exception(&refused, 404, "ResourceNotFoundException");
+
+    let twice = format!(r#"{{"sourceServerIDs": ["{ready}", "{ready}"]}}"#);
+    let launched = mgn(&server, "POST", "/StartTest", &twice, None);
+    assert_eq!(launched.status, 202, "{}", launched.body);
+    let job = &launched.body["job"];
+    assert_eq!(job["participatingServers"].as_array().map(Vec::len), Some(1));
+    let tested = get_server(&mut servers, &ready).await;
+    assert_eq!(state_of(&tested), Some(LifeCycleState::Testing));
+    assert_eq!(
+        tested.launched_instance.map(|l| l.job_id),
+        job["jobID"].as_str().map(str::to_owned)
+    );
 }
 
 #[test]
