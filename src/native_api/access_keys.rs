@@ -41,16 +41,10 @@ impl Signers {
     /// blank lines and `#` comments are skipped.
     pub fn from_file(path: &Path) -> Result<Signers, String> {
         refuse_shared_file(path)?;
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("reading {}: {e}", path.display()))?;
         let mut keys = HashMap::new();
-        for (number, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let at = || format!("{}:{}", path.display(), number + 1);
-            let mut parts = line.split_whitespace();
+        for entry in crate::config::listing_entries(path)? {
+            let at = || entry.at.clone();
+            let mut parts = entry.text.split_whitespace();
             let (Some(id), Some(secret), Some(account), None) =
                 (parts.next(), parts.next(), parts.next(), parts.next())
             else {

@@ -165,33 +165,35 @@ async fn whole_log(server: &TestServer) -> Vec<LifecycleEvent> {
     log_until(server, head).await
 }
 
-/// The lifecycle states `id` went through, in revision order, without
-/// repeats.
-fn server_states(log: &[LifecycleEvent], id: &str) -> Vec<i32> {
-    let mut states: Vec<i32> = Vec::new();
-    for event in log.iter().filter(|e| e.resource_id == id) {
-        if let Some(State::SourceServer(server)) =
-            event.new_state.as_ref().and_then(|s| s.state.as_ref())
-        {
-            if states.last() != Some(&server.life_cycle_state) {
-                states.push(server.life_cycle_state);
-            }
+/// What `state` picks from each event of `id`, in revision order,
+/// without repeats.
+fn history(log: &[LifecycleEvent], id: &str, state: impl Fn(&State) -> Option<i32>) -> Vec<i32> {
+    let mut seen: Vec<i32> = Vec::new();
+    let picked = log
+        .iter()
+        .filter(|e| e.resource_id == id)
+        .filter_map(|e| e.new_state.as_ref()?.state.as_ref())
+        .filter_map(state);
+    for value in picked {
+        if seen.last() != Some(&value) {
+            seen.push(value);
         }
     }
-    states
+    seen
 }
 
-/// The job statuses `id` went through, in revision order, without repeats.
+/// The lifecycle states server `id` went through.
+fn server_states(log: &[LifecycleEvent], id: &str) -> Vec<i32> {
+    history(log, id, |state| match state {
+        State::SourceServer(server) => Some(server.life_cycle_state),
+        State::ReplicationJob(_) => None,
+    })
+}
+
+/// The statuses job `id` went through.
 fn job_statuses(log: &[LifecycleEvent], id: &str) -> Vec<i32> {
-    let mut statuses: Vec<i32> = Vec::new();
-    for event in log.iter().filter(|e| e.resource_id == id) {
-        if let Some(State::ReplicationJob(job)) =
-            event.new_state.as_ref().and_then(|s| s.state.as_ref())
-        {
-            if statuses.last() != Some(&job.status) {
-                statuses.push(job.status);
-            }
-        }
-    }
-    statuses
+    history(log, id, |state| match state {
+        State::ReplicationJob(job) => Some(job.status),
+        State::SourceServer(_) => None,
+    })
 }

@@ -192,7 +192,10 @@ async fn mgn_launches_every_server_of_a_wave_or_none() {
     let launched = mgn(&server, "POST", "/StartTest", &twice, None);
     assert_eq!(launched.status, 202, "{}", launched.body);
     let job = &launched.body["job"];
-    assert_eq!(job["participatingServers"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        job["participatingServers"].as_array().map(Vec::len),
+        Some(1)
+    );
     let tested = get_server(&mut servers, &ready).await;
     assert_eq!(state_of(&tested), Some(LifeCycleState::Testing));
     assert_eq!(
@@ -357,42 +360,46 @@ async fn smc_dispatches_by_parameter_or_header_on_get_and_post() {
 #[test]
 fn smc_answers_bad_requests_with_its_error_codes() {
     let server = wire_server();
-    let unknown = smc(&server, "GET", "Action=DeleteReplicationJob", "", "");
-    assert_code(&unknown, 404, "InvalidAction.NotFound");
-    let missing = smc(&server, "GET", "Action=CutOverReplicationJob", "", "");
-    assert_code(&missing, 400, "MissingJobId");
-    let boolean = smc(
-        &server,
-        "GET",
-        "Action=CutOverReplicationJob&JobId=j-00000000000000000000&SyncData=maybe",
-        "",
-        "",
-    );
-    assert_code(&boolean, 400, "InvalidParameter");
-    let not_found = smc(
-        &server,
-        "GET",
-        "Action=CutOverReplicationJob&JobId=j-00000000000000000000&SyncData=true",
-        "",
-        "",
-    );
-    assert_code(&not_found, 404, "InvalidJobId.NotFound");
-    let page = smc(
-        &server,
-        "GET",
-        "Action=DescribeReplicationJobs&PageSize=51",
-        "",
-        "",
-    );
-    assert_code(&page, 400, "InvalidParameter");
-    let version = smc(
-        &server,
-        "GET",
-        "Action=DescribeReplicationJobs&Version=2014-05-26",
-        "",
-        "",
-    );
-    assert_code(&version, 400, "InvalidVersion");
+    let job = "JobId=j-00000000000000000000";
+    for (params, status, code) in [
+        (
+            "Action=DeleteReplicationJob".to_owned(),
+            404,
+            "InvalidAction.NotFound",
+        ),
+        (
+            "Action=CutOverReplicationJob".to_owned(),
+            400,
+            "MissingJobId",
+        ),
+        (
+            format!("Action=CutOverReplicationJob&{job}&SyncData=maybe"),
+            400,
+            "InvalidParameter",
+        ),
+        (
+            format!("Action=CutOverReplicationJob&{job}&SyncData=true"),
+            404,
+            "InvalidJobId.NotFound",
+        ),
+        (
+            "Action=DescribeReplicationJobs&PageSize=51".to_owned(),
+            400,
+            "InvalidParameter",
+        ),
+        (
+            "Action=DescribeReplicationJobs&Version=2014-05-26".to_owned(),
+            400,
+            "InvalidVersion",
+        ),
+        (
+            "Action=CreateReplicationJob&RegionId=r&SourceId=s-1".to_owned(),
+            400,
+            "InvalidParameter",
+        ),
+    ] {
+        assert_code(&smc(&server, "GET", &params, "", ""), status, code);
+    }
     let stale = smc_at(
         &server,
         "GET",

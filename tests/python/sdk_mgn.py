@@ -12,6 +12,7 @@ Prints one line per check, then `N passed, M failed`, and a last line
 
 import datetime
 import json
+import os
 import sys
 from unittest import mock
 
@@ -19,17 +20,8 @@ import boto3
 import botocore
 from botocore.config import Config
 
-passed = failed = 0
-
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, finish  # noqa: E402
 
 
 def client(cfg, key, secret, **config):
@@ -149,9 +141,7 @@ def main():
     exceptions(mgn, cfg)
     retire(mgn, cfg)
     signatures(cfg)
-    print(f"{passed} passed, {failed} failed")
-    print("RESULT " + json.dumps(result))
-    sys.exit(1 if failed else 0)
+    finish(result)
 
 
 if __name__ == "__main__":

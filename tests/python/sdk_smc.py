@@ -11,6 +11,7 @@ one line per check, then `N passed, M failed`, and `RESULT <json>`.
 
 import datetime
 import json
+import os
 import sys
 import time
 from unittest import mock
@@ -20,17 +21,8 @@ from alibabacloud_smc20190601.client import Client
 from alibabacloud_tea_openapi.exceptions import AlibabaCloudException
 from alibabacloud_tea_openapi.models import Config
 
-passed = failed = 0
-
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, finish  # noqa: E402
 
 
 def client(cfg, key, secret, **extra):
@@ -117,9 +109,7 @@ def main():
     second, _ = cutover(v1, cfg["sources"][1], False)
     errors(c, cfg, first)
     pages(c, [first, second])
-    print(f"{passed} passed, {failed} failed")
-    print("RESULT " + json.dumps({"synced": first, "released": second}))
-    sys.exit(1 if failed else 0)
+    finish({"synced": first, "released": second})
 
 
 if __name__ == "__main__":

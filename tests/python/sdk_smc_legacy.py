@@ -10,6 +10,7 @@ line per check, then `N passed, M failed`, and `RESULT <json>`.
 """
 
 import json
+import os
 import sys
 import time
 
@@ -21,17 +22,8 @@ from aliyunsdksmc.request.v20190601.DescribeReplicationJobsRequest import Descri
 from aliyunsdksmc.request.v20190601.StartReplicationJobRequest import StartReplicationJobRequest
 from aliyunsdksmc.request.v20190601.StopReplicationJobRequest import StopReplicationJobRequest
 
-passed = failed = 0
-
-
-def check(name, condition, detail=""):
-    global passed, failed
-    if condition:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checks import check, finish  # noqa: E402
 
 
 def send(client, cfg, request):
@@ -107,9 +99,7 @@ def main():
         # The SDK finds its own string to sign in the server's message, so
         # it knows the secret is what differs.
         check("a wrong secret is InvalidAccessKeySecret", err.get_error_code() == "InvalidAccessKeySecret", err)
-    print(f"{passed} passed, {failed} failed")
-    print("RESULT " + json.dumps({"job": job_id}))
-    sys.exit(1 if failed else 0)
+    finish({"job": job_id})
 
 
 if __name__ == "__main__":

@@ -113,7 +113,7 @@ fn domain(err: &DomainError) -> Exception {
                 }
             );
             if let DomainError::Internal { cause, .. } = err {
-                tracing::warn!(%cause, "MGN call failed inside the service");
+                tracing::warn!(%cause, retryable, "MGN call failed inside the service");
             }
             let mut exception = Exception::new(
                 StatusCode::INTERNAL_SERVER_ERROR,

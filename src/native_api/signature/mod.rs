@@ -145,6 +145,37 @@ fn authenticate(
     }
 }
 
+/// The `Credential`, `SignedHeaders` and `Signature` of an
+/// `Authorization: ALGORITHM Credential=...,SignedHeaders=...,Signature=...`
+/// header (SigV4 puts a space after each comma, ACS3 none).
+fn authorization_parts<'a>(
+    header: &'a str,
+    algorithm: &str,
+) -> Result<[&'a str; 3], SignatureError> {
+    let malformed = |why: &str| SignatureError::Malformed(why.to_owned());
+    let rest = header
+        .strip_prefix(algorithm)
+        .and_then(|rest| rest.strip_prefix(' '))
+        .ok_or_else(|| malformed(&format!("Authorization must start with {algorithm}")))?;
+    let (mut credential, mut signed, mut signature) = (None, None, None);
+    for part in rest.split(',') {
+        match part.trim().split_once('=') {
+            Some(("Credential", value)) => credential = Some(value),
+            Some(("SignedHeaders", value)) => signed = Some(value),
+            Some(("Signature", value)) => signature = Some(value),
+            _ => return Err(malformed("Authorization has an unknown part")),
+        }
+    }
+    match (credential, signed, signature) {
+        (Some(credential), Some(signed), Some(signature)) if signature.len() == 64 => {
+            Ok([credential, signed, signature])
+        }
+        _ => Err(malformed(
+            "Authorization needs Credential, SignedHeaders and a 64-digit Signature",
+        )),
+    }
+}
+
 /// Checks that `given` is the HMAC of `string_to_sign` under `key`;
 /// otherwise gives the string back, for the error.
 fn check_mac<M: hmac::Mac + hmac::digest::KeyInit>(

@@ -100,6 +100,9 @@ impl SmcError {
 
 fn domain(err: &DomainError) -> (StatusCode, String, String) {
     let message = err.to_string();
+    if let DomainError::Internal { cause, retryable } = err {
+        tracing::warn!(%cause, retryable, "SMC call failed inside the service");
+    }
     let bad = StatusCode::BAD_REQUEST;
     match err {
         DomainError::Validation(fields) => {

@@ -2,6 +2,8 @@
 //! read as Alibaba's gateway reads them (booleans in any case, lists as
 //! `Name.1`, `Name.2`, ...).
 
+use sha2::{Digest, Sha256};
+
 use super::error::SmcError;
 
 /// The parameters that sign a request rather than ask for something; a
@@ -118,8 +120,8 @@ impl Params {
         })
     }
 
-    /// The business parameters, sorted, as one text: what a client token
-    /// stands for.
+    /// A digest of the action and its business parameters, sorted: what a
+    /// client token stands for (hex, as the store keeps it as text).
     pub(super) fn fingerprint(&self, action: &str) -> String {
         let mut pairs: Vec<&(String, String)> = self
             .0
@@ -134,7 +136,7 @@ impl Params {
             text.push('=');
             text.push_str(v);
         }
-        text
+        hex::encode(Sha256::digest(text.as_bytes()))
     }
 }
 
@@ -180,5 +182,6 @@ mod tests {
             params(&[("PageSize", "51"), ("N", "7")]).fingerprint("A")
         );
         assert_ne!(p.fingerprint("A"), retried.fingerprint("A"));
+        assert!(p.fingerprint("A").bytes().all(|b| b.is_ascii_hexdigit()));
     }
 }

@@ -26,16 +26,11 @@ impl CertificateIdentities {
     /// Reads the mapping at `path`; blank lines and `#` comments are
     /// skipped.
     pub fn from_file(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("reading {}: {e}", path.display()))?;
         let mut identities = HashMap::new();
-        for (number, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let at = || format!("{}:{}", path.display(), number + 1);
-            let (identity, account) = line
+        for entry in crate::config::listing_entries(path)? {
+            let at = || entry.at.clone();
+            let (identity, account) = entry
+                .text
                 .rsplit_once(char::is_whitespace)
                 .map(|(identity, account)| (identity.trim(), account))
                 .ok_or_else(|| format!("{}: expected `KIND:VALUE ACCOUNT_ID`", at()))?;

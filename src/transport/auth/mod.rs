@@ -83,16 +83,10 @@ impl Authenticator {
     /// Tokens from `path`: lines of `HEX_SHA256_OF_TOKEN ACCOUNT_ID`;
     /// blank lines and `#` comments are skipped.
     fn read_tokens(path: &Path) -> Result<HashMap<String, AccountId>, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("reading {}: {e}", path.display()))?;
         let mut tokens = HashMap::new();
-        for (number, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let at = || format!("{}:{}", path.display(), number + 1);
-            let mut parts = line.split_whitespace();
+        for entry in crate::config::listing_entries(path)? {
+            let at = || entry.at.clone();
+            let mut parts = entry.text.split_whitespace();
             let (Some(digest), Some(account), None) = (parts.next(), parts.next(), parts.next())
             else {
                 return Err(format!("{}: expected `SHA256_HEX ACCOUNT_ID`", at()));
