@@ -160,9 +160,21 @@ impl ControlPlane {
                         .follow_up_tasks
                         .iter()
                         .any(|t| &t.id == task && t.is_pending());
+                    let advances = current
+                        .value
+                        .follow_up_tasks
+                        .iter()
+                        .any(|t| &t.id == task && ack.progress > t.progress);
                     let transitions = match (&ack.outcome, pending) {
                         (Some(CommandOutcome::Succeeded), true) => {
                             vec![current.value.complete_follow_up(task, now)?]
+                        }
+                        (None, true) if advances && ack.progress < 100.0 => {
+                            vec![current.value.record_follow_up_progress(
+                                task,
+                                ack.progress,
+                                now,
+                            )?]
                         }
                         _ => Vec::new(),
                     };

@@ -132,7 +132,7 @@ pub fn follow_up_commands(server: &SourceServer, executor: Executor) -> Vec<Agen
             },
             source_server_id: server.id.clone(),
             deadline: Some(task.deadline),
-            progress: 0.0,
+            progress: task.progress,
             attempts: task.attempts,
         })
         .collect()

@@ -36,6 +36,8 @@ cloud_enum!(
         ReplicationJobProgress => "REPLICATION_JOB_PROGRESS",
         /// A follow-up task was delivered to the data plane (again).
         FollowUpTaskDelivered => "FOLLOW_UP_TASK_DELIVERED",
+        /// A pending follow-up task's acknowledged progress advanced.
+        FollowUpTaskProgress => "FOLLOW_UP_TASK_PROGRESS",
     }
 );
 
@@ -219,6 +221,10 @@ impl Transition<SourceServer> {
                         EventType::FollowUpTaskOverdue,
                     ),
                     (
+                        task_progress(b) != task_progress(&after),
+                        EventType::FollowUpTaskProgress,
+                    ),
+                    (
                         deliveries(b) != deliveries(&after),
                         EventType::FollowUpTaskDelivered,
                     ),
@@ -239,6 +245,7 @@ impl Transition<SourceServer> {
                 EventType::FollowUpTaskCompleted
                     | EventType::FollowUpTaskOverdue
                     | EventType::FollowUpTaskDelivered
+                    | EventType::FollowUpTaskProgress
             )
         });
         let task = before
@@ -309,6 +316,12 @@ fn deliveries(s: &SourceServer) -> u64 {
         .iter()
         .map(|t| u64::from(t.attempts))
         .sum()
+}
+
+/// Acknowledged progress over all tasks: it grows exactly when a task's
+/// progress does (a new task starts at 0 and adds nothing).
+fn task_progress(s: &SourceServer) -> f64 {
+    s.follow_up_tasks.iter().map(|t| t.progress).sum()
 }
 
 fn overdue(s: &SourceServer) -> usize {

@@ -66,6 +66,10 @@ pub struct FollowUpTask {
     pub attempts: u32,
     /// Set once the deadline passed before completion.
     pub overdue: bool,
+    /// Progress the data plane acknowledged, 0-100: a redelivery resumes
+    /// from it instead of starting over.
+    #[serde(default)]
+    pub progress: f64,
 }
 
 impl FollowUpTask {
@@ -85,6 +89,7 @@ impl FollowUpTask {
             completed: None,
             attempts: 0,
             overdue: false,
+            progress: 0.0,
         }
     }
 

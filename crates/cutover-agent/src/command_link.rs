@@ -14,6 +14,14 @@ use cutover_proto::v1::{
     AgentCommandOutcome, ReceiveCommandsRequest,
 };
 
+/// Steps a timed task (uninstall, teardown) is carried out in: each step's
+/// progress is acknowledged, so a redelivery after a restart resumes from
+/// the last step instead of starting over.
+pub const TASK_STEPS: u32 = 4;
+
+/// Progress one step of a timed task adds, in percent.
+pub const TASK_STEP_PROGRESS: f64 = 100.0 / TASK_STEPS as f64;
+
 /// An AgentService client that sends the data plane's credentials.
 pub type AgentClient = AgentServiceClient<InterceptedService<Channel, Credentials>>;
 

@@ -235,6 +235,26 @@ impl SourceServer {
         Ok(self.changed(next, now))
     }
 
+    /// The data plane acknowledged `progress` (0-100) of a pending task
+    /// that is not done yet: kept, so that a redelivery resumes from it.
+    /// Progress never goes back; an acknowledgement that adds nothing is a
+    /// conflict (and writes nothing).
+    pub fn record_follow_up_progress(
+        &self,
+        id: &FollowUpTaskId,
+        progress: f64,
+        now: Timestamp,
+    ) -> Result<Transition<SourceServer>, DomainError> {
+        let index = self.pending_task(id)?;
+        let progress = progress.clamp(0.0, 100.0);
+        if progress.is_nan() || progress <= self.follow_up_tasks[index].progress {
+            return Err(self.conflict(format!("task {id} is already at {progress}% or beyond")));
+        }
+        let mut next = self.clone();
+        next.follow_up_tasks[index].progress = progress;
+        Ok(self.changed(next, now))
+    }
+
     /// A pending follow-up task was delivered to the data plane once more.
     pub fn record_follow_up_delivery(
         &self,

@@ -175,4 +175,5 @@ stored_enum!(EventType {
     ReplicationJobStatusChanged,
     ReplicationJobProgress,
     FollowUpTaskDelivered,
+    FollowUpTaskProgress,
 });

@@ -348,6 +348,7 @@ fn task_message(task: &FollowUpTask) -> pb::FollowUpTask {
         deadline_ms: task.deadline.0,
         completed_ms: task.completed.map(|t| t.0),
         attempts: task.attempts,
+        progress: task.progress,
         overdue: task.overdue,
     }
 }
@@ -360,6 +361,7 @@ fn task(message: pb::FollowUpTask) -> Result<FollowUpTask, StoreError> {
         deadline: Timestamp(message.deadline_ms),
         completed: message.completed_ms.map(Timestamp),
         attempts: message.attempts,
+        progress: message.progress,
         overdue: message.overdue,
     })
 }

@@ -166,6 +166,7 @@ same_names!(EventType => LifecycleEventType {
     SourceServerRegistered, LifeCycleStateChanged, DataReplicationStateChanged,
     ReplicationProgress, SourceServerArchived, FollowUpTaskCompleted, FollowUpTaskOverdue,
     ReplicationJobCreated, ReplicationJobStatusChanged, ReplicationJobProgress, FollowUpTaskDelivered,
+    FollowUpTaskProgress,
 });
 
 /// Events are only ever about source servers and replication jobs; the

@@ -186,6 +186,7 @@ pub fn follow_up_task(task: &FollowUpTask) -> pb::FollowUpTask {
         deadline_date_time: Some(timestamp(task.deadline)),
         completed_date_time: optional_timestamp(task.completed),
         attempts: saturating_i32(task.attempts),
+        progress: task.progress,
         overdue: task.overdue,
     }
 }

@@ -1,10 +1,11 @@
 //! How an agent carries out commands: it listens on its command stream,
 //! works each command a step per tick, and acknowledges progress and the
 //! outcome; a command it already finished is acknowledged again, since
-//! deliveries are at least once.
+//! deliveries are at least once. A command resumes from the progress it is
+//! delivered with: what was acknowledged before a restart is not redone.
 
 use super::{Agent, Replication, Running, SYNC_STEP};
-use crate::command_link;
+use crate::command_link::{self, TASK_STEPS, TASK_STEP_PROGRESS};
 use cutover_proto::v1::{AgentCommand, AgentCommandKind, AgentCommandOutcome};
 
 impl Agent {
@@ -49,10 +50,15 @@ impl Agent {
                 AgentCommandKind::UninstallAgent if self.settings.ignore_uninstall => continue,
                 AgentCommandKind::UninstallAgent
                 | AgentCommandKind::TeardownReplicationResources => {
-                    if self.tick < running.started_tick + task_ticks {
+                    let step_ticks = (task_ticks / u64::from(TASK_STEPS)).max(1);
+                    if self.tick < running.started_tick + step_ticks {
                         continue;
                     }
-                    (100.0, Some(AgentCommandOutcome::Succeeded))
+                    let progress = (running.progress + TASK_STEP_PROGRESS).min(100.0);
+                    (
+                        progress,
+                        (progress >= 100.0 - 1e-9).then_some(AgentCommandOutcome::Succeeded),
+                    )
                 }
                 AgentCommandKind::Unspecified => (0.0, Some(AgentCommandOutcome::Failed)),
             };
@@ -77,6 +83,7 @@ impl Agent {
                 None => {
                     if let Some(running) = self.running.get_mut(&id) {
                         running.progress = progress;
+                        running.started_tick = self.tick;
                     }
                 }
             }

@@ -51,7 +51,9 @@ enum Replication {
     Initiating(usize),
     /// Copying the disks.
     InitialSync(Vec<ReplicatedDisk>),
-    /// Continuous; the last report was sent at this tick.
+    /// Continuous; the last report was sent at this tick (0: none since
+    /// the agent started, so it reports at once and the service sees it
+    /// alive again right after a restart).
     Continuous(Vec<ReplicatedDisk>, u64),
     /// Not reporting any more (uninstalled, cut over or disconnected).
     Silent,
@@ -155,8 +157,9 @@ impl Agent {
     }
 
     /// Picks up where the server is: a new agent registers its server; a
-    /// known one continues replication as the service last saw it. `run`
-    /// does this first if it was not done.
+    /// known one continues replication as the service last saw it (the
+    /// initiation steps done, the bytes replicated), never from scratch.
+    /// `run` does this first if it was not done.
     pub async fn resume(&mut self) -> Result<(), tonic::Status> {
         self.resumed = true;
         if self.server_id.is_empty() {
@@ -204,7 +207,15 @@ impl Agent {
         } else if info.data_replication_state == DataReplicationState::InitialSync as i32 {
             Replication::InitialSync(info.replicated_disks)
         } else {
-            Replication::Initiating(0)
+            // The steps the service recorded as done are not done again.
+            let done = info.data_replication_initiation.map_or(0, |initiation| {
+                initiation
+                    .steps
+                    .iter()
+                    .take_while(|step| step.status == InitiationStepStatus::Succeeded as i32)
+                    .count()
+            });
+            Replication::Initiating(done)
         };
         Ok(())
     }
@@ -216,7 +227,9 @@ impl Agent {
         .max(1) as u64;
         let (next, request) = match &self.replication {
             Replication::Silent => return,
-            Replication::Continuous(_, last) if self.tick < last + heartbeat_ticks => return,
+            Replication::Continuous(_, last) if *last > 0 && self.tick < last + heartbeat_ticks => {
+                return
+            }
             Replication::Initiating(done)
                 if *done < InitiationStepName::StartDataTransfer as usize =>
             {

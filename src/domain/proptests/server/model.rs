@@ -15,6 +15,7 @@ pub(super) enum ServerOp {
     Archive,
     Complete(FollowUpTaskId),
     Overdue(FollowUpTaskId),
+    Progress(FollowUpTaskId, f64),
 }
 
 impl ServerOp {
@@ -29,6 +30,7 @@ impl ServerOp {
             ServerOp::Archive => "archive",
             ServerOp::Complete(_) => "complete_task",
             ServerOp::Overdue(_) => "overdue_task",
+            ServerOp::Progress(..) => "task_progress",
         }
     }
 }
@@ -52,6 +54,7 @@ impl Command for ServerOp {
             ServerOp::Archive => s.mark_as_archived(now),
             ServerOp::Complete(id) => s.complete_follow_up(id, now),
             ServerOp::Overdue(id) => s.mark_follow_up_overdue(id, now),
+            ServerOp::Progress(id, percent) => s.record_follow_up_progress(id, *percent, now),
         }
     }
 
@@ -98,6 +101,7 @@ impl Command for ServerOp {
             ServerOp::Archive => EventType::SourceServerArchived,
             ServerOp::Complete(_) => EventType::FollowUpTaskCompleted,
             ServerOp::Overdue(_) => EventType::FollowUpTaskOverdue,
+            ServerOp::Progress(..) => EventType::FollowUpTaskProgress,
         };
         assert_eq!(t.event.event_type, expected, "{self:?}");
         assert_eq!(
@@ -181,6 +185,11 @@ fn predict_server(s: &SourceServer, op: &ServerOp, now: Timestamp) -> Expect {
             Some(task) => when(!task.overdue && now >= task.deadline),
             None => Expect::Invalid("task_id"),
         },
+        // Acknowledged progress only moves forward, up to 100.
+        ServerOp::Progress(id, percent) => match pending_task(s, id) {
+            Some(task) => when(percent.clamp(0.0, 100.0) > task.progress),
+            None => Expect::Invalid("task_id"),
+        },
     }
 }
 
@@ -256,6 +265,7 @@ fn expected_server_after(
                     completed: None,
                     attempts: 0,
                     overdue: false,
+                    progress: 0.0,
                 });
             }
         }
@@ -274,6 +284,9 @@ fn expected_server_after(
             );
         }
         ServerOp::Overdue(id) => next.follow_up_tasks[task_index(id)].overdue = true,
+        ServerOp::Progress(id, percent) => {
+            next.follow_up_tasks[task_index(id)].progress = percent.clamp(0.0, 100.0);
+        }
     }
     next
 }

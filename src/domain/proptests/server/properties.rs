@@ -11,7 +11,10 @@ use super::*;
 /// along the contract's table, so long sequences reach the later rows.
 #[derive(Debug, Clone)]
 enum ServerCmd {
-    Natural { flip: bool, pick: usize },
+    Natural {
+        flip: bool,
+        pick: usize,
+    },
     Report(Box<ReplicationReport>),
     StartTest,
     Change(LifeCycleState),
@@ -19,8 +22,19 @@ enum ServerCmd {
     Finalize,
     Disconnect,
     Archive,
-    Complete { pick: usize, unknown: bool },
-    Overdue { pick: usize, unknown: bool },
+    Complete {
+        pick: usize,
+        unknown: bool,
+    },
+    Overdue {
+        pick: usize,
+        unknown: bool,
+    },
+    Progress {
+        pick: usize,
+        unknown: bool,
+        percent: f64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -130,6 +144,8 @@ fn server_cmd() -> impl Strategy<Value = ServerCmd> {
         1 => Just(ServerCmd::Archive),
         2 => task().prop_map(|(pick, unknown)| ServerCmd::Complete { pick, unknown }),
         2 => task().prop_map(|(pick, unknown)| ServerCmd::Overdue { pick, unknown }),
+        2 => (task(), prop_oneof![Just(25.0), Just(50.0), Just(100.0), -10.0..110.0])
+            .prop_map(|((pick, unknown), percent)| ServerCmd::Progress { pick, unknown, percent }),
     ]
 }
 
@@ -197,6 +213,11 @@ fn resolve_server(cmd: &ServerCmd, s: &SourceServer, now: Timestamp, rng: &mut S
         ServerCmd::Overdue { pick, unknown } => {
             ServerOp::Overdue(pick_task(s, *pick, *unknown, rng))
         }
+        ServerCmd::Progress {
+            pick,
+            unknown,
+            percent,
+        } => ServerOp::Progress(pick_task(s, *pick, *unknown, rng), *percent),
     }
 }
 

@@ -183,8 +183,8 @@ fn unknown_and_unspecified_enum_values_are_corrupt() {
         "{detail}"
     );
 
-    let detail = corruption(decode_event(&event_bytes(|m| m.event_type = 12)));
-    assert!(detail.starts_with("event: event_type: 12 "), "{detail}");
+    let detail = corruption(decode_event(&event_bytes(|m| m.event_type = 99)));
+    assert!(detail.starts_with("event: event_type: 99 "), "{detail}");
 
     let detail = corruption(decode_event(&event_bytes(|m| {
         if let Some(state_summary::Summary::SourceServer(summary)) =

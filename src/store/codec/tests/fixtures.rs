@@ -108,6 +108,7 @@ pub(super) fn server_full() -> SourceServer {
                 completed: Some(at(30_000)),
                 attempts: 2,
                 overdue: false,
+                progress: 0.0,
             },
             FollowUpTask {
                 id: task_id("task-abcdefghij0123456789"),
@@ -117,6 +118,7 @@ pub(super) fn server_full() -> SourceServer {
                 completed: None,
                 attempts: 0,
                 overdue: true,
+                progress: 0.0,
             },
         ],
     }

@@ -140,6 +140,7 @@ pub(super) fn full_server() -> SourceServer {
                 completed: Some(Timestamp(1_700_000_700_000)),
                 attempts: 3,
                 overdue: true,
+                progress: 100.0,
             },
             FollowUpTask {
                 id: FollowUpTaskId::parse("t", "task-bbbbbbbbbbbbbbbbbbbb").unwrap(),
@@ -149,6 +150,7 @@ pub(super) fn full_server() -> SourceServer {
                 completed: None,
                 attempts: u32::MAX,
                 overdue: false,
+                progress: 50.0,
             },
         ],
     }

@@ -184,6 +184,7 @@ fn a_fully_populated_source_server_maps_every_field() {
                 completed_date_time: ts(1_700_000_700_000),
                 attempts: 3,
                 overdue: true,
+                progress: 100.0,
             },
             pb::FollowUpTask {
                 task_id: "task-bbbbbbbbbbbbbbbbbbbb".into(),
@@ -194,6 +195,7 @@ fn a_fully_populated_source_server_maps_every_field() {
                 completed_date_time: None,
                 attempts: i32::MAX,
                 overdue: false,
+                progress: 50.0,
             },
         ]
     );

@@ -195,9 +195,10 @@ fn follow_up_task() -> BoxedStrategy<FollowUpTask> {
         option::of(timestamp()),
         small(),
         any::<bool>(),
+        0u8..=4,
     )
         .prop_map(
-            |(id, kind, created, deadline, completed, attempts, overdue)| FollowUpTask {
+            |(id, kind, created, deadline, completed, attempts, overdue, steps)| FollowUpTask {
                 id,
                 kind,
                 created,
@@ -205,6 +206,7 @@ fn follow_up_task() -> BoxedStrategy<FollowUpTask> {
                 completed,
                 attempts,
                 overdue,
+                progress: f64::from(steps) * 25.0,
             },
         )
         .boxed()
