@@ -310,9 +310,18 @@ async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServeError> {
     // Opening loads the read model: seconds for a million servers, off the
     // async workers.
     let path = config.data_dir.join(DATABASE_FILE);
-    Ok(Arc::new(
-        tokio::task::spawn_blocking(move || SqliteStore::open(&path)).await??,
-    ))
+    let opened = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || SqliteStore::open(&path)).await?
+    };
+    // Opening never rewrites a database it refuses: say so, with the path.
+    let store = opened.map_err(|err| {
+        format!(
+            "cannot open the database {}: {err}; the file was left as it was",
+            path.display()
+        )
+    })?;
+    Ok(Arc::new(store))
 }
 
 /// A name for this replica in the leases, unique per process.

@@ -271,7 +271,7 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     if newest > known {
         return Err(StoreError::Unavailable(format!(
             "the database has schema version {newest}, newer than this build knows ({known}); \
-             it was written by a newer release and is left untouched"
+             it was written by a newer release"
         )));
     }
     for migration in MIGRATIONS.iter().filter(|m| m.version > newest) {
