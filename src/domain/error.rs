@@ -122,6 +122,16 @@ pub enum DomainError {
         /// The first revision the client has not seen.
         resume_from: u64,
     },
+    /// The service's storage has no space left: writes are refused (nothing
+    /// is written) until space is freed; reads go on.
+    #[error(
+        "the service's storage is full ({detail}): writes are refused until space is freed; \
+         reads go on and nothing acknowledged was lost"
+    )]
+    StorageFull {
+        /// What the storage said, for operators.
+        detail: String,
+    },
     /// SMC `InternalError`; `retryable` when trying again may help.
     #[error("An error occurred while processing your request. Please try again. If the problem still exists, please submit a ticket.")]
     Internal {
@@ -181,6 +191,7 @@ impl DomainError {
             DomainError::SourceServerStateInvalid { .. } => "SourceServerState.Invalid",
             DomainError::RevisionCompacted { .. } => "RevisionCompacted",
             DomainError::ShuttingDown { .. } => "ServiceShuttingDown",
+            DomainError::StorageFull { .. } => "StorageFull",
             DomainError::Internal { .. } => "InternalError",
         }
     }
@@ -196,7 +207,7 @@ impl DomainError {
             | DomainError::JobInvalidBusinessStatus { .. }
             | DomainError::SourceServerStateInvalid { .. } => 400,
             DomainError::RevisionCompacted { .. } => 410,
-            DomainError::ShuttingDown { .. } => 503,
+            DomainError::ShuttingDown { .. } | DomainError::StorageFull { .. } => 503,
             DomainError::Internal { .. } => 500,
         }
     }

@@ -165,6 +165,10 @@ pub enum StoreError {
     /// was a step of. Nothing was written.
     #[error("lease lost: {0}")]
     Fenced(String),
+    /// The storage has no space left: nothing was written, and writes
+    /// succeed again once space is freed.
+    #[error("storage is full: {0}")]
+    Full(String),
 }
 
 impl From<StoreError> for DomainError {
@@ -174,6 +178,7 @@ impl From<StoreError> for DomainError {
             | StoreError::Unavailable(cause)
             | StoreError::Fenced(cause) => DomainError::unavailable(cause),
             StoreError::Corrupt(cause) => DomainError::internal(cause),
+            StoreError::Full(detail) => DomainError::StorageFull { detail },
         }
     }
 }

@@ -26,6 +26,7 @@ pub fn code_of(err: &DomainError) -> Code {
         | DomainError::SourceServerStateInvalid { .. } => Code::FailedPrecondition,
         DomainError::RevisionCompacted { .. } => Code::OutOfRange,
         DomainError::ShuttingDown { .. }
+        | DomainError::StorageFull { .. }
         | DomainError::Internal {
             retryable: true, ..
         } => Code::Unavailable,
@@ -78,6 +79,9 @@ pub fn to_status(err: &DomainError, request_id: &RequestId) -> Status {
         }
         DomainError::ShuttingDown { resume_from } => {
             metadata.insert("resumeRevision".into(), resume_from.to_string());
+        }
+        DomainError::StorageFull { detail } => {
+            tracing::error!(request_id = %request_id, %detail, "the storage is full");
         }
         DomainError::Validation(_) | DomainError::Internal { .. } => {}
     }

@@ -37,7 +37,9 @@ async fn idle_and_half_open_connections_do_not_starve_other_clients() {
     for n in 0..2_000 {
         let mut stream = TcpStream::connect(&server.addr).expect("connect");
         if n % 4 == 0 {
-            stream.write_all(b"PRI * HTTP/2.0\r\n").expect("half a preface");
+            stream
+                .write_all(b"PRI * HTTP/2.0\r\n")
+                .expect("half a preface");
         }
         idle.push(stream);
     }
@@ -51,7 +53,10 @@ async fn idle_and_half_open_connections_do_not_starve_other_clients() {
         during < before * 10 + Duration::from_millis(50),
         "idle connections slowed others: {before:?} -> {during:?}"
     );
-    assert!(rss_with_idle < 512 * 1024, "2,000 idle connections cost {rss_with_idle} KiB");
+    assert!(
+        rss_with_idle < 512 * 1024,
+        "2,000 idle connections cost {rss_with_idle} KiB"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

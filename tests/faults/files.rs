@@ -47,7 +47,10 @@ async fn a_truncated_database_is_refused_and_left_as_it_was() {
     let dir = tempfile::TempDir::new().expect("temp dir");
     let db = database_in(dir.path()).await;
     let length = std::fs::metadata(&db).expect("size").len();
-    let file = std::fs::OpenOptions::new().write(true).open(&db).expect("open");
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&db)
+        .expect("open");
     file.set_len(length / 2).expect("truncate");
     refuses_to_start(dir.path(), &["malformed", "corrupt", "not a database"]);
 }

@@ -11,5 +11,6 @@
 mod support;
 
 mod connections;
+mod disk;
 mod files;
 mod mount;

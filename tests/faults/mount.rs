@@ -14,7 +14,17 @@ impl Tmpfs {
     /// message when the test does not run as root.
     pub(crate) fn mount(size: &str) -> Tmpfs {
         let dir = TempDir::new().expect("temp dir");
-        run(&["mount", "-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"], dir.path());
+        run(
+            &[
+                "mount",
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size}"),
+                "tmpfs",
+            ],
+            dir.path(),
+        );
         Tmpfs { dir }
     }
 
@@ -25,14 +35,21 @@ impl Tmpfs {
 
     /// Makes it read-only (or writable again).
     pub(crate) fn set_read_only(&self, read_only: bool) {
-        let options = if read_only { "remount,ro" } else { "remount,rw" };
+        let options = if read_only {
+            "remount,ro"
+        } else {
+            "remount,rw"
+        };
         run(&["mount", "-o", options], self.path());
     }
 }
 
 impl Drop for Tmpfs {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 

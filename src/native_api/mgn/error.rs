@@ -104,6 +104,7 @@ fn domain(err: &DomainError) -> Exception {
         ),
         DomainError::RevisionCompacted { .. }
         | DomainError::ShuttingDown { .. }
+        | DomainError::StorageFull { .. }
         | DomainError::Internal { .. } => {
             let retryable = !matches!(
                 err,

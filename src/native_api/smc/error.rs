@@ -133,7 +133,8 @@ fn domain(err: &DomainError) -> (StatusCode, String, String) {
             retryable: true, ..
         }
         | DomainError::RevisionCompacted { .. }
-        | DomainError::ShuttingDown { .. } => (
+        | DomainError::ShuttingDown { .. }
+        | DomainError::StorageFull { .. } => (
             StatusCode::SERVICE_UNAVAILABLE,
             "ServiceUnavailable".into(),
             message,

@@ -101,6 +101,8 @@ pub(super) fn map_err(err: tokio_postgres::Error) -> StoreError {
     match code {
         Some(code) if code.starts_with("23") => StoreError::Conflict(message),
         Some("XX001" | "XX002") => StoreError::Corrupt(message),
+        // disk_full: nothing was written; space must be freed.
+        Some("53100") => StoreError::Full(format!("PostgreSQL: {message}")),
         _ => StoreError::Unavailable(format!("PostgreSQL: {message}")),
     }
 }

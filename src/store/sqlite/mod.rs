@@ -259,8 +259,9 @@ fn open_reader(path: &Path) -> Result<Connection, StoreError> {
 }
 
 /// Maps a SQLite error: constraint violations are conflicts, corruption
-/// and undecodable columns are corrupt data, and everything else (busy,
-/// locked, I/O, a full disk, ...) is unavailability a retry may cure.
+/// and undecodable columns are corrupt data, a full disk is said as such,
+/// and everything else (busy, locked, I/O, ...) is unavailability a retry
+/// may cure.
 pub(super) fn map_err(err: rusqlite::Error) -> StoreError {
     match &err {
         rusqlite::Error::SqliteFailure(e, _) => match e.code {
@@ -268,6 +269,7 @@ pub(super) fn map_err(err: rusqlite::Error) -> StoreError {
             ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase => {
                 StoreError::Corrupt(err.to_string())
             }
+            ErrorCode::DiskFull => StoreError::Full(err.to_string()),
             _ => StoreError::Unavailable(err.to_string()),
         },
         rusqlite::Error::FromSqlConversionFailure(..)
