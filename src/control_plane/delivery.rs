@@ -19,7 +19,8 @@ use super::{ControlPlane, Listener, Tenant};
 use crate::{
     domain::{
         agent_command::{AgentCommand, CommandRef},
-        DomainError, Executor, LifecycleEvent, Millis, Resource,
+        DomainError, Executor, FollowUpTaskId, LifecycleEvent, Millis, Resource, SourceServer,
+        SourceServerId,
     },
     store::SharedEvent,
 };
@@ -94,15 +95,66 @@ impl ControlPlane {
         let wait = Millis(FIRST_RETRY.0.saturating_mul(1 << exponent).min(MAX_RETRY.0));
         Duration::from_millis(self.settings.time_scale.compress(wait).0.max(1) as u64)
     }
+
+    /// The deliveries of `due` commands (each with the attempt it would
+    /// be), a follow-up task's recorded durably first: its back-off goes on
+    /// across reconnects and restarts. The records are made concurrently,
+    /// so they share group commits. A task completed since it was listed
+    /// (its agent acknowledged an earlier delivery meanwhile) is left out:
+    /// nothing is left to deliver, and the stream must not end over it.
+    pub(super) async fn record_deliveries(
+        &self,
+        caller: &Tenant,
+        due: Vec<(AgentCommand, u32)>,
+    ) -> Result<Vec<Delivery>, DomainError> {
+        let recorded: Vec<Result<Option<Delivery>, DomainError>> = futures_util::stream::iter(due)
+            .map(|(command, attempt)| async move {
+                let attempt = match &command.id {
+                    CommandRef::FollowUp { server, task } => {
+                        match self.record_follow_up_delivery(caller, server, task).await {
+                            Ok(attempt) => attempt,
+                            Err(_) if !self.follow_up_pending(caller, server, task) => {
+                                return Ok(None)
+                            }
+                            Err(err) => return Err(err),
+                        }
+                    }
+                    CommandRef::JobStep { .. } => attempt,
+                };
+                Ok(Some(Delivery { command, attempt }))
+            })
+            .buffered(DELIVERY_BATCH)
+            .collect()
+            .await;
+        recorded.into_iter().filter_map(Result::transpose).collect()
+    }
+
+    /// Whether `task` of `server` is still pending (a task never becomes
+    /// pending again once completed).
+    fn follow_up_pending(
+        &self,
+        caller: &Tenant,
+        server: &SourceServerId,
+        task: &FollowUpTaskId,
+    ) -> bool {
+        self.load::<SourceServer>(&caller.account_id, server)
+            .is_ok_and(|current| {
+                current
+                    .value
+                    .follow_up_tasks
+                    .iter()
+                    .any(|t| &t.id == task && t.is_pending())
+            })
+    }
 }
 
 impl CommandStream {
     async fn next(&mut self) -> Result<Delivery, DomainError> {
         loop {
+            // Not an internal error: nothing went wrong, and an agent
+            // reconnects (UNAVAILABLE, ServiceShuttingDown).
             if self.drain.is_cancelled() {
-                return Err(DomainError::unavailable(
-                    "the server is shutting down; reconnect",
-                ));
+                return Err(DomainError::ShuttingDown { resume_from: None });
             }
             if let Some(delivery) = self.ready.pop_front() {
                 return Ok(delivery);
@@ -144,26 +196,7 @@ impl CommandStream {
             })
             .take(DELIVERY_BATCH)
             .collect();
-        let (plane, caller) = (&self.plane, &self.caller);
-        let recorded: Vec<Result<Delivery, DomainError>> = futures_util::stream::iter(due)
-            .map(|(command, attempt)| async move {
-                // A follow-up task's deliveries are durable: its back-off
-                // goes on across reconnects and restarts.
-                let attempt = match &command.id {
-                    CommandRef::FollowUp { server, task } => {
-                        plane
-                            .record_follow_up_delivery(caller, server, task)
-                            .await?
-                    }
-                    CommandRef::JobStep { .. } => attempt,
-                };
-                Ok(Delivery { command, attempt })
-            })
-            .buffered(DELIVERY_BATCH)
-            .collect()
-            .await;
-        for delivery in recorded {
-            let delivery = delivery?;
+        for delivery in self.plane.record_deliveries(&self.caller, due).await? {
             self.sent
                 .insert(delivery.command.id.clone(), (delivery.attempt, now));
             self.ready.push_back(delivery);

@@ -6,6 +6,8 @@ mod agent;
 mod aggregate;
 mod clock;
 mod delivery;
+#[cfg(test)]
+mod delivery_tests;
 mod duties;
 mod idempotency;
 mod page_token;

@@ -29,16 +29,18 @@ use crate::{
 const START: Timestamp = Timestamp(1_700_000_000_000);
 const ONE_MS: Millis = Millis(1);
 
-struct Harness {
+/// A control plane on a fresh SQLite store and a manual clock, with one
+/// initialised account.
+pub(super) struct Harness {
     clock: Arc<ManualClock>,
-    plane: Arc<ControlPlane>,
-    tenant: Tenant,
+    pub(super) plane: Arc<ControlPlane>,
+    pub(super) tenant: Tenant,
     /// Holds the database until the test ends.
     _dir: TempDir,
 }
 
 impl Harness {
-    async fn start() -> Harness {
+    pub(super) async fn start() -> Harness {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let store = SqliteStore::open(&dir.path().join("cutover.db")).expect("the store opens");
         let clock = Arc::new(ManualClock::new(START));
@@ -98,7 +100,7 @@ impl Harness {
     }
 
     /// A server finalised now: CUTOVER with both follow-up tasks pending.
-    async fn finalized_server(&self) -> ServerView {
+    pub(super) async fn finalized_server(&self) -> ServerView {
         let id = self.replicating_server().await;
         let (plane, tenant) = (&self.plane, &self.tenant);
         plane
@@ -115,7 +117,7 @@ impl Harness {
             .expect("FinalizeCutover")
     }
 
-    async fn server(&self, id: &SourceServerId) -> Arc<SourceServer> {
+    pub(super) async fn server(&self, id: &SourceServerId) -> Arc<SourceServer> {
         self.plane
             .get_source_server(&self.tenant, id)
             .await

@@ -115,12 +115,16 @@ pub enum DomainError {
         /// The oldest revision still kept.
         oldest: u64,
     },
-    /// The server is shutting down; a watch resumes from `resume_from`
-    /// elsewhere or after the restart.
-    #[error("the server is shutting down; resume from revision {resume_from}")]
+    /// The server is shutting down: a watch resumes from `resume_from`
+    /// elsewhere or after the restart; an agent's command stream (no
+    /// revision) reconnects and is sent what is still pending.
+    #[error(
+        "the server is shutting down; {}",
+        .resume_from.map_or("reconnect".to_owned(), |r| format!("resume from revision {r}"))
+    )]
     ShuttingDown {
-        /// The first revision the client has not seen.
-        resume_from: u64,
+        /// The first revision a watcher has not seen.
+        resume_from: Option<u64>,
     },
     /// The service's storage has no space left: writes are refused (nothing
     /// is written) until space is freed; reads go on.

@@ -77,9 +77,12 @@ pub fn to_status(err: &DomainError, request_id: &RequestId) -> Status {
             metadata.insert("requestedRevision".into(), requested.to_string());
             metadata.insert("oldestRevision".into(), oldest.to_string());
         }
-        DomainError::ShuttingDown { resume_from } => {
+        DomainError::ShuttingDown {
+            resume_from: Some(resume_from),
+        } => {
             metadata.insert("resumeRevision".into(), resume_from.to_string());
         }
+        DomainError::ShuttingDown { resume_from: None } => {}
         DomainError::StorageFull { detail } => {
             tracing::error!(request_id = %request_id, %detail, "the storage is full");
         }

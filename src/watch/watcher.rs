@@ -244,7 +244,7 @@ impl Watcher {
 
     fn shutting_down(&self) -> DomainError {
         DomainError::ShuttingDown {
-            resume_from: self.next,
+            resume_from: Some(self.next),
         }
     }
 
