@@ -261,6 +261,13 @@ pub fn listing_entries(path: &Path) -> Result<Vec<ListingEntry>, String> {
 fn file_defaults(path: &Path) -> Result<Vec<(String, String)>, String> {
     let text =
         std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    config_file_defaults(&text, path)
+}
+
+/// The settings of config file text `text` as (environment variable,
+/// value) pairs; `path` only names the file in errors. Any text gets an
+/// answer: an error names the file and what is wrong.
+pub fn config_file_defaults(text: &str, path: &Path) -> Result<Vec<(String, String)>, String> {
     let table: toml::Table = text
         .parse()
         .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -286,7 +293,51 @@ fn file_defaults(path: &Path) -> Result<Vec<(String, String)>, String> {
                     ))
                 }
             };
+            // The value becomes an environment variable, which cannot
+            // hold a NUL (setting one panics).
+            if value.contains('\0') {
+                return Err(format!(
+                    "{}: {key} must not contain a NUL character (\\u0000)",
+                    path.display()
+                ));
+            }
             Ok((env.to_string_lossy().into_owned(), value))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_file_values_become_environment_defaults() {
+        let pairs = config_file_defaults(
+            "region = \"eu-west-1\"\nsim-speed = 2.5\ninsecure = true\n",
+            Path::new("c.toml"),
+        );
+        let mut pairs = pairs.expect("a valid file");
+        pairs.sort();
+        assert_eq!(
+            pairs,
+            [
+                ("CUTOVER_INSECURE".to_owned(), "true".to_owned()),
+                ("CUTOVER_REGION".to_owned(), "eu-west-1".to_owned()),
+                ("CUTOVER_SIM_SPEED".to_owned(), "2.5".to_owned()),
+            ]
+        );
+    }
+
+    /// Found with the `config_file` fuzz target (its input is
+    /// fuzz/corpus/config_file/crash-nul-value): `Config::load` put the
+    /// value in the environment, and `std::env::set_var` panics on a NUL.
+    #[test]
+    fn config_file_values_with_nul_are_refused() {
+        let err = config_file_defaults("region = \"us\\u0000east\"\n", Path::new("c.toml"))
+            .expect_err("a NUL cannot go into the environment");
+        assert!(
+            err.starts_with("c.toml: region must not contain a NUL"),
+            "{err}"
+        );
+    }
 }

@@ -87,6 +87,18 @@ pub enum Protocol {
     Smc,
 }
 
+/// The HTTP service of `protocol` over `api`: every method and path goes
+/// to the protocol's handler, which answers unknown operations in the
+/// cloud's own words. [`serve`] runs it on a listener; tests and fuzzers
+/// call it in process.
+pub fn router(api: Arc<NativeApi>, protocol: Protocol) -> Router {
+    match protocol {
+        Protocol::Mgn => Router::new().fallback(mgn_request),
+        Protocol::Smc => Router::new().fallback(smc_request),
+    }
+    .with_state(api)
+}
+
 /// Serves `protocol` on `listener` until `shutdown`, then lets requests
 /// in flight finish.
 pub async fn serve(
@@ -96,11 +108,7 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
     use axum::serve::ListenerExt;
-    let router = match protocol {
-        Protocol::Mgn => Router::new().fallback(mgn_request),
-        Protocol::Smc => Router::new().fallback(smc_request),
-    }
-    .with_state(api);
+    let router = router(api, protocol);
     // Without TCP_NODELAY a reply written in two segments waits for the
     // client's delayed ACK, as on the gRPC listener.
     let listener = listener.tap_io(|tcp| {

@@ -14,7 +14,7 @@
 //!   applied to the read model, and published to its subscribers, in that
 //!   order, after they are durable and before the commit returns.
 
-mod codec;
+pub mod codec;
 #[cfg(test)]
 mod contract;
 #[cfg(test)]

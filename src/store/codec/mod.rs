@@ -10,6 +10,8 @@
 //!
 //! Format changes follow the evolution rules in the proto's header, and the
 //! golden files under `golden/v1/` hold bytes every release must still read.
+//! The functions are public so that fuzzers and tools can read stored
+//! bytes; the stores are their only writers.
 
 mod enums;
 mod event;
@@ -30,34 +32,34 @@ use crate::store::StoreError;
 pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// Appends the encoding of `server` to `out`.
-pub(crate) fn encode_source_server(server: &SourceServer, out: &mut Vec<u8>) {
+pub fn encode_source_server(server: &SourceServer, out: &mut Vec<u8>) {
     append(&server::to_message(server), out);
 }
 
 /// The source server encoded in `bytes`.
-pub(crate) fn decode_source_server(bytes: &[u8]) -> Result<SourceServer, StoreError> {
+pub fn decode_source_server(bytes: &[u8]) -> Result<SourceServer, StoreError> {
     let message = pb::StoredSourceServer::decode(bytes).map_err(|err| unreadable(&err))?;
     server::from_message(message).map_err(|err| about("source server", err))
 }
 
 /// Appends the encoding of `job` to `out`.
-pub(crate) fn encode_replication_job(job: &ReplicationJob, out: &mut Vec<u8>) {
+pub fn encode_replication_job(job: &ReplicationJob, out: &mut Vec<u8>) {
     append(&job::to_message(job), out);
 }
 
 /// The replication job encoded in `bytes`.
-pub(crate) fn decode_replication_job(bytes: &[u8]) -> Result<ReplicationJob, StoreError> {
+pub fn decode_replication_job(bytes: &[u8]) -> Result<ReplicationJob, StoreError> {
     let message = pb::StoredReplicationJob::decode(bytes).map_err(|err| unreadable(&err))?;
     job::from_message(message).map_err(|err| about("replication job", err))
 }
 
 /// Appends the encoding of `event` to `out`.
-pub(crate) fn encode_event(event: &LifecycleEvent, out: &mut Vec<u8>) {
+pub fn encode_event(event: &LifecycleEvent, out: &mut Vec<u8>) {
     append(&event::to_message(event), out);
 }
 
 /// The lifecycle event encoded in `bytes`.
-pub(crate) fn decode_event(bytes: &[u8]) -> Result<LifecycleEvent, StoreError> {
+pub fn decode_event(bytes: &[u8]) -> Result<LifecycleEvent, StoreError> {
     let message = pb::StoredEvent::decode(bytes).map_err(|err| unreadable(&err))?;
     event::from_message(message).map_err(|err| about("event", err))
 }
