@@ -145,8 +145,7 @@ impl Operations<'_> {
         let tenant = &self.tenant;
         let view = match operation {
             Operation::DescribeSourceServers => return self.describe().await,
-            Operation::StartTest => return self.launch("START_TEST").await,
-            Operation::StartCutover => return self.launch("START_CUTOVER").await,
+            Operation::StartTest | Operation::StartCutover => return self.launch(operation).await,
             Operation::ChangeServerLifeCycleState => {
                 let id = self.server_id()?;
                 let life = self
@@ -229,7 +228,8 @@ impl Operations<'_> {
         Ok(Reply::ok(body))
     }
 
-    async fn launch(&self, initiated_by: &str) -> Result<Reply, MgnError> {
+    /// StartTest or StartCutover (`operation`) of a list of servers.
+    async fn launch(&self, operation: Operation) -> Result<Reply, MgnError> {
         let ids = self.input.strings("sourceServerIDs")?;
         if ids.is_empty() || ids.len() > 200 {
             return Err(DomainError::invalid_field(
@@ -244,9 +244,15 @@ impl Operations<'_> {
             .collect::<Result<Vec<_>, _>>()?;
         let tags = self.input.string_map("tags")?;
         let plane = &self.api.plane;
-        let outcomes = match initiated_by {
-            "START_TEST" => plane.start_test(&self.tenant, &ids, None).await?,
-            _ => plane.start_cutover(&self.tenant, &ids, None).await?,
+        let (outcomes, initiated_by) = match operation {
+            Operation::StartTest => (
+                plane.start_test(&self.tenant, &ids, None).await?,
+                "START_TEST",
+            ),
+            _ => (
+                plane.start_cutover(&self.tenant, &ids, None).await?,
+                "START_CUTOVER",
+            ),
         };
         let settings = plane.settings();
         let arn_prefix = format!(

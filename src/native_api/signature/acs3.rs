@@ -8,8 +8,8 @@ use hmac::Hmac;
 use sha2::{Digest, Sha256};
 
 use super::{
-    authenticate, authorization_parts, canonical_query, check_mac, check_skew, parse_rfc3339,
-    query_pairs, SignatureError, SignedRequest,
+    authenticate, authorization_parts, check_mac, check_skew, parse_rfc3339, SignatureError,
+    SignedRequest,
 };
 use crate::{control_plane::Caller, domain::Timestamp, native_api::access_keys::Signers};
 
@@ -87,23 +87,12 @@ fn signature_matches(
     payload: &str,
     secret: &str,
 ) -> Result<(), String> {
-    let headers = request
-        .canonical_headers(&auth.signed_headers, false)
-        .ok_or_else(|| "a signed header is missing".to_owned())?;
     let path = match request.path {
         "" => "/",
         path => path,
     };
-    let params = query_pairs(request.query);
-    let canonical_request = [
-        request.method,
-        path,
-        &canonical_query(params.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-        &headers,
-        &auth.signed_headers.join(";"),
-        payload,
-    ]
-    .join("\n");
+    let canonical_request =
+        request.canonical_request(path, &auth.signed_headers, false, payload)?;
     let string_to_sign = format!(
         "{ALGORITHM}\n{}",
         hex::encode(Sha256::digest(canonical_request.as_bytes()))

@@ -85,6 +85,36 @@ impl SignedRequest<'_> {
     }
 }
 
+impl SignedRequest<'_> {
+    /// The canonical request both clouds hash: method, `path` as the
+    /// protocol canonicalises it, the sorted RFC 3986 query, the signed
+    /// headers (see [`SignedRequest::canonical_headers`]), their names, and
+    /// `payload` (the body's hash); an error when a signed header is
+    /// missing.
+    fn canonical_request(
+        &self,
+        path: &str,
+        signed: &[&str],
+        fold_spaces: bool,
+        payload: &str,
+    ) -> Result<String, String> {
+        let headers = self
+            .canonical_headers(signed, fold_spaces)
+            .ok_or_else(|| "a signed header is missing".to_owned())?;
+        let params = query_pairs(self.query);
+        let query = canonical_query(params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        Ok([
+            self.method,
+            path,
+            &query,
+            &headers,
+            &signed.join(";"),
+            payload,
+        ]
+        .join("\n"))
+    }
+}
+
 /// Why a request's signature was not accepted; each protocol answers
 /// these in its own words.
 #[derive(Debug, Clone, PartialEq, Eq)]

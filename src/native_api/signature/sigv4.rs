@@ -9,8 +9,8 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use super::{
-    authenticate, authorization_parts, canonical_query, check_mac, check_skew, parse_rfc3339,
-    query_pairs, rfc3986, SignatureError, SignedRequest,
+    authenticate, authorization_parts, check_mac, check_skew, parse_rfc3339, rfc3986,
+    SignatureError, SignedRequest,
 };
 use crate::{control_plane::Caller, domain::Timestamp, native_api::access_keys::Signers};
 
@@ -143,19 +143,12 @@ fn signature_matches(
     amz_date: &str,
     secret: &str,
 ) -> Result<(), String> {
-    let headers = request
-        .canonical_headers(&auth.signed_headers, true)
-        .ok_or_else(|| "a signed header is missing".to_owned())?;
-    let params = query_pairs(request.query);
-    let canonical_request = [
-        request.method,
+    let canonical_request = request.canonical_request(
         &canonical_path(request.path),
-        &canonical_query(params.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
-        &headers,
-        &auth.signed_headers.join(";"),
+        &auth.signed_headers,
+        true,
         &hex::encode(Sha256::digest(request.body)),
-    ]
-    .join("\n");
+    )?;
     let string_to_sign = [
         ALGORITHM,
         amz_date,

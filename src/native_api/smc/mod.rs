@@ -186,8 +186,11 @@ impl Call<'_> {
         let schedule = match params.bool("RunOnce")?.unwrap_or(true) {
             true => JobSchedule::RunOnce,
             false => JobSchedule::Incremental {
-                frequency_hours: hours(params.integer("Frequency", 1..=168)?, "Frequency")?,
-                max_images: hours(
+                frequency_hours: required_count(
+                    params.integer("Frequency", 1..=168)?,
+                    "Frequency",
+                )?,
+                max_images: required_count(
                     params.integer("MaxNumberOfImageToKeep", 1..=10)?,
                     "MaxNumberOfImageToKeep",
                 )?,
@@ -261,7 +264,8 @@ impl Call<'_> {
     }
 }
 
-fn hours(value: Option<i64>, name: &str) -> Result<u32, SmcError> {
+/// A count an incremental job requires (`Frequency`, `MaxNumberOfImageToKeep`).
+fn required_count(value: Option<i64>, name: &str) -> Result<u32, SmcError> {
     value
         .and_then(|n| u32::try_from(n).ok())
         .ok_or_else(|| SmcError::Missing(name.to_owned()))
