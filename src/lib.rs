@@ -4,10 +4,12 @@
 //! (use cases: load, decide, commit) → [`domain`] (pure state machines) →
 //! [`store`] (durable resources and the event log); [`dataplane`] plays the
 //! replication agents; [`native_api`] serves the clouds' own wire protocols
-//! beside gRPC; [`server`] assembles them.
+//! beside gRPC; [`dashboard`] serves the live wave page; [`server`]
+//! assembles them.
 
 pub mod config;
 pub mod control_plane;
+pub mod dashboard;
 pub mod dataplane;
 pub mod domain;
 pub mod metrics;

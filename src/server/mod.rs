@@ -1,6 +1,6 @@
 //! Assembles the service: store, control plane, background work, the
 //! built-in data plane, and the gRPC server with its limits, TLS,
-//! grpc-web, health, reflection and request ids.
+//! grpc-web, health, reflection, request ids and the wave dashboard.
 
 mod in_process;
 mod routes;
@@ -15,6 +15,7 @@ use tonic::transport::{server::TcpIncoming, Server};
 use crate::{
     config::Config,
     control_plane::{run_scheduler, ControlPlane, Duties, Settings, SystemClock},
+    dashboard::DashboardLayer,
     dataplane::{Fleet, FleetCredentials},
     domain::{Millis, TimeScale},
     metrics::Metrics,
@@ -253,6 +254,8 @@ pub async fn serve(
         .http2_keepalive_interval(Some(seconds(config.keepalive_seconds)))
         .http2_keepalive_timeout(Some(seconds(config.keepalive_seconds.min(20))))
         .layer(RequestIdLayer)
+        // In front of grpc-web, which refuses a browser's plain GET.
+        .layer(DashboardLayer)
         .layer(oversize_layer())
         .layer(tonic_web::GrpcWebLayer::new())
         .add_routes(routes)
