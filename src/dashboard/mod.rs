@@ -99,13 +99,16 @@ fn page(path: &str, head_only: bool) -> Option<Response<Body>> {
 fn schema() -> &'static str {
     static SCHEMA: OnceLock<String> = OnceLock::new();
     SCHEMA.get_or_init(|| {
-        schema_json(&[crate::pb::FILE_DESCRIPTOR_SET, tonic_types::pb::FILE_DESCRIPTOR_SET])
-            // The descriptor sets are compiled in: a failure here is a
-            // build defect, answered as an empty schema the page reports.
-            .unwrap_or_else(|err| {
-                tracing::error!(%err, "cannot derive the dashboard schema");
-                "{}".to_owned()
-            })
+        schema_json(&[
+            crate::pb::FILE_DESCRIPTOR_SET,
+            tonic_types::pb::FILE_DESCRIPTOR_SET,
+        ])
+        // The descriptor sets are compiled in: a failure here is a
+        // build defect, answered as an empty schema the page reports.
+        .unwrap_or_else(|err| {
+            tracing::error!(%err, "cannot derive the dashboard schema");
+            "{}".to_owned()
+        })
     })
 }
 
@@ -141,7 +144,10 @@ fn response(status: StatusCode, content_type: &'static str, body: Bytes) -> Resp
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     response
 }
 
@@ -155,7 +161,9 @@ mod tests {
         assert_eq!(root.status(), StatusCode::SEE_OTHER);
         assert_eq!(root.headers()[header::LOCATION], PATH);
         assert_eq!(
-            page("/dashboard/nope.js", false).expect("answered").status(),
+            page("/dashboard/nope.js", false)
+                .expect("answered")
+                .status(),
             StatusCode::NOT_FOUND
         );
         assert!(page("/cutover.v1.SourceServerService/GetSourceServer", false).is_none());
@@ -167,7 +175,9 @@ mod tests {
             let served = page(&format!("{PATH}{}", asset.name), false).expect("answered");
             assert_eq!(served.status(), StatusCode::OK, "{}", asset.name);
             assert_eq!(served.headers()[header::CONTENT_TYPE], asset.content_type);
-            assert!(served.headers().contains_key(header::CONTENT_SECURITY_POLICY));
+            assert!(served
+                .headers()
+                .contains_key(header::CONTENT_SECURITY_POLICY));
         }
         assert!(schema().contains("cutover.v1.WatchLifecycleEventsResponse"));
     }

@@ -62,7 +62,7 @@ function frame() {
   }
   stats.applied += batch.length;
   view.render(wave);
-  if (historyEvents.length) view.appendHistory(historyEvents);
+  if (historyEvents.length) view.appendHistory(historyEvents, { live: true });
   stats.frames += 1;
   stats.revision = wave.revision;
   stats.maxFrameMs = Math.max(stats.maxFrameMs, performance.now() - started);
@@ -184,13 +184,19 @@ async function showHistory(id) {
     const body = codec.encode(REQUEST, { resourceIds: [id], startRevision: start, progressInterval: 200 });
     try {
       for await (const bytes of serverStream(WATCH, body, { token, signal: controller.signal })) {
+        if (view.historyId() !== id) {
+          // Closed, or another resource picked: this replay is moot.
+          controller.abort();
+          return;
+        }
         const message = codec.decode(RESPONSE, bytes);
-        if (message.event) view.appendHistory([message.event]);
+        if (message.event) view.appendHistory([message.event], { live: false });
         if (message.bookmark) {
           controller.abort();
           break;
         }
       }
+      view.historyCaughtUp();
       view.historyNote(note || "complete; new events appear as they happen");
       return;
     } catch (err) {
@@ -225,6 +231,8 @@ async function boot() {
   $("history-close").addEventListener("click", () => { $("history").hidden = true; });
   setUpToken();
   window.cutoverDashboard = { stats, wave: () => wave };
+  // Deadlines pass and the timeline moves on without any event.
+  setInterval(scheduleFrame, 1000);
   watchForever();
 }
 

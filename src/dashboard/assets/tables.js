@@ -41,7 +41,7 @@ export class VirtualRows {
     this.window.className = "window";
     this.spacer.append(this.window);
     container.append(this.spacer);
-    this.drawn = { first: -1, last: -1, version: -1 };
+    this.drawn = { first: -1, last: -1, version: -1, html: "" };
     this.version = 0;
     let pending = false;
     container.addEventListener("scroll", () => {
@@ -72,10 +72,12 @@ export class VirtualRows {
     const last = Math.min(this.rows.length, first + Math.ceil(height / this.rowHeight) + 2 * OVERSCAN);
     const drawn = this.drawn;
     if (drawn.first === first && drawn.last === last && drawn.version === this.version) return;
-    this.drawn = { first, last, version: this.version };
     const parts = [];
     for (let i = first; i < last; i += 1) parts.push(this.html(this.rows[i]));
+    const html = parts.join("");
     this.window.style.transform = `translateY(${first * this.rowHeight}px)`;
-    this.window.innerHTML = parts.join("");
+    // Unchanged rows keep their elements (and the pointer's hover).
+    if (html !== drawn.html) this.window.innerHTML = html;
+    this.drawn = { first, last, version: this.version, html };
   }
 }

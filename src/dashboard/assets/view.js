@@ -15,16 +15,16 @@ function taskHtml(task, now) {
   const late = !done && (task.overdue || (task.deadline && task.deadline < now));
   const status = done ? "done" : late ? "overdue" : "pending";
   const detail = done ? `done ${clock(task.completed)}`
-    : `${task.progress > 0 ? `${Math.round(task.progress * 100)}% · ` : ""}due ${clock(task.deadline)}`;
+    : `${task.progress > 0 ? `${Math.round(task.progress)}% · ` : ""}due ${clock(task.deadline)}`;
   return `<span class="task ${status}" data-kind="${escape(task.kind)}" data-status="${status}">${escape(name)} · ${escape(detail)}</span>`;
 }
 
 function serverHtml(row) {
   const now = Date.now();
   const progress = row.progress === null ? "" : `<progress max="1" value="${row.progress}"></progress> ${Math.floor(row.progress * 100)}%`;
-  return `<div class="row${row.attention ? " attention" : ""}" data-id="${escape(row.id)}" data-state="${escape(row.state)}">`
+  return `<div class="row${row.attention ? " attention" : ""}" data-id="${escape(row.id)}" data-state="${escape(row.state)}" data-archived="${row.archived}">`
     + `<span class="id">${escape(row.id)}</span><span>${escape(row.host)}</span>`
-    + `<span class="state" data-state="${escape(row.state)}">${escape(row.state)}</span>`
+    + `<span class="state" data-state="${escape(row.state)}">${escape(row.state)}${row.archived ? " · archived" : ""}</span>`
     + `<span class="replication">${escape(row.replication)}</span><span>${progress}</span>`
     + `<span>${escape(duration(row.lagMs))}</span><span>${escape(clock(row.etaMs))}</span>`
     + `<span class="tasks">${row.tasks.map((t) => taskHtml(t, now)).join("")}</span></div>`;
@@ -143,17 +143,19 @@ export class View {
       $("timeline-axis").textContent = "none yet";
       return;
     }
+    // Up to now: a flat end says nothing was finalised lately.
     const start = times[0];
-    const end = Math.max(times[times.length - 1], start + 1000);
+    const end = Math.max(times[times.length - 1], start + 1000, Date.now());
     const x = (t) => (400 * (t - start)) / (end - start);
     const y = (n) => 115 - (110 * n) / times.length;
     let points = `0,${y(0)}`;
     times.forEach((t, i) => { points += ` ${x(t).toFixed(1)},${y(i).toFixed(1)} ${x(t).toFixed(1)},${y(i + 1).toFixed(1)}`; });
+    points += ` 400,${y(times.length)}`;
     const line = document.createElementNS(SVG, "polyline");
     line.setAttribute("points", points);
     line.setAttribute("class", "cumulative");
     svg.replaceChildren(line);
-    $("timeline-axis").textContent = `${clock(start)} → ${clock(end)} · ${times.length} finalised over ${duration(end - start)}`;
+    $("timeline-axis").textContent = `${clock(start)} → now · ${times.length} finalised, the last ${duration(Date.now() - times[times.length - 1])} ago`;
   }
 
   /** Opens the side panel on `row` (a server or job row). */
@@ -169,6 +171,7 @@ export class View {
     $("history-facts").innerHTML = facts.map(([k, v]) => `<dt>${escape(k)}</dt><dd>${escape(v || "—")}</dd>`).join("");
     $("history-events").replaceChildren();
     $("history-note").textContent = "loading…";
+    this.history = { id: row.id, last: 0, live: false };
   }
 
   /** The id of the open history, if any. */
@@ -176,15 +179,35 @@ export class View {
     return $("history").hidden ? null : $("history").dataset.id;
   }
 
-  /** Appends `events` (decoded LifecycleEvents) to the open history. */
-  appendHistory(events) {
+  /**
+   * Appends `events` (decoded LifecycleEvents) to the open history. Live
+   * events wait until the replay has caught up (it reads them itself);
+   * an event already listed is not listed twice.
+   */
+  appendHistory(events, { live }) {
+    const history = this.history;
+    if (!history || (live && !history.live)) return;
     const list = $("history-events");
     for (const event of events) {
+      if (event.revision <= history.last) continue;
+      history.last = event.revision;
+      const changes = (event.changes || [event.eventType]).map((c) => String(c).replace("LIFECYCLE_EVENT_TYPE_", ""));
+      const progressOnly = changes.every((c) => c.endsWith("PROGRESS") && !c.startsWith("FOLLOW_UP"));
+      const previous = list.lastElementChild;
+      if (progressOnly && previous && previous.dataset.progress) {
+        // A run of progress reports is one line: the history stays
+        // readable through hours of replication.
+        const reports = Number(previous.dataset.progress) + 1;
+        previous.dataset.progress = String(reports);
+        previous.dataset.revision = String(event.revision);
+        previous.textContent = `#${event.revision} ${clock(event.time)} ${changes.join(", ")} ×${reports}`;
+        continue;
+      }
       const item = document.createElement("li");
       item.dataset.revision = String(event.revision);
-      const changes = (event.changes || [event.eventType]).map((c) => String(c).replace("LIFECYCLE_EVENT_TYPE_", "")).join(", ");
+      if (progressOnly) item.dataset.progress = "1";
       const task = event.followUpTask ? ` · ${String(event.followUpTask.kind).replace("FOLLOW_UP_TASK_KIND_", "")}` : "";
-      item.textContent = `#${event.revision} ${clock(event.time)} ${changes}${task}`;
+      item.textContent = `#${event.revision} ${clock(event.time)} ${changes.join(", ")}${task}`;
       list.append(item);
     }
   }
@@ -192,5 +215,10 @@ export class View {
   /** Says how the history was read (or why it could not be). */
   historyNote(text) {
     $("history-note").textContent = text;
+  }
+
+  /** From now on, live events extend the open history. */
+  historyCaughtUp() {
+    if (this.history) this.history.live = true;
   }
 }
