@@ -6,13 +6,24 @@
 
 use std::{collections::BTreeMap, time::Instant};
 
-use cutover::pb::v1::{DisconnectFromServiceRequest, RegisterSourceServerRequest};
+use cutover::pb::v1::{
+    watch_lifecycle_events_response::Kind, DisconnectFromServiceRequest,
+    RegisterSourceServerRequest,
+};
 use futures_util::{stream, StreamExt};
 use serde_json::json;
 
 use crate::{browser::Browser, count, output_dir, set_filter, stat, support::*};
 
-const SERVERS: usize = 10_000;
+/// Servers on the page (`CUTOVER_DASHBOARD_SERVERS` overrides, for the
+/// figures at other sizes).
+fn fleet() -> usize {
+    std::env::var("CUTOVER_DASHBOARD_SERVERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(10_000)
+}
+
 const BURST: usize = 2_000;
 const IN_FLIGHT: usize = 64;
 
@@ -26,10 +37,11 @@ const FRAME_PROBE: &str = "(() => { const gaps = window.frameGaps = { max: 0, fr
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ten_thousand_servers_render_at_once_and_a_burst_streams_in() {
+    let servers_on_page = fleet();
     let server = TestServer::start(&["--simulator", "none"]);
     let servers = server.servers().await;
     let registering = Instant::now();
-    let ids: Vec<String> = stream::iter(0..SERVERS)
+    let ids: Vec<String> = stream::iter(0..servers_on_page)
         .map(|i| {
             let mut client = servers.clone();
             async move {
@@ -49,16 +61,24 @@ async fn ten_thousand_servers_render_at_once_and_a_burst_streams_in() {
         .collect()
         .await;
     println!(
-        "registered {SERVERS} servers in {:?}",
+        "registered {servers_on_page} servers in {:?}",
         registering.elapsed()
     );
+
+    // The baseline: a Rust client reading the same snapshot over gRPC.
+    let reading = Instant::now();
+    let mut lifecycle = server.lifecycle().await;
+    let mut snapshot = open_watch(&mut lifecycle, watch_snapshot()).await;
+    while !matches!(next_message(&mut snapshot).await, Kind::SnapshotEnd(_)) {}
+    let snapshot_read = reading.elapsed();
+    drop(snapshot);
 
     let browser = Browser::start(1600, 1000).await;
     browser.open(&format!("{}/", server.endpoint)).await;
     browser
         .until(
             "ten thousand servers",
-            &format!("document.getElementById('server-total').textContent === '{SERVERS}'"),
+            &format!("document.getElementById('server-total').textContent === '{servers_on_page}'"),
         )
         .await;
     let first_render = browser
@@ -76,7 +96,7 @@ async fn ten_thousand_servers_render_at_once_and_a_burst_streams_in() {
         .expect("rows");
     assert!(
         (1..200).contains(&rows_in_document),
-        "{rows_in_document} rows in the document for {SERVERS} servers: not virtualised"
+        "{rows_in_document} rows in the document for {servers_on_page} servers: not virtualised"
     );
     let mut sorted = ids.clone();
     sorted.sort();
@@ -95,7 +115,7 @@ async fn ten_thousand_servers_render_at_once_and_a_burst_streams_in() {
             "a quarter of the wave",
             &format!(
                 "document.getElementById('server-shown').textContent === '{} shown'",
-                SERVERS / 4
+                servers_on_page / 4
             ),
         )
         .await;
@@ -147,12 +167,14 @@ async fn ten_thousand_servers_render_at_once_and_a_burst_streams_in() {
         browser
             .eval(&count("server-counts", "PENDING_INSTALLATION"))
             .await,
-        SERVERS - BURST
+        servers_on_page - BURST
     );
 
     let figures = json!({
-        "servers": SERVERS,
+        "servers": servers_on_page,
         "first_render_ms": first_render,
+        "grpc_snapshot_read_ms": snapshot_read.as_millis(),
+        "first_render_vs_grpc_snapshot": first_render / snapshot_read.as_secs_f64() / 1000.0,
         "rows_in_document": rows_in_document,
         "burst_events": BURST,
         "burst_committed_ms": committed.as_millis(),
