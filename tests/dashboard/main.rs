@@ -13,6 +13,7 @@
 mod support;
 
 mod browser;
+mod codec;
 mod scale;
 mod wave;
 

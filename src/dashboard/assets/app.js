@@ -225,7 +225,16 @@ function oldestRevision(details) {
 }
 
 async function boot() {
-  const schema = await (await fetch("schema.json")).json();
+  let schema;
+  try {
+    const response = await fetch("schema.json");
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    schema = await response.json();
+  } catch (err) {
+    $("connection").dataset.state = "offline";
+    $("connection").textContent = `cannot load the schema (${err.message}); reload to retry`;
+    return;
+  }
   codec = new Codec(schema);
   view = new View(scheduleFrame, (id) => { showHistory(id); });
   $("history-close").addEventListener("click", () => { $("history").hidden = true; });
