@@ -9,7 +9,9 @@ use cutover::pb::v1::ReplicationJobStatus;
 use tempfile::TempDir;
 use tonic::Code;
 
-use crate::{browser::Browser, count, output_dir, set_filter, stat, support::*, unique_rows};
+use crate::{
+    browser::Browser, count, output_dir, set_filter, stat, support::*, unique_rows, SERVER_ROW_IDS,
+};
 
 const SERVER_ARGS: [&str; 4] = ["--simulator", "infrastructure", "--sim-speed", "600"];
 const AGENT_ARGS: [&str; 2] = ["--speed", "600"];
@@ -103,6 +105,22 @@ async fn a_wave_runs_live_on_the_page_through_a_restart_and_a_compaction() {
                 percents.iter().all(|p| (0.0..=100.0).contains(p)),
                 "{percents:?}"
             );
+            browser.eval(&set_filter("filter-state", "CUTOVER")).await;
+            let only_cutover = format!(
+                "document.getElementById('server-shown').textContent === '3 shown' && \
+                 {SERVER_ROW_IDS}.length === 3 && \
+                 [...document.querySelectorAll('#server-rows .row')].every(r => r.dataset.state === 'CUTOVER')"
+            );
+            browser
+                .until("the three in CUTOVER alone", &only_cutover)
+                .await;
+            browser.eval(&set_filter("filter-state", "")).await;
+            browser
+                .until(
+                    "every server again",
+                    "document.getElementById('server-shown').textContent === '5 shown'",
+                )
+                .await;
         }
         take_to_cutover(&mut servers, id).await;
     }
@@ -159,13 +177,6 @@ async fn a_wave_runs_live_on_the_page_through_a_restart_and_a_compaction() {
         .await;
 
     // Filters: by state, by id, and attention only.
-    browser.eval(&set_filter("filter-state", "CUTOVER")).await;
-    browser
-        .until(
-            "5 shown in CUTOVER",
-            "document.getElementById('server-shown').textContent === '5 shown'",
-        )
-        .await;
     browser.eval(&set_filter("filter-state", "NOT_READY")).await;
     browser
         .until(
@@ -183,14 +194,17 @@ async fn a_wave_runs_live_on_the_page_through_a_restart_and_a_compaction() {
         .await;
     assert_eq!(unique_rows(&browser).await, vec![stubborn.clone()]);
     browser.eval(&set_filter("filter-attention", "false")).await;
-    browser.eval(&set_filter("filter-id", &ids[1][..8])).await;
-    browser
-        .until(
-            "the id filter",
-            "document.getElementById('server-shown').textContent !== '5 shown'",
-        )
-        .await;
-    assert!(unique_rows(&browser).await.contains(&ids[1]));
+    let prefix = ids[1][..8].to_owned();
+    browser.eval(&set_filter("filter-id", &prefix)).await;
+    // Every row shown matches the prefix (whatever the case), and the
+    // server it was taken from is one of them.
+    let filtered = format!(
+        "(() => {{ const ids = {SERVER_ROW_IDS}; \
+         return ids.includes('{}') && ids.every(id => id.toLowerCase().includes('{}')); }})()",
+        ids[1],
+        prefix.to_lowercase()
+    );
+    browser.until("the id filter", &filtered).await;
     browser.eval(&set_filter("filter-id", "")).await;
     browser
         .until(
