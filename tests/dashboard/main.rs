@@ -12,6 +12,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod auth;
 mod browser;
 mod codec;
 mod scale;
@@ -35,6 +36,11 @@ fn count(counts: &str, state: &str) -> String {
 /// JavaScript: the ids of the server rows in the document, in order.
 const SERVER_ROW_IDS: &str =
     "[...document.querySelectorAll('#server-rows .row')].map(r => r.dataset.id)";
+
+/// JavaScript: whether the server table says `n` rows are shown.
+fn shown(n: usize) -> String {
+    format!("document.getElementById('server-shown').textContent === '{n} shown'")
+}
 
 /// JavaScript: one of the page's counters (`window.cutoverDashboard.stats`).
 fn stat(name: &str) -> String {
