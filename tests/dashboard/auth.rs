@@ -1,32 +1,39 @@
-//! The page against a service that authenticates: it asks for a bearer
-//! token, asks again after a wrong one, and shows the account's wave with
-//! the right one.
+//! The page against a service deployed as it would be beyond loopback:
+//! TLS and bearer tokens. Over TLS the browser speaks HTTP/2; the page asks
+//! for a token, asks again after a wrong one, and shows the account's wave
+//! with the right one.
+
+use cutover::pb::v1::{
+    account_service_client::AccountServiceClient,
+    source_server_service_client::SourceServerServiceClient,
+};
 
 use crate::{browser::Browser, support::*};
 
 const TOKEN: &str = "wave-room-token";
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_page_asks_for_a_bearer_token_when_the_service_authenticates() {
+async fn over_tls_the_page_asks_for_a_bearer_token_and_sends_it() {
     let tokens = TokensFile::new(&[(TOKEN, "111122223333")]);
-    let server = TestServer::start(&["--tokens-file", tokens.path(), "--sim-speed", "600"]);
-    server
-        .accounts()
-        .await
+    let pki = Pki::new();
+    let server = pki.server(false, &["--tokens-file", tokens.path()]);
+    let channel = pki.channel(&server, None).await.expect("TLS channel");
+    AccountServiceClient::new(channel.clone())
         .initialize_service(bearer(Default::default(), TOKEN))
         .await
         .expect("InitializeService");
-    let id = server
-        .servers()
-        .await
+    let id = SourceServerServiceClient::new(channel)
         .register_source_server(bearer(Default::default(), TOKEN))
         .await
         .expect("register")
         .into_inner()
         .source_server_id;
 
-    let browser = Browser::start(1200, 800).await;
-    browser.open(&format!("{}/", server.endpoint)).await;
+    // The test's CA is not the browser's: trust is what this test skips,
+    // not what it checks.
+    let browser = Browser::start_with(1200, 800, &["--ignore-certificate-errors"]).await;
+    let port = server.addr.rsplit(':').next().expect("port");
+    browser.open(&format!("https://localhost:{port}/")).await;
     let prompt = "!document.getElementById('token-form').hidden";
     browser.until("the token prompt", prompt).await;
     let state = "document.getElementById('connection').dataset.state";
@@ -52,5 +59,7 @@ async fn the_page_asks_for_a_bearer_token_when_the_service_authenticates() {
     let row = format!("document.querySelector('#server-rows .row[data-id=\"{id}\"]') !== null");
     browser.until("the account's server", &row).await;
     assert_eq!(browser.eval(state).await, "live");
+    let protocol = "performance.getEntriesByType('navigation')[0].nextHopProtocol";
+    assert_eq!(browser.eval(protocol).await, "h2");
     browser.close().await;
 }

@@ -56,6 +56,11 @@ impl Browser {
     /// Starts chromedriver and a headless Chromium with a `width`×`height`
     /// window.
     pub(crate) async fn start(width: u32, height: u32) -> Browser {
+        Browser::start_with(width, height, &[]).await
+    }
+
+    /// [`Browser::start`] with more Chromium arguments.
+    pub(crate) async fn start_with(width: u32, height: u32, args: &[&str]) -> Browser {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -72,15 +77,21 @@ impl Browser {
                      Debian's chromium and chromium-driver, instead of a bare `cargo test`"
                 )
             });
+        let window = format!("--window-size={width},{height}");
+        let mut chromium_args = vec![
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-gpu",
+            &window,
+        ];
+        chromium_args.extend_from_slice(args);
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "goog:chromeOptions".into(),
             json!({
                 "binary": executable("CHROMIUM", "/usr/bin/chromium"),
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-dev-shm-usage",
-                    "--disable-gpu", format!("--window-size={width},{height}"),
-                ],
+                "args": chromium_args,
             }),
         );
         let url = format!("http://127.0.0.1:{port}");
