@@ -4,6 +4,7 @@
 
 use std::{
     net::TcpListener,
+    os::unix::process::CommandExt,
     path::Path,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
@@ -20,6 +21,9 @@ const DEADLINE: Duration = Duration::from_secs(60);
 pub(crate) struct Browser {
     client: Client,
     driver: Child,
+    // Chromium's profile and temporary files: removed with the browser,
+    // even when it was killed rather than closed.
+    _temp: tempfile::TempDir,
 }
 
 /// A Chrome DevTools Protocol command, through chromedriver's
@@ -66,8 +70,14 @@ impl Browser {
             .expect("a free port")
             .port();
         let chromedriver = executable("CHROMEDRIVER", "chromedriver");
+        // Its own process group, so that dropping the session kills the
+        // browser too (chromedriver's children outlive a killed driver).
+        let temp = tempfile::TempDir::new().expect("browser temp dir");
         let driver = Command::new(&chromedriver)
+            .process_group(0)
+            .env("TMPDIR", temp.path())
             .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -111,7 +121,11 @@ impl Browser {
                 Err(err) => panic!("no WebDriver session from {chromedriver}: {err}"),
             }
         };
-        Browser { client, driver }
+        Browser {
+            client,
+            driver,
+            _temp: temp,
+        }
     }
 
     /// Loads `url`.
@@ -206,16 +220,20 @@ impl Browser {
         std::fs::write(path, png).expect("write the screenshot");
     }
 
-    /// Ends the session and the driver.
-    pub(crate) async fn close(mut self) {
+    /// Ends the session; dropping the browser then ends the processes.
+    pub(crate) async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
 impl Drop for Browser {
+    /// Kills chromedriver and the browser it started (its process group),
+    /// also when a test fails half-way.
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &format!("-{}", self.driver.id())])
+            .status();
         let _ = self.driver.kill();
+        let _ = self.driver.wait();
     }
 }

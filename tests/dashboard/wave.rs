@@ -314,4 +314,5 @@ async fn a_wave_runs_live_on_the_page_through_a_restart_and_a_compaction() {
     assert_eq!(browser.eval(&stat("snapshots")).await, 2);
     assert_eq!(unique_rows(browser).await.len(), 5);
     assert_eq!(browser.eval(&count("server-counts", "CUTOVER")).await, 5);
+    wave.browser.close().await;
 }
