@@ -31,11 +31,6 @@ export class Codec {
     }
   }
 
-  /** Whether the schema knows `type`. */
-  knows(type) {
-    return this.messages.has(type);
-  }
-
   /** `bytes` (a Uint8Array) decoded as a `type` message. */
   decode(type, bytes) {
     return this.#message(type, bytes, 0, bytes.length);

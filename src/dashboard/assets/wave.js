@@ -19,12 +19,12 @@ const JOB_PREFIX = "REPLICATION_JOB_STATUS_";
 const BUSINESS_PREFIX = "REPLICATION_JOB_BUSINESS_STATUS_";
 
 /** Strips a proto enum prefix: `LIFE_CYCLE_STATE_CUTOVER` → `CUTOVER`. */
-export function short(name, prefix) {
+function short(name, prefix) {
   return typeof name === "string" && name.startsWith(prefix) ? name.slice(prefix.length) : String(name ?? "");
 }
 
 /** One source server as a table row. */
-export function serverRow(server) {
+function serverRow(server) {
   const info = server.dataReplicationInfo || {};
   const life = server.lifeCycle || {};
   let total = 0;
@@ -59,12 +59,11 @@ export function serverRow(server) {
     finalized,
     attention: overdue || replication === "STALLED" || Boolean((info.dataReplicationError || {}).error),
     search: `${server.sourceServerId} ${hints.hostname || ""} ${hints.fqdn || ""}`.toLowerCase(),
-    resource: server,
   };
 }
 
 /** One replication job as a table row. */
-export function jobRow(job) {
+function jobRow(job) {
   return {
     id: job.jobId,
     name: job.name || "",
@@ -75,7 +74,6 @@ export function jobRow(job) {
     runs: (job.replicationJobRuns || []).length,
     attention: short(job.status, JOB_PREFIX) === "IN_ERROR",
     search: `${job.jobId} ${job.name || ""} ${job.sourceId || ""}`.toLowerCase(),
-    resource: job,
   };
 }
 
@@ -85,7 +83,6 @@ export class Wave {
     this.servers = new Map();
     this.jobs = new Map();
     this.revision = 0;
-    this.events = 0;
   }
 
   /** Takes a resource of the initial snapshot or of an event. */
@@ -108,7 +105,6 @@ export class Wave {
     const revision = event.revision || 0;
     if (revision <= this.revision) return false;
     this.revision = revision;
-    this.events += 1;
     this.put(event);
     return true;
   }
