@@ -32,16 +32,27 @@ const FOLLOW_UP_LIMIT: Duration = Duration::from_secs(120);
 #[derive(Debug)]
 pub(crate) struct Recorded;
 
-/// Times a mutation and counts its failure.
-async fn mutation<T>(
+/// What a timed call counts as.
+#[derive(Debug, Clone, Copy)]
+enum CallKind {
+    Read,
+    Mutation,
+}
+
+/// Times a call as `kind` and counts its failure under `method`.
+async fn timed<T>(
     ctx: &Ctx,
+    kind: CallKind,
     method: &str,
     call: impl std::future::Future<Output = Result<Response<T>, Status>>,
 ) -> Result<T, Recorded> {
     let started = Instant::now();
     match call.await {
         Ok(response) => {
-            ctx.stats.mutation(started);
+            match kind {
+                CallKind::Read => ctx.stats.read(started),
+                CallKind::Mutation => ctx.stats.mutation(started),
+            }
             Ok(response.into_inner())
         }
         Err(status) => {
@@ -51,23 +62,22 @@ async fn mutation<T>(
     }
 }
 
-/// Times a read and counts its failure.
-async fn read<T>(
+/// Times a mutation and counts its failure.
+pub(crate) async fn mutation<T>(
     ctx: &Ctx,
     method: &str,
     call: impl std::future::Future<Output = Result<Response<T>, Status>>,
 ) -> Result<T, Recorded> {
-    let started = Instant::now();
-    match call.await {
-        Ok(response) => {
-            ctx.stats.read(started);
-            Ok(response.into_inner())
-        }
-        Err(status) => {
-            ctx.stats.failed(method, &status);
-            Err(Recorded)
-        }
-    }
+    timed(ctx, CallKind::Mutation, method, call).await
+}
+
+/// Times a read and counts its failure.
+pub(crate) async fn read<T>(
+    ctx: &Ctx,
+    method: &str,
+    call: impl std::future::Future<Output = Result<Response<T>, Status>>,
+) -> Result<T, Recorded> {
+    timed(ctx, CallKind::Read, method, call).await
 }
 
 /// Waits until server `id` is READY_FOR_TEST.

@@ -15,7 +15,7 @@ use rand::Rng;
 
 use crate::{
     ctx::{client_token, paced, spawn_limited, Ctx},
-    flows::{flow, wait_ready, Recorded},
+    flows::{flow, mutation, read, wait_ready, Recorded},
     BoxError,
 };
 
@@ -45,19 +45,14 @@ pub(crate) async fn register(ctx: &Ctx, purpose: &str) -> Result<String, Recorde
         tags: [("soak".to_owned(), purpose.to_owned())].into(),
         ..Default::default()
     };
-    let started = Instant::now();
-    match ctx.servers().register_source_server(request).await {
-        Ok(response) => {
-            ctx.stats.mutation(started);
-            let id = response.into_inner().source_server_id;
-            ctx.ids.registered(&id);
-            Ok(id)
-        }
-        Err(status) => {
-            ctx.stats.failed("RegisterSourceServer", &status);
-            Err(Recorded)
-        }
-    }
+    let registered = mutation(
+        ctx,
+        "RegisterSourceServer",
+        ctx.servers().register_source_server(request),
+    )
+    .await?;
+    ctx.ids.registered(&registered.source_server_id);
+    Ok(registered.source_server_id)
 }
 
 /// Drives the rehearsals and the new servers' flows until the run stops.
@@ -164,19 +159,15 @@ async fn rehearse(ctx: &Ctx, id: &str, state: LifeCycleState) -> LifeCycleState 
 
 /// The lifecycle state of `id`, read (a read, counted as one).
 async fn read_state(ctx: &Ctx, id: &str) -> Option<LifeCycleState> {
-    let started = Instant::now();
     let request = GetSourceServerRequest {
         source_server_id: id.to_owned(),
     };
-    match ctx.servers().get_source_server(request).await {
-        Ok(server) => {
-            ctx.stats.read(started);
-            let state = server.into_inner().life_cycle.map_or(0, |l| l.state);
-            LifeCycleState::try_from(state).ok()
-        }
-        Err(status) => {
-            ctx.stats.failed("GetSourceServer", &status);
-            None
-        }
-    }
+    let server = read(
+        ctx,
+        "GetSourceServer",
+        ctx.servers().get_source_server(request),
+    )
+    .await
+    .ok()?;
+    LifeCycleState::try_from(server.life_cycle.map_or(0, |l| l.state)).ok()
 }
