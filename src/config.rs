@@ -8,7 +8,7 @@ use std::{
 
 use clap::{CommandFactory, Parser, ValueEnum};
 
-/// What the built-in data plane simulates.
+/// What the built-in simulator simulates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SimulatorMode {
     /// Agents and the replication infrastructure.
@@ -61,7 +61,7 @@ pub struct Config {
     #[arg(long, env = "CUTOVER_REPLICA_ID")]
     pub replica_id: Option<String>,
     /// Milliseconds a replica's lease on a background duty (scheduler,
-    /// compaction, built-in data plane) lasts unless renewed: how long its
+    /// compaction, built-in simulator) lasts unless renewed: how long its
     /// duties wait for another replica after it dies.
     #[arg(long, env = "CUTOVER_LEASE_TTL_MS", default_value_t = 15_000, value_parser = clap::value_parser!(u64).range(300..))]
     pub lease_ttl_ms: u64,
@@ -75,7 +75,7 @@ pub struct Config {
     /// window) is divided by it. At least 1.
     #[arg(long, env = "CUTOVER_SIM_SPEED", default_value_t = 1.0, value_parser = parse_speed)]
     pub sim_speed: f64,
-    /// What the built-in data plane simulates: `all` (agents and the
+    /// What the built-in simulator simulates: `all` (agents and the
     /// replication infrastructure), `infrastructure` (only the target
     /// side: agents are real processes) or `none`.
     #[arg(long, env = "CUTOVER_SIMULATOR", value_enum, default_value_t = SimulatorMode::All)]
@@ -195,13 +195,13 @@ impl Config {
         self.tokens_file.is_some() || self.client_identities_file.is_some()
     }
 
-    /// What the built-in data plane simulates, `--no-simulator` applied.
-    pub fn simulated(&self) -> Option<crate::dataplane::Simulated> {
+    /// What the built-in simulator simulates, `--no-simulator` applied.
+    pub fn simulated(&self) -> Option<crate::simulator::Simulated> {
         match (self.no_simulator, self.simulator) {
             (true, _) | (false, SimulatorMode::None) => None,
-            (false, SimulatorMode::All) => Some(crate::dataplane::Simulated::Everything),
+            (false, SimulatorMode::All) => Some(crate::simulator::Simulated::Everything),
             (false, SimulatorMode::Infrastructure) => {
-                Some(crate::dataplane::Simulated::Infrastructure)
+                Some(crate::simulator::Simulated::Infrastructure)
             }
         }
     }
@@ -229,32 +229,6 @@ impl Config {
         }
         Ok(Config::parse())
     }
-}
-
-/// One entry of a listing file (bearer tokens, certificate identities,
-/// access keys): a line that is neither blank nor a `#` comment, trimmed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListingEntry {
-    /// `path:line`, for errors.
-    pub at: String,
-    /// The line's text.
-    pub text: String,
-}
-
-/// The entries of the listing file at `path`.
-pub fn listing_entries(path: &Path) -> Result<Vec<ListingEntry>, String> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
-    Ok(text
-        .lines()
-        .enumerate()
-        .map(|(number, line)| (number, line.trim()))
-        .filter(|(_, line)| !line.is_empty() && !line.starts_with('#'))
-        .map(|(number, line)| ListingEntry {
-            at: format!("{}:{}", path.display(), number + 1),
-            text: line.to_owned(),
-        })
-        .collect())
 }
 
 /// The config file's settings as (environment variable, value) pairs.

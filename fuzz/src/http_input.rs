@@ -20,14 +20,17 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use cutover::{
+    api::{
+        self,
+        native::{
+            access_keys::AccessKey,
+            signature::{SignatureError, SignedRequest},
+            NativeApi, Signers,
+        },
+        Protocol,
+    },
     control_plane::Caller,
     domain::{AccountId, Timestamp},
-    native_api::{
-        self,
-        access_keys::AccessKey,
-        signature::{SignatureError, SignedRequest},
-        NativeApi, Protocol, Signers,
-    },
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use tower::ServiceExt;
@@ -168,7 +171,7 @@ pub fn router(world: &World, protocol: Protocol) -> &axum::Router {
             Signers::BuiltIn(Caller::clone(&world.tenant)),
             MAX_BODY_BYTES,
         );
-        native_api::router(api, protocol)
+        api::router(api, protocol)
     })
 }
 

@@ -20,7 +20,7 @@ use cutover::{
     metrics::Metrics,
     pb::v1 as pb,
     store::SqliteStore,
-    transport::{Api, Authenticator},
+    api::grpc::{Api, Authenticator},
 };
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;

@@ -247,7 +247,7 @@ impl ControlPlane {
         server: &SourceServerId,
     ) -> Result<Arc<SourceServer>, DomainError> {
         let silence = self.agent_silence();
-        self.data_plane_command::<SourceServer>(account, server, |current, now| {
+        self.owner_command::<SourceServer>(account, server, |current, now| {
             current.mark_stalled(silence, now)
         })
         .await

@@ -95,7 +95,7 @@ impl ControlPlane {
 
     /// [`ControlPlane::command`] on behalf of the data plane or the
     /// scheduler: acting for `account`, without a client token.
-    pub(super) async fn data_plane_command<A: Aggregate>(
+    pub(super) async fn owner_command<A: Aggregate>(
         &self,
         account: &AccountId,
         id: &A::Id,

@@ -8,15 +8,14 @@ mod clock;
 mod delivery;
 #[cfg(test)]
 mod delivery_tests;
-mod duties;
-mod idempotency;
+#[cfg(test)]
+pub(crate) mod harness;
+
 mod page_token;
 mod replication_jobs;
-mod scheduler;
 mod source_servers;
-#[cfg(test)]
-mod tests;
 mod work;
+mod write_loop;
 
 use std::{
     collections::HashSet,
@@ -33,13 +32,11 @@ use crate::{
 pub use agent::Listener;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::Delivery;
-pub use duties::Duties;
-pub use idempotency::ClientToken;
 pub use page_token::Page;
 pub use replication_jobs::{JobCutOver, NumberedPage};
-pub use scheduler::{run_scheduler, schedule_once};
 pub use source_servers::{LaunchOutcome, ServerView};
-pub use work::DataPlaneWork;
+pub use work::PendingWork;
+pub use write_loop::ClientToken;
 
 /// Deployment settings the control plane applies.
 #[derive(Debug, Clone)]

@@ -216,9 +216,7 @@ impl ControlPlane {
         account: &AccountId,
         id: &ReplicationJobId,
     ) -> Result<Arc<ReplicationJob>, DomainError> {
-        self.data_plane_command::<ReplicationJob>(account, id, |job, now| {
-            job.start_scheduled_run(now)
-        })
-        .await
+        self.owner_command::<ReplicationJob>(account, id, |job, now| job.start_scheduled_run(now))
+            .await
     }
 }

@@ -301,7 +301,7 @@ impl ControlPlane {
         id: &SourceServerId,
         task: &FollowUpTaskId,
     ) -> Result<Arc<SourceServer>, DomainError> {
-        self.data_plane_command::<SourceServer>(account, id, |current, now| {
+        self.owner_command::<SourceServer>(account, id, |current, now| {
             current.mark_follow_up_overdue(task, now)
         })
         .await

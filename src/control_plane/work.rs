@@ -9,7 +9,7 @@ use crate::{
 /// Resources with work pending: servers replicating or with pending
 /// follow-up tasks, and jobs Running or Waiting.
 #[derive(Debug, Clone, Default)]
-pub struct DataPlaneWork {
+pub struct PendingWork {
     /// Source servers.
     pub servers: Vec<Entry<SourceServer>>,
     /// Replication jobs.
@@ -18,9 +18,9 @@ pub struct DataPlaneWork {
 
 impl ControlPlane {
     /// Up to `limit` servers and `limit` jobs with work pending.
-    pub fn pending_work(&self, limit: usize) -> DataPlaneWork {
+    pub fn pending_work(&self, limit: usize) -> PendingWork {
         let model = self.store.read_model();
-        DataPlaneWork {
+        PendingWork {
             servers: model.active_source_servers(limit),
             jobs: model.active_replication_jobs(limit),
         }

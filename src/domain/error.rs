@@ -1,5 +1,5 @@
 //! The one error type of the service. Every failure a client can see is a
-//! variant here; `transport::status` maps each to a gRPC status in one place.
+//! variant here; `api::grpc::status` maps each to a gRPC status in one place.
 
 use std::fmt;
 

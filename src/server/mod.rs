@@ -1,8 +1,7 @@
 //! Assembles the service: store, control plane, background work, the
-//! built-in data plane, and the gRPC server with its limits, TLS,
+//! built-in simulator, and the gRPC server with its limits, TLS,
 //! grpc-web, health, reflection, request ids and the wave dashboard.
 
-mod in_process;
 mod routes;
 mod tls;
 
@@ -13,17 +12,21 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::{server::TcpIncoming, Server};
 
 use crate::{
+    api::{
+        self,
+        dashboard::DashboardLayer,
+        grpc::{oversize_layer, Api, Authenticator},
+        native::{self, NativeApi, Signers},
+        request_id::RequestIdLayer,
+        Protocol,
+    },
+    background::{self, run_retention, run_scheduler, Duties, Retention},
     config::Config,
-    control_plane::{run_scheduler, ControlPlane, Duties, Settings, SystemClock},
-    dashboard::DashboardLayer,
-    dataplane::{Fleet, FleetCredentials},
+    control_plane::{ControlPlane, Settings, SystemClock},
     domain::{Millis, TimeScale},
     metrics::Metrics,
-    native_api::{self, NativeApi, Protocol, Signers},
-    store::{
-        run_retention, LeaseName, PostgresOptions, PostgresStore, Retention, SqliteStore, Store,
-    },
-    transport::{oversize_layer, Api, Authenticator, RequestIdLayer},
+    simulator::{Fleet, FleetCredentials},
+    store::{LeaseName, PostgresOptions, PostgresStore, SqliteStore, Store},
 };
 
 pub use tls::TlsFiles;
@@ -70,7 +73,7 @@ pub fn check_native_exposure(config: &Config, listeners: &Listeners) -> Result<(
     for (name, listener) in [("MGN", &listeners.mgn), ("SMC", &listeners.smc)] {
         if let Some(listener) = listener {
             let addr = listener.local_addr().map_err(|e| e.to_string())?;
-            native_api::check_exposure(
+            native::check_exposure(
                 name,
                 addr,
                 config.access_keys_file.is_some(),
@@ -114,8 +117,8 @@ pub async fn serve(
                 config.tokens_file.as_deref(),
                 config.client_identities_file.as_deref(),
             )?
-            .with_data_plane_token(&token);
-            (auth, FleetCredentials::DataPlane(token))
+            .with_simulator_token(&token);
+            (auth, FleetCredentials::SimulatorToken(token))
         }
         false => {
             let auth = Authenticator::disabled()?;
@@ -172,7 +175,8 @@ pub async fn serve(
         if let Some(listener) = listener {
             let (native, stop) = (Arc::clone(&native), drained.clone());
             tasks.spawn(async move {
-                if let Err(err) = native_api::serve(native, protocol, listener, stop).await {
+                if let Err(err) = native::serve(api::router(native, protocol), listener, stop).await
+                {
                     tracing::error!(%err, ?protocol, "a native protocol endpoint failed");
                 }
             });
@@ -200,10 +204,10 @@ pub async fn serve(
         background.clone(),
     ));
     if let Some(simulated) = config.simulated() {
-        let (channel, connections) = in_process::pair()?;
+        let (channel, connections) = background::simulator::pair()?;
         let in_process = Server::builder()
             .layer(RequestIdLayer)
-            .layer(in_process::FenceLayer(duties.clone()))
+            .layer(background::simulator::FenceLayer(duties.clone()))
             .add_routes(routes.clone());
         tasks.spawn({
             let background = background.clone();
@@ -212,7 +216,7 @@ pub async fn serve(
                     .serve_with_incoming_shutdown(connections, background.cancelled())
                     .await
                 {
-                    tracing::error!(%err, "the in-process data plane transport failed");
+                    tracing::error!(%err, "the simulator's in-process link failed");
                 }
             }
         });
@@ -225,8 +229,12 @@ pub async fn serve(
                 simulated,
             )
         };
-        if let Some(lease) = duties.watch(LeaseName::DataPlane) {
-            tasks.spawn(run_while_leased(fleet, lease, background.clone()));
+        if let Some(lease) = duties.watch(LeaseName::Simulator) {
+            tasks.spawn(background::simulator::run_while_leased(
+                fleet,
+                lease,
+                background.clone(),
+            ));
         }
     }
 
@@ -337,41 +345,6 @@ fn default_replica_id() -> String {
         std::process::id(),
         rand::random::<u32>()
     )
-}
-
-/// Runs the built-in data plane while this replica holds its lease: starts
-/// a fleet when the lease is taken, stops it when the lease is lost (or
-/// taken again under another fence), until `shutdown`.
-async fn run_while_leased(
-    fleet: impl Fn() -> Fleet,
-    mut lease: tokio::sync::watch::Receiver<Option<u64>>,
-    shutdown: CancellationToken,
-) {
-    loop {
-        let held = loop {
-            if let Some(fence) = *lease.borrow_and_update() {
-                break fence;
-            }
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                changed = lease.changed() => if changed.is_err() { return },
-            }
-        };
-        let stop = shutdown.child_token();
-        let running = tokio::spawn(fleet().run(stop.clone()));
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => break,
-                changed = lease.changed() => {
-                    if changed.is_err() || *lease.borrow() != Some(held) {
-                        break;
-                    }
-                }
-            }
-        }
-        stop.cancel();
-        let _ = running.await;
-    }
 }
 
 /// Feeds the metrics that come from the event log and the task rows: events

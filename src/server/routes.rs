@@ -5,6 +5,7 @@ use tonic::{server::NamedService, service::Routes};
 use tonic_health::{server::HealthReporter, ServingStatus};
 
 use crate::{
+    api::grpc::{Api, LifecycleRoute},
     pb::{
         self,
         v1::{
@@ -13,7 +14,6 @@ use crate::{
             source_server_service_server::SourceServerServiceServer,
         },
     },
-    transport::{Api, LifecycleRoute},
 };
 
 /// Why the routes could not be built.

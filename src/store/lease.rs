@@ -1,7 +1,7 @@
 //! Leases on background duties, with fencing.
 //!
 //! Several replicas on one database must not each run the scheduler, the
-//! compaction or the built-in data plane: one replica holds each duty's
+//! compaction or the built-in simulator: one replica holds each duty's
 //! lease, renews it, and another takes it over once it expires. A lease
 //! alone is not enough: a replica paused past its lease (a long GC-like
 //! stall, a frozen VM) wakes believing it still holds it. So each claim
@@ -19,9 +19,9 @@ pub enum LeaseName {
     Scheduler,
     /// Event log compaction and client token expiry.
     Retention,
-    /// The built-in simulated data plane (agents and the replication
+    /// The built-in simulator (agents and the replication
     /// infrastructure), whose steps (final syncs, teardowns) must run once.
-    DataPlane,
+    Simulator,
 }
 
 impl LeaseName {
@@ -29,7 +29,7 @@ impl LeaseName {
     pub const ALL: [LeaseName; 3] = [
         LeaseName::Scheduler,
         LeaseName::Retention,
-        LeaseName::DataPlane,
+        LeaseName::Simulator,
     ];
 
     /// The lease's key in the store.
@@ -37,7 +37,7 @@ impl LeaseName {
         match self {
             LeaseName::Scheduler => "scheduler",
             LeaseName::Retention => "retention",
-            LeaseName::DataPlane => "data-plane",
+            LeaseName::Simulator => "data-plane",
         }
     }
 }
@@ -61,7 +61,7 @@ pub struct Fence {
 tokio::task_local! {
     /// The fence of the leased duty the current task performs. Set where
     /// background work enters the control plane (the scheduler's tick, each
-    /// call of the built-in data plane), and read where a mutation builds
+    /// call of the built-in simulator), and read where a mutation builds
     /// its write batch, so the use cases in between need not carry it.
     pub static DUTY: Fence;
 }

@@ -16,13 +16,12 @@
 
 pub mod codec;
 #[cfg(test)]
-mod contract;
+mod conformance;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod lease;
 mod postgres;
 mod read_model;
-mod retention;
 mod shared_event;
 mod sqlite;
 
@@ -36,7 +35,6 @@ use crate::domain::{
 pub use lease::{Fence, LeaseName, DUTY};
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use read_model::{AtRevision, Entry, OutOfOrder, ReadModel, ServerEntry, Snapshot};
-pub use retention::{run_retention, Retention};
 pub use shared_event::SharedEvent;
 pub use sqlite::SqliteStore;
 

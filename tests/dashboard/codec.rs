@@ -14,7 +14,7 @@ fn the_page_codec_agrees_with_protobufjs() {
         "the npm packages are missing: run `scripts/test`, which installs them"
     );
     let dir = tempfile::TempDir::new().expect("temp dir");
-    let schema = cutover::dashboard::schema_json(&[
+    let schema = cutover::api::dashboard::schema_json(&[
         cutover::pb::FILE_DESCRIPTOR_SET,
         tonic_types::pb::FILE_DESCRIPTOR_SET,
     ])

@@ -1,10 +1,10 @@
 //! Source servers: MGN's lifecycle and data replication state machine.
 
 mod commands;
-mod data_plane;
 mod model;
+mod reports;
 
 pub use commands::{register, Launch, Registration};
-pub use data_plane::ReplicationReport;
 pub(crate) use model::cloud_enum;
 pub use model::*;
+pub use reports::ReplicationReport;

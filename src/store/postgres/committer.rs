@@ -34,10 +34,10 @@ use tokio::{
 
 use super::{
     group::{self, Plan},
-    log_reader::Answer,
     map_err, pool_err,
     queries::{to_i64, to_u64},
     statements::{read_stored, write_rows},
+    Answer, CHANNEL,
 };
 use crate::domain::LifecycleEvent;
 use crate::store::{StoreError, WriteBatch};
@@ -47,9 +47,6 @@ const MAX_GROUP: usize = 256;
 
 /// Most requests waiting for the committer.
 const QUEUE: usize = 8192;
-
-/// The channel other replicas' log readers listen on.
-pub(super) const CHANNEL: &str = "cutover_log";
 
 type Reply = oneshot::Sender<Result<u64, StoreError>>;
 

@@ -23,21 +23,12 @@ use tokio::{
 };
 use tokio_postgres::{AsyncMessage, NoTls};
 
-use super::{committer::CHANNEL, pool_err, queries};
+use super::{pool_err, queries, Answer, CHANNEL};
 use crate::domain::LifecycleEvent;
 use crate::store::{ReadModel, StoreError};
 
 /// Most events read per query.
 const READ_BATCH: usize = 2048;
-
-/// A committer's answer to a caller, given once the read model applied
-/// `through`: the caller then reads its own write, or, for a conflict, the
-/// write it lost to.
-pub(super) struct Answer {
-    pub through: u64,
-    pub result: Result<u64, StoreError>,
-    pub reply: oneshot::Sender<Result<u64, StoreError>>,
-}
 
 /// The reader, before it starts.
 pub(super) struct LogReader {

@@ -76,7 +76,7 @@ struct Inner {
     model: Arc<ReadModel>,
     committer: Committer,
     /// Callers waiting for the read model to reach a revision.
-    answers: mpsc::UnboundedSender<log_reader::Answer>,
+    answers: mpsc::UnboundedSender<Answer>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -185,7 +185,7 @@ impl PostgresStore {
         let stopped = || StoreError::Unavailable("the store's log reader has stopped".to_owned());
         self.inner
             .answers
-            .send(log_reader::Answer {
+            .send(Answer {
                 through: revision,
                 result: Ok(revision),
                 reply,
@@ -283,4 +283,16 @@ impl Store for PostgresStore {
         let fresh: [u8; 32] = rand::random();
         queries::secret(&self.client().await?, name, &fresh).await
     }
+}
+
+/// The channel other replicas' log readers listen on.
+const CHANNEL: &str = "cutover_log";
+
+/// A committer's answer to a caller, given once the read model applied
+/// `through`: the caller then reads its own write, or, for a conflict, the
+/// write it lost to.
+struct Answer {
+    pub through: u64,
+    pub result: Result<u64, StoreError>,
+    pub reply: oneshot::Sender<Result<u64, StoreError>>,
 }

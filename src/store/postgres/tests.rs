@@ -4,7 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use crate::store::contract::{fresh_postgres_database, open_postgres};
+use crate::store::conformance::{fresh_postgres_database, open_postgres};
 use crate::store::fixtures::*;
 use crate::store::{Fence, LeaseName, Store, StoreError};
 

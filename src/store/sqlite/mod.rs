@@ -412,3 +412,8 @@ impl Store for SqliteStore {
             .await
     }
 }
+
+/// `value` as SQLite's integer, saturating at its largest.
+pub(super) fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
+}

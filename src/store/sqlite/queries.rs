@@ -4,7 +4,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{map_err, write::to_i64};
+use super::{map_err, to_i64};
 use crate::domain::{AccountId, LifecycleEvent, Resource, SourceServerId};
 use crate::store::{codec, IdempotencyRecord, StoreError, Versioned};
 

@@ -3,7 +3,7 @@
 
 use rusqlite::{ffi, params, Connection};
 
-use super::{map_err, queries::secret};
+use super::{map_err, queries::secret, to_i64};
 use crate::domain::{AccountId, LifecycleEvent, ReplicationJob, Resource, SourceServer, Timestamp};
 use crate::store::{codec, IdempotencyRecord, StoreError, WriteBatch};
 
@@ -17,10 +17,6 @@ fn constraint(err: &rusqlite::Error) -> Option<i32> {
         }
         _ => None,
     }
-}
-
-pub(super) fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 /// Marks `account` initialised; true when it was not before.

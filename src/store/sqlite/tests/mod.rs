@@ -9,7 +9,7 @@ use std::collections::HashSet;
 
 use tempfile::TempDir;
 
-use crate::store::contract::{stored_job, stored_server};
+use crate::store::conformance::{stored_job, stored_server};
 use crate::store::fixtures::*;
 
 use super::SqliteStore;

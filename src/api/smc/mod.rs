@@ -1,0 +1,321 @@
+//! Alibaba Cloud Server Migration Center's RPC-style protocol (API
+//! version 2019-06-01): the action is the `Action` parameter or the
+//! `x-acs-action` header, on GET or POST, with parameters in the query
+//! string and a form body alike; signed with ACS3-HMAC-SHA256 (current
+//! SDK) or HMAC-SHA1 v1 (older SDK). The replication job operations of a
+//! cutover are served; anything else is `InvalidAction.NotFound`.
+
+pub(crate) mod error;
+mod output;
+mod params;
+
+use std::sync::Arc;
+
+use axum::response::Response;
+use axum::{body::Body, extract::State, Router};
+use http::StatusCode;
+use serde_json::{json, Value};
+
+use self::{error::SmcError, params::Params};
+use crate::api::native::{
+    json_response, read,
+    signature::{acs3, hmac_sha1, query_pairs},
+    NativeApi, RawRequest,
+};
+use crate::{
+    api::request_id::RequestId,
+    control_plane::{ClientToken, JobCutOver, Tenant},
+    domain::{
+        replication_job::JobSpec, BusinessStatus, JobSchedule, ReplicationJobId,
+        ReplicationJobStatus, SourceServerId,
+    },
+    store::ReplicationJobFilter,
+};
+
+/// The API version this listener speaks.
+const VERSION: &str = "2019-06-01";
+
+/// The SMC endpoint over `api`: every method and path goes to
+/// [`handle`], which answers unknown operations in SMC's own words.
+pub fn router(api: Arc<NativeApi>) -> Router {
+    Router::new().fallback(request).with_state(api)
+}
+
+async fn request(State(api): State<Arc<NativeApi>>, request: http::Request<Body>) -> Response {
+    match read(request, api.max_body_bytes).await {
+        Some(request) => handle(&api, request).await,
+        None => too_large(api.max_body_bytes),
+    }
+}
+
+/// Answers one SMC request.
+async fn handle(api: &NativeApi, request: RawRequest) -> Response {
+    let request_id = output::request_id(RequestId::generate().as_str());
+    let outcome = call(api, &request).await;
+    let (status, body) = match outcome {
+        Ok(mut body) => {
+            body["RequestId"] = Value::from(request_id);
+            (StatusCode::OK, body)
+        }
+        Err(err) => {
+            let host = request
+                .headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("smc");
+            err.body(&request_id, host)
+        }
+    };
+    json_response(status, &body)
+}
+
+/// The answer to a body over the listener's limit.
+fn too_large(limit: usize) -> Response {
+    let request_id = output::request_id(RequestId::generate().as_str());
+    let (status, body) = SmcError::TooLarge(limit).body(&request_id, "smc");
+    json_response(status, &body)
+}
+
+/// The query's parameters, then a form body's.
+fn parameters(request: &RawRequest) -> Params {
+    let mut pairs = query_pairs(&request.query);
+    let form = request
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if form {
+        pairs.extend(
+            form_urlencoded::parse(&request.body).map(|(k, v)| (k.into_owned(), v.into_owned())),
+        );
+    }
+    Params::new(pairs)
+}
+
+async fn call(api: &NativeApi, request: &RawRequest) -> Result<Value, SmcError> {
+    let params = parameters(request);
+    let signed = request.signed();
+    let now = api.plane.now();
+    let caller = match acs3::is_signed(&signed) {
+        true => acs3::verify(&api.signers, &signed, now),
+        false => hmac_sha1::verify(&api.signers, &signed, params.pairs(), now),
+    }
+    .map_err(SmcError::Signature)?;
+    let header = |name: &str| signed.header(name).filter(|v| !v.is_empty());
+    if let Some(version) = params.get("Version").or_else(|| header("x-acs-version")) {
+        if version != VERSION {
+            return Err(SmcError::InvalidVersion(version.to_owned()));
+        }
+    }
+    let action = params
+        .get("Action")
+        .or_else(|| header("x-acs-action"))
+        .ok_or_else(|| SmcError::UnknownAction(String::new()))?;
+    let action = Action::parse(action).ok_or_else(|| SmcError::UnknownAction(action.to_owned()))?;
+    let tenant = api.plane.tenant(caller).await?;
+    let call = Call {
+        api,
+        tenant,
+        params,
+    };
+    match action {
+        Action::CreateReplicationJob => call.create().await,
+        Action::DescribeReplicationJobs => call.describe(),
+        Action::StartReplicationJob => {
+            let id = call.job_id()?;
+            api.plane
+                .start_replication_job(&call.tenant, &id, None)
+                .await?;
+            Ok(json!({}))
+        }
+        Action::StopReplicationJob => {
+            let id = call.job_id()?;
+            api.plane
+                .stop_replication_job(&call.tenant, &id, None)
+                .await?;
+            Ok(json!({}))
+        }
+        Action::CutOverReplicationJob => {
+            let id = call.job_id()?;
+            let sync_data = call.params.bool("SyncData")?.unwrap_or(false);
+            api.plane
+                .cut_over_replication_job(&call.tenant, &id, JobCutOver { sync_data }, None)
+                .await?;
+            Ok(json!({}))
+        }
+    }
+}
+
+/// The actions this listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    CreateReplicationJob,
+    DescribeReplicationJobs,
+    StartReplicationJob,
+    StopReplicationJob,
+    CutOverReplicationJob,
+}
+
+impl Action {
+    fn parse(name: &str) -> Option<Action> {
+        Some(match name {
+            "CreateReplicationJob" => Action::CreateReplicationJob,
+            "DescribeReplicationJobs" => Action::DescribeReplicationJobs,
+            "StartReplicationJob" => Action::StartReplicationJob,
+            "StopReplicationJob" => Action::StopReplicationJob,
+            "CutOverReplicationJob" => Action::CutOverReplicationJob,
+            _ => return None,
+        })
+    }
+}
+
+/// One call of an initialised account.
+struct Call<'a> {
+    api: &'a NativeApi,
+    tenant: Tenant,
+    params: Params,
+}
+
+impl Call<'_> {
+    fn job_id(&self) -> Result<ReplicationJobId, SmcError> {
+        Ok(ReplicationJobId::parse(
+            "JobId",
+            self.params.required("JobId")?,
+        )?)
+    }
+
+    /// CreateReplicationJob. The target fields (TargetType, InstanceId,
+    /// SystemDiskSize, DataDisk.N, VpcId, ...) describe the image SMC
+    /// would build; the simulated data plane builds none, so they are
+    /// taken and not kept **(decision)**. Tags would be silently lost, so
+    /// they are refused.
+    async fn create(&self) -> Result<Value, SmcError> {
+        let params = &self.params;
+        params.required("RegionId")?;
+        let source_id = SourceServerId::parse("SourceId", params.required("SourceId")?)?;
+        if params.mentions("Tag") {
+            return Err(SmcError::invalid(
+                "Tag",
+                "replication job tags are not kept by this endpoint",
+            ));
+        }
+        let schedule = match params.bool("RunOnce")?.unwrap_or(true) {
+            true => JobSchedule::RunOnce,
+            false => JobSchedule::Incremental {
+                frequency_hours: required_count(
+                    params.integer("Frequency", 1..=168)?,
+                    "Frequency",
+                )?,
+                max_images: required_count(
+                    params.integer("MaxNumberOfImageToKeep", 1..=10)?,
+                    "MaxNumberOfImageToKeep",
+                )?,
+            },
+        };
+        let spec = JobSpec {
+            name: params.get("Name").unwrap_or_default().to_owned(),
+            description: params.get("Description").unwrap_or_default().to_owned(),
+            schedule,
+        };
+        let token = ClientToken::new(
+            params.get("ClientToken").unwrap_or_default(),
+            params.fingerprint("CreateReplicationJob"),
+        )?;
+        let job_id = self
+            .api
+            .plane
+            .create_replication_job(&self.tenant, &source_id, spec, token.as_ref())
+            .await?;
+        Ok(json!({ "JobId": job_id.as_str() }))
+    }
+
+    /// DescribeReplicationJobs. Jobs keep no target instance and no tags,
+    /// so an `InstanceId.N` or `Tag.N` filter matches none; `JobType` and
+    /// `RegionId` filter nothing (one region, image jobs only).
+    fn describe(&self) -> Result<Value, SmcError> {
+        let params = &self.params;
+        let number = params
+            .integer("PageNumber", 1..=i64::from(u32::MAX))?
+            .unwrap_or(1);
+        let size = params.integer("PageSize", 1..=50)?.unwrap_or(10);
+        let filter = ReplicationJobFilter {
+            ids: parse_all(&params.list("JobId")?, "JobId", ReplicationJobId::parse)?,
+            source_ids: parse_all(&params.list("SourceId")?, "SourceId", SourceServerId::parse)?,
+            statuses: cloud_values(
+                params.get("Status"),
+                "Status",
+                ReplicationJobStatus::ALL,
+                ReplicationJobStatus::as_str,
+            )?,
+            business_statuses: cloud_values(
+                params.get("BusinessStatus"),
+                "BusinessStatus",
+                BusinessStatus::ALL,
+                BusinessStatus::as_str,
+            )?,
+        };
+        let matches_none = params.mentions("InstanceId") || params.mentions("Tag");
+        let page = self.api.plane.replication_jobs_by_number(
+            &self.tenant,
+            &filter,
+            params.get("Name"),
+            usize::try_from(number).unwrap_or(usize::MAX),
+            usize::try_from(size).unwrap_or(10),
+        );
+        let region = params.get("RegionId").unwrap_or_default();
+        let jobs: Vec<Value> = match matches_none {
+            true => Vec::new(),
+            false => page
+                .items
+                .iter()
+                .map(|job| output::replication_job(job, region))
+                .collect(),
+        };
+        Ok(json!({
+            "TotalCount": if matches_none { 0 } else { page.total },
+            "PageNumber": number,
+            "PageSize": size,
+            "ReplicationJobs": { "ReplicationJob": jobs },
+        }))
+    }
+}
+
+/// A count an incremental job requires (`Frequency`, `MaxNumberOfImageToKeep`).
+fn required_count(value: Option<i64>, name: &str) -> Result<u32, SmcError> {
+    value
+        .and_then(|n| u32::try_from(n).ok())
+        .ok_or_else(|| SmcError::Missing(name.to_owned()))
+}
+
+fn parse_all<T>(
+    values: &[&str],
+    name: &str,
+    parse: fn(&str, &str) -> Result<T, crate::domain::DomainError>,
+) -> Result<Vec<T>, SmcError> {
+    if values.len() > 200 {
+        return Err(SmcError::invalid(name, "lists at most 200 ids"));
+    }
+    Ok(values
+        .iter()
+        .map(|v| parse(name, v))
+        .collect::<Result<_, _>>()?)
+}
+
+fn cloud_values<E: Copy + 'static>(
+    value: Option<&str>,
+    name: &str,
+    all: &'static [E],
+    text: fn(E) -> &'static str,
+) -> Result<Vec<E>, SmcError> {
+    let Some(value) = value else {
+        return Ok(Vec::new());
+    };
+    all.iter()
+        .copied()
+        .find(|e| text(*e) == value)
+        .map(|e| vec![e])
+        .ok_or_else(|| {
+            let names: Vec<&str> = all.iter().map(|e| text(*e)).collect();
+            SmcError::invalid(name, &format!("must be one of {}", names.join(", ")))
+        })
+}
