@@ -3,9 +3,6 @@
 //! `scripts/test` installs them. Each module was a test binary of its own
 //! and keeps its name (`cargo test --test peers grpcurl::`).
 
-#[path = "../support/mod.rs"]
-mod support;
-
 mod dashboard;
 mod grpcurl;
 mod node_client;

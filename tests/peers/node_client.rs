@@ -4,14 +4,12 @@
 //! watch and decodes `google.rpc.ErrorInfo` from an error, against the
 //! real `cutoverd`. `scripts/test` installs the npm packages.
 
-use crate::support;
-
 use std::{
     path::Path,
     process::{Command, Stdio},
 };
 
-use support::*;
+use cutover_testkit::*;
 
 #[test]
 fn node_client_runs_the_flows_against_cutoverd() {

@@ -7,15 +7,13 @@
 //! installs them. `CUTOVER_PYTHON` names the interpreter (default
 //! `python3`).
 
-use crate::support;
-
 use std::{
     path::Path,
     process::{Command, Stdio},
     time::Instant,
 };
 
-use support::*;
+use cutover_testkit::*;
 
 fn python() -> String {
     std::env::var("CUTOVER_PYTHON").unwrap_or_else(|_| "python3".to_owned())

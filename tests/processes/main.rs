@@ -4,9 +4,6 @@
 //! binary of its own and keeps its name (`cargo test --test processes
 //! crash_storm::`).
 
-#[path = "../support/mod.rs"]
-mod support;
-
 mod cli;
 mod crash_storm;
 mod faults;

@@ -3,14 +3,12 @@
 //! account through `--client-identities-file`, with no bearer token, and
 //! tenants stay apart as they do with tokens.
 
-use crate::support;
-
 use cutover::pb::v1::{
     account_service_client::AccountServiceClient,
     source_server_service_client::SourceServerServiceClient, DescribeSourceServersRequest,
     GetSourceServerRequest, InitializeServiceRequest, RegisterSourceServerRequest,
 };
-use support::*;
+use cutover_testkit::*;
 use tonic::{transport::Channel, Code};
 
 const TEAM_A: &str = "111122223333";

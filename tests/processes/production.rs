@@ -2,15 +2,13 @@
 //! secure-by-default listening, the metrics endpoint and the config file
 //! (grpc-web is in `grpc_web.rs`).
 
-use crate::support;
-
 use std::process::Command;
 
 use cutover::pb::v1::{
     source_server_service_client::SourceServerServiceClient, GetSourceServerRequest,
     RegisterSourceServerRequest,
 };
-use support::*;
+use cutover_testkit::*;
 use tempfile::TempDir;
 use tonic::{transport::Channel, Code};
 

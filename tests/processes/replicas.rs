@@ -4,14 +4,12 @@
 //! dies or pauses (and run each step once), and a database restart that
 //! loses nothing acknowledged.
 
-use crate::support;
-
 use std::{collections::HashMap, time::Duration};
 
 use cutover::pb::v1::{
     watch_lifecycle_events_response::Kind, LifecycleEvent, LifecycleEventType, ReplicationJobStatus,
 };
-use support::*;
+use cutover_testkit::*;
 use tonic::Code;
 
 /// A lease lasts one second: a dead replica's duties move within about

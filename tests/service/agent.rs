@@ -6,8 +6,6 @@
 //! side, which tears down) is the service's simulated one; agents are real
 //! processes.
 
-use crate::support;
-
 use std::collections::BTreeSet;
 
 use cutover::pb::v1::{
@@ -15,7 +13,7 @@ use cutover::pb::v1::{
     LifecycleEvent, LifecycleEventType, ReplicationJobBusinessStatus as Business,
     ReplicationJobStateSummary, ReplicationJobStatus as Status, SourceState,
 };
-use support::*;
+use cutover_testkit::*;
 
 /// Event types of every event about `id` so far.
 async fn server_events(server: &TestServer, id: &str) -> BTreeSet<i32> {

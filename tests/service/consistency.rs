@@ -3,15 +3,13 @@
 //! caller reads its own writes the moment its mutation returns, through
 //! any connection.
 
-use crate::support;
-
 use std::collections::{BTreeMap, HashSet};
 
 use cutover::pb::v1::{
     lifecycle_event, resource_snapshot, watch_lifecycle_events_response::Kind,
     DescribeSourceServersFilters, DescribeSourceServersRequest, LifeCycleState, SourceServer,
 };
-use support::*;
+use cutover_testkit::*;
 
 /// A server as both a snapshot and an event show it: without the request
 /// id of a call and the source state derived at read time.

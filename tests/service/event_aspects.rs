@@ -3,15 +3,13 @@
 //! SMC state as the change left it, and a follow-up task event names its
 //! task.
 
-use crate::support;
-
 use std::collections::BTreeSet;
 
 use cutover::pb::v1::{
     lifecycle_event::Resource, DataReplicationState, FollowUpTaskState, LifecycleEventType as Type,
     SourceState, WatchLifecycleEventsRequest,
 };
-use support::*;
+use cutover_testkit::*;
 
 #[tokio::test]
 async fn a_replication_state_watch_sees_finalize_cutover_and_task_events_name_their_task() {

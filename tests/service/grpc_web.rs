@@ -1,13 +1,11 @@
 //! grpc-web over plain HTTP/1.1, as browsers send it: a unary call with
 //! its error, and a lifecycle watch streaming events as they are committed.
 
-use crate::support;
-
 use std::time::Duration;
 
 use cutover::pb::v1::{GetSourceServerRequest, WatchLifecycleEventsRequest};
+use cutover_testkit::*;
 use prost::Message;
-use support::*;
 
 #[tokio::test]
 async fn grpc_web_clients_are_served_over_http1() {

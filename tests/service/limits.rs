@@ -2,8 +2,6 @@
 //! concurrent streams; calls beyond it wait, while other connections are
 //! served.
 
-use crate::support;
-
 use std::time::Duration;
 
 use cutover::pb::v1::{
@@ -11,7 +9,7 @@ use cutover::pb::v1::{
     source_server_service_client::SourceServerServiceClient, GetSourceServerRequest,
     WatchLifecycleEventsRequest,
 };
-use support::*;
+use cutover_testkit::*;
 use tonic::{Code, Request};
 
 #[tokio::test]

@@ -3,9 +3,6 @@
 //! `cargo test --test service mgn_cutover::` runs what `--test mgn_cutover`
 //! ran. One binary links once instead of eleven times.
 
-#[path = "../support/mod.rs"]
-mod support;
-
 mod agent;
 mod cloud_sdks;
 mod consistency;

@@ -1,15 +1,13 @@
 //! MGN source servers over real gRPC: the full flow to CUTOVER, every
 //! FinalizeCutover effect, idempotency, races, and durability.
 
-use crate::support;
-
 use std::collections::HashSet;
 
 use cutover::pb::v1::{
     DataReplicationState, FinalizeCutoverRequest, FollowUpTaskKind, FollowUpTaskState,
     LifeCycleState, SourceState,
 };
-use support::*;
+use cutover_testkit::*;
 use tonic::Code;
 
 const FAST: &[&str] = &["--sim-speed", "100"];

@@ -1,14 +1,12 @@
 //! SMC replication jobs over real gRPC: incremental runs, and both
 //! CutOverReplicationJob paths to Finished with progress observed.
 
-use crate::support;
-
 use cutover::pb::v1::{
     replication_job_service_client::ReplicationJobServiceClient, DescribeReplicationJobsRequest,
     ReplicationJobBusinessStatus as Business, ReplicationJobRunType,
     ReplicationJobStatus as Status,
 };
-use support::*;
+use cutover_testkit::*;
 use tonic::transport::Channel;
 
 /// Ten times real speed: a tick is 100 ms, slow enough to watch progress.

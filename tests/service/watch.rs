@@ -1,15 +1,13 @@
 //! The lifecycle watch over real gRPC: snapshots, resumption, restarts,
 //! compaction, filters, bookmarks, slow consumers and many watchers.
 
-use crate::support;
-
 use std::{collections::HashSet, time::Duration};
 
 use cutover::pb::v1::{
     lifecycle_service_client::LifecycleServiceClient, watch_lifecycle_events_response::Kind,
     LifecycleEventType, ResourceType, WatchLifecycleEventsRequest,
 };
-use support::*;
+use cutover_testkit::*;
 use tonic::{transport::Channel, Code};
 use tonic_types::StatusExt;
 

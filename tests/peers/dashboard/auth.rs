@@ -8,7 +8,9 @@ use cutover::pb::v1::{
     source_server_service_client::SourceServerServiceClient,
 };
 
-use super::{browser::Browser, support::*};
+use cutover_testkit::*;
+
+use super::browser::Browser;
 
 const TOKEN: &str = "wave-room-token";
 

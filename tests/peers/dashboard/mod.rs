@@ -9,8 +9,6 @@
 //! Screenshots go to `$CARGO_TARGET_TMPDIR/dashboard/`. Needs Debian's
 //! `chromium` and `chromium-driver`: `scripts/test` installs them.
 
-use crate::support;
-
 mod auth;
 mod browser;
 mod codec;

@@ -13,7 +13,9 @@ use cutover::pb::v1::{
 use futures_util::{stream, StreamExt};
 use serde_json::json;
 
-use super::{browser::Browser, count, output_dir, set_filter, stat, support::*};
+use cutover_testkit::*;
+
+use super::{browser::Browser, count, output_dir, set_filter, stat};
 
 /// Servers on the page (`CUTOVER_DASHBOARD_SERVERS` overrides, for the
 /// figures at other sizes).

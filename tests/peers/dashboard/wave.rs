@@ -9,9 +9,10 @@ use cutover::pb::v1::ReplicationJobStatus;
 use tempfile::TempDir;
 use tonic::Code;
 
+use cutover_testkit::*;
+
 use super::{
-    browser::Browser, count, output_dir, set_filter, shown, stat, support::*, unique_rows,
-    SERVER_ROW_IDS,
+    browser::Browser, count, output_dir, set_filter, shown, stat, unique_rows, SERVER_ROW_IDS,
 };
 
 const SERVER_ARGS: [&str; 4] = ["--simulator", "infrastructure", "--sim-speed", "600"];

@@ -3,10 +3,11 @@
 
 use serde_json::Value;
 
+use cutover_testkit::{eventually_blocking, TestServer, DEADLINE};
+
 use super::{
-    call, call_err, get_job, get_server, id_body, int, job_body, register, register_json,
-    support::{eventually_blocking, TestServer, DEADLINE},
-    text, wait_for_job, wait_for_state, FAST, JOBS, SERVERS,
+    call, call_err, get_job, get_server, id_body, int, job_body, register, register_json, text,
+    wait_for_job, wait_for_state, FAST, JOBS, SERVERS,
 };
 
 #[test]

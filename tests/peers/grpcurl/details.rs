@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use super::{call_err, grpcurl_run, id_body, register, support::TestServer, text, QUIET, SERVERS};
+use cutover_testkit::TestServer;
+
+use super::{call_err, grpcurl_run, id_body, register, text, QUIET, SERVERS};
 
 /// Calls `method` with `body`: grpcurl must exit with 64 + the gRPC
 /// `code` and print each of `needles`.

@@ -8,8 +8,6 @@
 //!
 //! This file runs grpcurl and reads its JSON; the cases are in the modules.
 
-use crate::support;
-
 mod cutovers;
 mod details;
 mod reflection;
@@ -17,8 +15,8 @@ mod watch;
 
 use std::process::{Command, Output, Stdio};
 
+use cutover_testkit::{eventually_blocking, grpcurl, TestServer, DEADLINE};
 use serde_json::Value;
-use support::{eventually_blocking, grpcurl, TestServer, DEADLINE};
 
 const FAST: &[&str] = &["--sim-speed", "100"];
 const QUIET: &[&str] = &["--no-simulator"];

@@ -3,7 +3,9 @@
 
 use std::{path::Path, process::Command};
 
-use super::{call, grpcurl, grpcurl_ok, support::TestServer, text, JOBS, QUIET, SERVERS};
+use cutover_testkit::TestServer;
+
+use super::{call, grpcurl, grpcurl_ok, text, JOBS, QUIET, SERVERS};
 
 #[test]
 fn list_shows_the_services_health_and_reflection() {

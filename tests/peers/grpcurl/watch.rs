@@ -10,7 +10,9 @@ use std::{
 
 use serde_json::Value;
 
-use super::{grpcurl, int, json_stream, register, support::TestServer, text, FAST};
+use cutover_testkit::TestServer;
+
+use super::{grpcurl, int, json_stream, register, text, FAST};
 
 #[test]
 fn watch_prints_a_snapshot_end_then_live_events() {

@@ -3,9 +3,9 @@
 
 use serde_json::Value;
 
-use super::{
-    closed_address, command, ctl, finish, get, register, support::TestServer, watch_until,
-};
+use cutover_testkit::TestServer;
+
+use super::{closed_address, command, ctl, finish, get, register, watch_until};
 
 #[test]
 fn server_commands_print_tables_json_and_yaml_and_fail_with_documented_codes() {

@@ -4,8 +4,6 @@
 //! server restart), bearer tokens and mutual TLS. This file holds what the
 //! themes share: running `cutoverctl` and reading what it printed.
 
-use crate::support;
-
 mod formats;
 mod security;
 mod usage;
@@ -14,9 +12,9 @@ mod wave;
 
 use std::process::{Command, Output, Stdio};
 
+use cutover_testkit::{grpcurl, workspace_binary, TestServer};
 use serde_json::Value;
 use socket2::{Domain, Socket, Type};
-use support::{grpcurl, workspace_binary, TestServer};
 
 /// Deadline for anything the simulator drives (`--sim-speed 100`).
 const WAIT: &str = "30";

@@ -4,10 +4,9 @@ use serde_json::Value;
 use sha2::Digest;
 use tempfile::TempDir;
 
-use super::{
-    command, comparable, ctl, ctl_env, finish, grpcurl_json,
-    support::{Pki, Subject, TestServer},
-};
+use cutover_testkit::{Pki, Subject, TestServer};
+
+use super::{command, comparable, ctl, ctl_env, finish, grpcurl_json};
 
 #[test]
 fn bearer_tokens_are_sent_and_their_absence_is_exit_7() {

@@ -11,7 +11,9 @@ use std::{
 
 use tempfile::TempDir;
 
-use super::{command, ctl, register, support::TestServer, watch_until};
+use cutover_testkit::TestServer;
+
+use super::{command, ctl, register, watch_until};
 
 #[test]
 fn watch_resumes_by_revision_across_a_server_restart() {

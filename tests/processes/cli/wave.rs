@@ -5,7 +5,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{comparable, ctl, get, grpcurl_json, register, support::TestServer, watch_until, WAIT};
+use cutover_testkit::TestServer;
+
+use super::{comparable, ctl, get, grpcurl_json, register, watch_until, WAIT};
 
 #[test]
 fn a_migration_wave_runs_from_the_cli() {

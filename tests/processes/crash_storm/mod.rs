@@ -11,8 +11,6 @@
 //! `CUTOVER_STORM_SERVERS=700 CUTOVER_STORM_JOBS=300 CUTOVER_STORM_KILL_MS=400
 //! cargo test --release --test processes crash_storm:: -- --nocapture`.
 
-use crate::support;
-
 mod audit;
 mod driver;
 mod storm;

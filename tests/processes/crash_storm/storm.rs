@@ -17,7 +17,7 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 use tempfile::TempDir;
 use tonic::transport::{Channel, Endpoint};
 
-use super::support::TestServer;
+use cutover_testkit::TestServer;
 
 /// A `cutoverd` on a held socket, perhaps in a storm.
 pub(crate) struct Storm {

@@ -10,7 +10,7 @@ use std::{
 
 use cutover::pb::v1::{watch_lifecycle_events_response::Kind, WatchLifecycleEventsRequest};
 
-use super::support::*;
+use cutover_testkit::*;
 
 /// The p99 of `calls` GetSourceServer round trips.
 async fn get_p99(server: &TestServer, id: &str, calls: usize) -> Duration {

@@ -10,7 +10,9 @@ use std::{
 use cutover::pb::v1::RegisterSourceServerRequest;
 use tonic::Code;
 
-use super::{mount::Tmpfs, support::*};
+use cutover_testkit::*;
+
+use super::mount::Tmpfs;
 
 /// Fills the file system of `dir` with one file; returns its path.
 fn fill(dir: &Path) -> PathBuf {

@@ -4,7 +4,9 @@
 
 use std::{path::Path, process::Command};
 
-use super::{mount::Tmpfs, support::*};
+use cutover_testkit::*;
+
+use super::mount::Tmpfs;
 
 const NO_SIMULATOR: &[&str] = &["--no-simulator"];
 

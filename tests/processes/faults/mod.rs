@@ -7,8 +7,6 @@
 //! The disk tests mount small tmpfs file systems, so they run as root (CI
 //! and the development machine do).
 
-use crate::support;
-
 mod connections;
 mod disk;
 mod files;

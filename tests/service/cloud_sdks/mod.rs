@@ -9,8 +9,6 @@
 //! Needs Python with boto3 and both Alibaba SDKs, and the prebuilt AWS
 //! SDK check: `scripts/test` provides them.
 
-use crate::support;
-
 mod mgn;
 mod smc;
 mod wire;
@@ -21,8 +19,8 @@ use std::{
 };
 
 use cutover::pb::v1::{resource_state::State, LifecycleEvent};
+use cutover_testkit::*;
 use serde_json::Value;
-use support::*;
 use tempfile::TempDir;
 
 /// The access key of the built-in account (which gRPC uses without

@@ -10,12 +10,12 @@ use cutover::pb::v1::{
 use tempfile::TempDir;
 use tonic::{Code, Request, Status};
 
+use cutover_testkit::{
+    error_metadata, expect_error, expect_not_found, state_of, token_digest, TestServer, TokensFile,
+};
+
 use super::{
     api::{refuse_each, Api, Call, Reply},
-    support::{
-        error_metadata, expect_error, expect_not_found, state_of, token_digest, TestServer,
-        TokensFile,
-    },
     UNKNOWN_JOB, UNKNOWN_SERVER,
 };
 

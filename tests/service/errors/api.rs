@@ -20,10 +20,9 @@ use cutover::pb::v1::{
 use tonic::{transport::Channel, Request, Response, Status};
 
 pub(crate) use super::call::{Call, Reply, JOB_ID_CALLS, SERVER_ID_CALLS};
-use super::{
-    support::{bearer, eventually, expect_violation, state_of, TestServer, DEADLINE},
-    UNKNOWN_SERVER,
-};
+use cutover_testkit::{bearer, eventually, expect_violation, state_of, TestServer, DEADLINE};
+
+use super::UNKNOWN_SERVER;
 
 /// What an RPC answers.
 type Answer<T> = Result<Response<T>, Status>;

@@ -10,7 +10,7 @@ use cutover::pb::v1::{
 };
 use tonic::Response;
 
-use super::support::request_id_header;
+use cutover_testkit::request_id_header;
 
 /// One RPC, aimed at the id [`Api::call`] is given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,11 +4,11 @@
 
 use cutover::pb::v1::LifeCycleState;
 
+use cutover_testkit::{archive, expect_conflict, state_of, TestServer};
+
 use super::{
     api::{Api, Call},
-    expect_invalid_source,
-    support::{archive, expect_conflict, state_of, TestServer},
-    NO_SIMULATOR,
+    expect_invalid_source, NO_SIMULATOR,
 };
 
 #[tokio::test]

@@ -6,12 +6,12 @@
 
 use tonic::{Code, Status};
 
+use cutover_testkit::{
+    error_metadata, expect_error, expect_not_found, open_watch, watch_from, TestServer, DEADLINE,
+};
+
 use super::{
     api::{Api, Call},
-    support::{
-        error_metadata, expect_error, expect_not_found, open_watch, watch_from, TestServer,
-        DEADLINE,
-    },
     NO_SIMULATOR, UNKNOWN_SERVER,
 };
 

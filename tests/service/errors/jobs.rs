@@ -5,14 +5,14 @@
 
 use cutover::pb::v1::{CreateReplicationJobRequest, ReplicationJobStatus};
 
+use cutover_testkit::{
+    available_source, create_job, disconnect, expect_smc, incremental_job, start_job,
+    wait_for_job_status, waiting_job, TestServer,
+};
+
 use super::{
     api::{Api, Call},
-    assert_smc_message, expect_invalid_source, expect_invalid_status,
-    support::{
-        available_source, create_job, disconnect, expect_smc, incremental_job, start_job,
-        wait_for_job_status, waiting_job, TestServer,
-    },
-    WATCHABLE,
+    assert_smc_message, expect_invalid_source, expect_invalid_status, WATCHABLE,
 };
 
 const WAITING: &[&str] = &["Waiting"];

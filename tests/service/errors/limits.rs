@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 
 use cutover::pb::v1::{CreateReplicationJobRequest, RegisterSourceServerRequest};
 
+use cutover_testkit::{expect_not_found, TestServer};
+
 use super::{
     api::{refuse_each, Api},
-    support::{expect_not_found, TestServer},
     NO_SIMULATOR, UNKNOWN_SERVER,
 };
 

@@ -8,8 +8,6 @@
 //! what the refusal must say. This file holds what several themes share:
 //! SMC's precondition errors.
 
-use crate::support;
-
 mod accounts;
 mod api;
 mod call;
@@ -24,7 +22,7 @@ mod validation;
 
 use std::collections::HashSet;
 
-use support::expect_smc;
+use cutover_testkit::expect_smc;
 use tonic::Status;
 
 const NO_SIMULATOR: &[&str] = &["--no-simulator"];

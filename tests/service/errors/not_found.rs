@@ -3,9 +3,10 @@
 
 use cutover::pb::v1::DescribeReplicationJobsRequest;
 
+use cutover_testkit::{expect_not_found, TestServer};
+
 use super::{
     api::{Api, JOB_ID_CALLS, SERVER_ID_CALLS},
-    support::{expect_not_found, TestServer},
     NO_SIMULATOR, UNKNOWN_JOB, UNKNOWN_SERVER,
 };
 

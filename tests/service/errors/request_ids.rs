@@ -8,12 +8,13 @@ use cutover::pb::v1::{
     ReplicationJobBusinessStatus, ReplicationJobStatus,
 };
 
+use cutover_testkit::{
+    expect_not_found, expect_violation, incremental_job, request_id_header, wait_for_job,
+    wait_for_job_status, TestServer,
+};
+
 use super::{
     api::{Api, Call, Reply},
-    support::{
-        expect_not_found, expect_violation, incremental_job, request_id_header, wait_for_job,
-        wait_for_job_status, TestServer,
-    },
     UNKNOWN_SERVER, WATCHABLE,
 };
 

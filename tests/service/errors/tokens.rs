@@ -11,9 +11,12 @@ use cutover::pb::v1::{
 };
 use tonic::transport::Channel;
 
+use cutover_testkit::{
+    eventually, expect_conflict, expect_violation, state_of, TestServer, DEADLINE,
+};
+
 use super::{
     api::{refuse_each, Api},
-    support::{eventually, expect_conflict, expect_violation, state_of, TestServer, DEADLINE},
     NO_SIMULATOR,
 };
 

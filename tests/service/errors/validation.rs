@@ -6,9 +6,10 @@ use cutover::pb::v1::{
     LifeCycleState, RegisterSourceServerRequest,
 };
 
+use cutover_testkit::{expect_violation, state_of, TestServer};
+
 use super::{
     api::{by_ids, refuse_each, Api, JOB_ID_CALLS, SERVER_ID_CALLS},
-    support::{expect_violation, state_of, TestServer},
     NO_SIMULATOR,
 };
 

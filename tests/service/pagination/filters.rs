@@ -8,11 +8,9 @@ use cutover::pb::v1::{
     RegisterSourceServerRequest, ReplicationType,
 };
 
-use super::{
-    describe, page, register_many,
-    support::{archive, disconnect, expect_violation, TestServer},
-    union, walk, NO_SIMULATOR,
-};
+use cutover_testkit::{archive, disconnect, expect_violation, TestServer};
+
+use super::{describe, page, register_many, union, walk, NO_SIMULATOR};
 
 #[tokio::test]
 async fn filters_select_and_tokens_are_bound_to_their_filter() {

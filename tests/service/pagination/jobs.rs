@@ -10,10 +10,9 @@ use cutover::pb::v1::{
 };
 use tonic::transport::Channel;
 
-use super::{
-    support::{create_job, expect_violation, register, wait_for_state, TestServer},
-    union,
-};
+use cutover_testkit::{create_job, expect_violation, register, wait_for_state, TestServer};
+
+use super::union;
 
 async fn walk_jobs(
     jobs: &mut ReplicationJobServiceClient<Channel>,

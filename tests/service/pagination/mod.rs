@@ -6,8 +6,6 @@
 //! This file holds the walkers; the cases are in [`walks`], [`filters`]
 //! and [`jobs`].
 
-use crate::support;
-
 mod filters;
 mod jobs;
 mod walks;
@@ -24,7 +22,7 @@ use cutover::pb::v1::{
     source_server_service_client::SourceServerServiceClient, DescribeSourceServersFilters,
     DescribeSourceServersRequest,
 };
-use support::{register, request_id_header};
+use cutover_testkit::{register, request_id_header};
 use tonic::transport::Channel;
 
 const NO_SIMULATOR: &[&str] = &["--no-simulator"];

@@ -10,11 +10,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{
-    assert_goes_on, describe, page, register_many,
-    support::{eventually, register, TestServer},
-    union, walk, NO_SIMULATOR,
-};
+use cutover_testkit::{eventually, register, TestServer};
+
+use super::{assert_goes_on, describe, page, register_many, union, walk, NO_SIMULATOR};
 
 #[tokio::test]
 async fn thousands_of_servers_page_completely_and_consistently_under_writes() {

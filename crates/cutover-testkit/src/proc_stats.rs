@@ -1,17 +1,17 @@
-//! Readings of a process from `/proc`, shared by the benchmark programs
-//! (each includes this file as a module of its own).
+//! Readings of a process from `/proc`: memory, threads and CPU time of
+//! the server under test, for benchmarks and memory bounds in tests.
 
 use std::{process::Command, time::Duration};
 
 /// A numeric field of `/proc/<pid>/status` (KiB for the `Vm*` ones).
-pub(crate) fn proc_status(pid: u32, key: &str) -> Option<u64> {
+pub fn proc_status(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|line| line.starts_with(key))?;
     line[key.len()..].split_whitespace().next()?.parse().ok()
 }
 
 /// User + system CPU time a process (`self` or a pid) has used so far.
-pub(crate) fn cpu_time(pid: &str, ticks_per_second: u64) -> Duration {
+pub fn cpu_time(pid: &str, ticks_per_second: u64) -> Duration {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return Duration::ZERO;
     };
@@ -29,7 +29,7 @@ pub(crate) fn cpu_time(pid: &str, ticks_per_second: u64) -> Duration {
 }
 
 /// Clock ticks per second of `/proc/<pid>/stat` times (100 if unknown).
-pub(crate) fn clock_ticks() -> u64 {
+pub fn clock_ticks() -> u64 {
     Command::new("getconf")
         .arg("CLK_TCK")
         .output()

@@ -1,13 +1,13 @@
 //! Reading the lifecycle watch: opening it, its next message, events up
 //! to a revision, and the head revision a snapshot ends at.
 
-use cutover::pb::v1::{
+use cutover_proto::v1::{
     lifecycle_service_client::LifecycleServiceClient, watch_lifecycle_events_response::Kind,
     LifecycleEvent, WatchLifecycleEventsRequest, WatchLifecycleEventsResponse,
 };
 use tonic::{transport::Channel, Streaming};
 
-use super::{TestServer, DEADLINE};
+use crate::{TestServer, DEADLINE};
 
 /// A watch of every event from `start_revision` on.
 pub fn watch_from(start_revision: u64) -> WatchLifecycleEventsRequest {

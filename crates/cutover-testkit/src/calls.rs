@@ -1,7 +1,7 @@
 //! Single calls the tests make all the time, expected to succeed, and
 //! waits for a server or a job to get somewhere.
 
-use cutover::pb::v1::{
+use cutover_proto::v1::{
     replication_job_service_client::ReplicationJobServiceClient,
     source_server_service_client::SourceServerServiceClient, DisconnectFromServiceRequest,
     GetReplicationJobRequest, GetSourceServerRequest, LifeCycleState, MarkAsArchivedRequest,
@@ -9,7 +9,7 @@ use cutover::pb::v1::{
 };
 use tonic::transport::Channel;
 
-use super::{eventually, DEADLINE};
+use crate::{eventually, DEADLINE};
 
 /// Fetches a source server.
 pub async fn get_server(client: &mut SourceServerServiceClient<Channel>, id: &str) -> SourceServer {

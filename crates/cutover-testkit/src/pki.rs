@@ -5,7 +5,7 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, 
 use tempfile::TempDir;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Identity};
 
-use super::TestServer;
+use crate::TestServer;
 
 /// What a client certificate says about its holder.
 pub enum Subject<'a> {
@@ -30,7 +30,14 @@ pub struct Pki {
     issuer: Issuer<'static, KeyPair>,
 }
 
+impl Default for Pki {
+    fn default() -> Pki {
+        Pki::new()
+    }
+}
+
 impl Pki {
+    /// A new CA, and a server certificate it issued for `localhost`.
     pub fn new() -> Pki {
         let ca_key = KeyPair::generate().expect("key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");

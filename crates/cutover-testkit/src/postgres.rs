@@ -115,8 +115,14 @@ pub struct OwnCluster {
     dir: PathBuf,
 }
 
+/// The repository's `scripts/postgres`, which starts, pauses, resumes and
+/// stops throwaway clusters.
+pub fn postgres_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/postgres")
+}
+
 fn cluster_script(args: &[&str]) -> String {
-    let output = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/postgres"))
+    let output = Command::new(postgres_script())
         .args(args)
         .output()
         .expect("run scripts/postgres");

@@ -1,7 +1,7 @@
 //! Flows that take servers and jobs to a given state: the MGN test and
 //! cutover path, churn for the event log, and SMC jobs ready or Waiting.
 
-use cutover::pb::v1::{
+use cutover_proto::v1::{
     replication_job_service_client::ReplicationJobServiceClient,
     source_server_service_client::SourceServerServiceClient, ChangeServerLifeCycleStateRequest,
     CreateReplicationJobRequest, CutOverReplicationJobRequest, CutOverReplicationJobResponse,
@@ -11,7 +11,7 @@ use cutover::pb::v1::{
 };
 use tonic::{transport::Channel, Response, Status};
 
-use super::{
+use crate::{
     archive, disconnect, poll_server, register, wait_for_job_status, wait_for_state, TestServer,
 };
 

@@ -10,14 +10,14 @@ use std::{
 
 use command_fds::{CommandFdExt, FdMapping};
 
-use cutover::pb::v1::{
+use cutover_proto::v1::{
     account_service_client::AccountServiceClient, lifecycle_service_client::LifecycleServiceClient,
     replication_job_service_client::ReplicationJobServiceClient,
     source_server_service_client::SourceServerServiceClient,
 };
 use tempfile::TempDir;
 
-use super::{database_for, servers_use_postgres};
+use crate::{database_for, proc_status, servers_use_postgres};
 use tonic::transport::Channel;
 
 /// Spawns `command` with `CUTOVER_LOG=log` and its stdout piped; stderr is
@@ -48,11 +48,31 @@ fn read_prefixed(stdout: &mut BufReader<ChildStdout>, prefix: &str) -> String {
         .to_owned()
 }
 
-/// A binary of another crate of the workspace (`cutoverctl`,
-/// `cutover-agent`), built beside `cutoverd` (`scripts/test` builds every
-/// binary of the workspace first).
+/// Where cargo put the workspace's binaries for the profile the running
+/// test or bench was built with: the directory above the `deps/` its
+/// executable runs from. This crate is not the `cutover` package, so
+/// `CARGO_BIN_EXE_cutoverd` is not set when it compiles; cargo builds a
+/// package's binaries before its integration tests and benches, and
+/// `scripts/test` builds the other crates' binaries.
+pub fn binary_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the path of the running executable");
+    let dir = exe.parent().expect("the executable's directory");
+    match dir.file_name() {
+        Some(name) if name == "deps" => dir.parent().unwrap_or(dir).to_owned(),
+        _ => dir.to_owned(),
+    }
+}
+
+/// The `cutoverd` binary of the running test's or bench's profile.
+pub fn cutoverd_binary() -> PathBuf {
+    workspace_binary("cutoverd")
+}
+
+/// A binary of the workspace (`cutoverd`, `cutoverctl`, `cutover-agent`),
+/// in [`binary_dir`] (`scripts/test` builds every binary of the workspace
+/// first).
 pub fn workspace_binary(name: &str) -> PathBuf {
-    let path = Path::new(env!("CARGO_BIN_EXE_cutoverd")).with_file_name(name);
+    let path = binary_dir().join(name);
     assert!(
         path.exists(),
         "{} is missing: run `scripts/test`, which builds every binary of the workspace \
@@ -146,7 +166,7 @@ impl TestServer {
         capture_stderr: bool,
         socket: Option<&TcpListener>,
     ) -> TestServer {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_cutoverd"));
+        let mut command = Command::new(cutoverd_binary());
         command.env_remove("LISTEN_FDS").env_remove("LISTEN_PID");
         if let Some(socket) = socket {
             let passed = socket.try_clone().expect("a copy of the socket");
@@ -258,13 +278,12 @@ impl TestServer {
 
     /// The server process's resident memory, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let pid = self.child.as_ref().expect("running").id();
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS")
+        proc_status(self.pid(), "VmRSS:").expect("VmRSS of a running server")
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("a running server").id()
     }
 
     /// A channel to the server.
