@@ -3,8 +3,9 @@
 //! processes, generated tonic clients, polling with a deadline instead of
 //! sleeps, the flows that take servers and jobs to a given state, error
 //! checks, watch readers, a throwaway PKI, PostgreSQL databases and
-//! `/proc` readings. Everything is re-exported at the root: `use
-//! cutover_testkit::*`.
+//! `/proc` readings; for the benchmarks, [`ServerProcess`], a server
+//! process that reports its failures instead of panicking. Everything is
+//! re-exported at the root: `use cutover_testkit::*`.
 //!
 //! Tests drive real processes over real wires: nothing here stands in for
 //! the service's storage or transport.
@@ -18,10 +19,11 @@ mod poll;
 mod postgres;
 mod proc_stats;
 mod process;
+mod server_process;
 mod status;
 mod watch;
 
 pub use self::{
     auth::*, calls::*, flows::*, http1::*, pki::*, poll::*, postgres::*, proc_stats::*, process::*,
-    status::*, watch::*,
+    server_process::*, status::*, watch::*,
 };
