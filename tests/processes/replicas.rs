@@ -4,10 +4,11 @@
 //! dies or pauses (and run each step once), and a database restart that
 //! loses nothing acknowledged.
 
-use std::{collections::HashMap, time::Duration};
+use std::collections::HashMap;
 
 use cutover::pb::v1::{
-    watch_lifecycle_events_response::Kind, LifecycleEvent, LifecycleEventType, ReplicationJobStatus,
+    watch_lifecycle_events_response::Kind, FollowUpTaskKind, LifecycleEvent, LifecycleEventType,
+    ReplicationJobStatus,
 };
 use cutover_testkit::*;
 use tonic::Code;
@@ -67,6 +68,32 @@ async fn history_until(
             events.push(event);
             if last {
                 return events;
+            }
+        }
+    }
+}
+
+/// Waits for the first acknowledged progress of the replication resources
+/// teardown of `server_id`, on the watch (from the start of the log, so it
+/// cannot be missed). A follow-up task progress event does not name its
+/// task, so on each the server says whether the teardown is the one that
+/// moved.
+async fn teardown_under_way(server: &TestServer, server_id: &str) {
+    let mut servers = server.servers().await;
+    let mut lifecycle = server.lifecycle().await;
+    let mut request = watch_from(1);
+    request.resource_ids = vec![server_id.to_owned()];
+    request.event_types = vec![LifecycleEventType::FollowUpTaskProgress as i32];
+    let mut watch = open_watch(&mut lifecycle, request).await;
+    loop {
+        if let Kind::Event(_) = next_message(&mut watch).await {
+            let teardown = get_server(&mut servers, server_id)
+                .await
+                .follow_up_tasks
+                .into_iter()
+                .find(|task| task.kind == FollowUpTaskKind::ReplicationResourcesTeardown as i32);
+            if teardown.is_some_and(|task| task.progress > 0.0) {
+                return;
             }
         }
     }
@@ -249,8 +276,9 @@ async fn a_teardown_whose_replica_is_killed_completes_on_another_exactly_once() 
     let mut servers = replicas[1].servers().await;
     let id = register(&mut servers).await;
     take_to_cutover(&mut servers, &id).await;
-    // The teardown takes six scaled seconds on r0's infrastructure.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The teardown takes six scaled seconds on r0's infrastructure: r0 dies
+    // once it has acknowledged the first step, with the rest still to do.
+    teardown_under_way(&replicas[1], &id).await;
     replicas[0].kill();
     wait_for_lease_owner(&database, "data-plane", "r1");
     wait_for_follow_ups(&servers, &id).await;
