@@ -17,7 +17,7 @@ use crate::{
         AccountId, AgentInstanceId, DomainError, Executor, FollowUpTaskId, Millis, ReplicationJob,
         Resource, SourceServer, SourceServerId,
     },
-    store::{AgentInstance, WriteBatch},
+    store::{AgentInstance, Fence, WriteBatch},
 };
 
 /// Who listens on a command stream.
@@ -240,14 +240,16 @@ impl ControlPlane {
             .map_or(0, |t| t.attempts))
     }
 
-    /// Replication of a server whose agent fell silent becomes STALLED.
+    /// Replication of a server whose agent fell silent becomes STALLED, as
+    /// a step of the leased duty `duty`.
     pub async fn mark_stalled(
         &self,
         account: &AccountId,
         server: &SourceServerId,
+        duty: Option<Fence>,
     ) -> Result<Arc<SourceServer>, DomainError> {
         let silence = self.agent_silence();
-        self.owner_command::<SourceServer>(account, server, |current, now| {
+        self.owner_command::<SourceServer>(account, server, duty, |current, now| {
             current.mark_stalled(silence, now)
         })
         .await

@@ -12,7 +12,7 @@ use crate::{
         AccountId, DomainError, ReplicationJob, ReplicationJobId, Resource, ResourceKind,
         SourceServer, SourceServerId, Timestamp, Transition,
     },
-    store::{Entry, ReadModel, WriteBatch},
+    store::{Entry, Fence, ReadModel, WriteBatch},
 };
 
 /// A resource kind the control plane loads and commits.
@@ -93,15 +93,17 @@ impl ControlPlane {
         .map(Arc::new)
     }
 
-    /// [`ControlPlane::command`] on behalf of the data plane or the
-    /// scheduler: acting for `account`, without a client token.
+    /// [`ControlPlane::command`] on behalf of the scheduler: acting for
+    /// `account` as a step of the leased duty `duty`, without a client
+    /// token.
     pub(super) async fn owner_command<A: Aggregate>(
         &self,
         account: &AccountId,
         id: &A::Id,
+        duty: Option<Fence>,
         decide: impl Fn(&A, Timestamp) -> Result<Transition<A>, DomainError>,
     ) -> Result<Arc<A>, DomainError> {
-        let owner = Tenant::owner(account.clone());
+        let owner = Tenant::owner(account.clone(), duty);
         self.command(&owner, id, None, decide).await
     }
 }

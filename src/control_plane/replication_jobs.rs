@@ -12,7 +12,7 @@ use crate::{
         AccountId, DomainError, ReplicationJob, ReplicationJobId, Resource, ResourceKind,
         SourceServerId, SourceState,
     },
-    store::{Entry, ReplicationJobFilter, WriteBatch},
+    store::{Entry, Fence, ReplicationJobFilter, WriteBatch},
 };
 
 /// One numbered page of a listing, and how many items match in all.
@@ -210,13 +210,17 @@ impl ControlPlane {
         Ok(Arc::new(outcome))
     }
 
-    /// The scheduler starts a due incremental run.
+    /// The scheduler starts a due incremental run, as a step of the leased
+    /// duty `duty`.
     pub async fn start_scheduled_run(
         &self,
         account: &AccountId,
         id: &ReplicationJobId,
+        duty: Option<Fence>,
     ) -> Result<Arc<ReplicationJob>, DomainError> {
-        self.owner_command::<ReplicationJob>(account, id, |job, now| job.start_scheduled_run(now))
-            .await
+        self.owner_command::<ReplicationJob>(account, id, duty, |job, now| {
+            job.start_scheduled_run(now)
+        })
+        .await
     }
 }

@@ -12,7 +12,7 @@ use crate::{
         AccountId, DomainError, Ec2InstanceId, FollowUpTaskId, LaunchJobId, LifeCycleState,
         Resource, SourceServer, SourceServerId, SourceState, Timestamp, Transition,
     },
-    store::{ResourceWrite, ServerEntry, SourceServerFilter, WriteBatch},
+    store::{Fence, ResourceWrite, ServerEntry, SourceServerFilter, WriteBatch},
 };
 
 /// A source server as callers see it: with its ARN and SMC's derived state.
@@ -294,14 +294,16 @@ impl ControlPlane {
         Ok(self.view(server))
     }
 
-    /// A follow-up task's deadline passed.
+    /// A follow-up task's deadline passed, as a step of the leased duty
+    /// `duty`.
     pub async fn mark_follow_up_overdue(
         &self,
         account: &AccountId,
         id: &SourceServerId,
         task: &FollowUpTaskId,
+        duty: Option<Fence>,
     ) -> Result<Arc<SourceServer>, DomainError> {
-        self.owner_command::<SourceServer>(account, id, |current, now| {
+        self.owner_command::<SourceServer>(account, id, duty, |current, now| {
             current.mark_follow_up_overdue(task, now)
         })
         .await

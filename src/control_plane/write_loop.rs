@@ -9,7 +9,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use super::{ControlPlane, Tenant, MAX_ATTEMPTS};
 use crate::{
     domain::{DomainError, Resource},
-    store::{IdempotencyRecord, StoreError, WriteBatch, DUTY},
+    store::{IdempotencyRecord, StoreError, WriteBatch},
 };
 
 /// Longest client token accepted (MGN allows 64 characters; SMC 64).
@@ -64,7 +64,7 @@ impl ControlPlane {
             let (mut batch, outcome) = plan().await?;
             self.record_source_states(&mut batch);
             // A step of a leased duty commits only under its fence.
-            batch.fence = DUTY.try_with(|fence| *fence).ok();
+            batch.fence = caller.duty();
             if let Some(token) = token {
                 batch.idempotency = Some(IdempotencyRecord {
                     account_id: caller.account_id.clone(),

@@ -170,6 +170,7 @@ pub async fn serve(
         Arc::clone(&plane),
         signers,
         config.max_message_bytes as usize,
+        Arc::clone(&metrics),
     );
     for (protocol, listener) in [(Protocol::Mgn, mgn), (Protocol::Smc, smc)] {
         if let Some(listener) = listener {

@@ -32,7 +32,7 @@ use crate::domain::{
     ReplicationJobId, ReplicationJobStatus, ReplicationType, Resource, SourceServerId, Timestamp,
 };
 
-pub use lease::{Fence, LeaseName, DUTY};
+pub use lease::{Fence, LeaseName};
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use read_model::{AtRevision, Entry, OutOfOrder, ReadModel, ServerEntry, Snapshot};
 pub use shared_event::SharedEvent;

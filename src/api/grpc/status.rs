@@ -83,13 +83,9 @@ pub fn to_status(err: &DomainError, request_id: &RequestId) -> Status {
             metadata.insert("resumeRevision".into(), resume_from.to_string());
         }
         DomainError::ShuttingDown { resume_from: None } => {}
-        DomainError::StorageFull { detail } => {
-            tracing::error!(request_id = %request_id, %detail, "the storage is full");
-        }
-        DomainError::Validation(_) | DomainError::Internal { .. } => {}
-    }
-    if let DomainError::Internal { cause, .. } = err {
-        tracing::error!(request_id = %request_id, %cause, "internal error");
+        DomainError::StorageFull { .. }
+        | DomainError::Validation(_)
+        | DomainError::Internal { .. } => {}
     }
     let mut details = ErrorDetails::with_error_info(err.code(), ERROR_DOMAIN, metadata);
     match err {

@@ -113,9 +113,6 @@ fn domain(err: &DomainError) -> Exception {
                     ..
                 }
             );
-            if let DomainError::Internal { cause, .. } = err {
-                tracing::warn!(%cause, retryable, "MGN call failed inside the service");
-            }
             let mut exception = Exception::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "InternalServerException",
@@ -166,6 +163,19 @@ fn signature(err: &SignatureError) -> Exception {
 }
 
 impl MgnError {
+    /// The exception's name, such as `ConflictException`: the call's code.
+    pub(super) fn name(&self) -> &'static str {
+        self.exception().name
+    }
+
+    /// The control plane's refusal behind the error, if it is one.
+    pub(super) fn domain(&self) -> Option<&DomainError> {
+        match self {
+            MgnError::Domain(err) => Some(err),
+            _ => None,
+        }
+    }
+
     fn exception(&self) -> Exception {
         match self {
             MgnError::Domain(err) => domain(err),

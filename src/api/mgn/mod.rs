@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{body::Body, extract::State, Router};
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::{json, Value};
+use tracing::Instrument;
 
 use self::{
     error::MgnError,
@@ -21,9 +22,13 @@ use self::{
 };
 use crate::api::native::{json_response, read, signature::sigv4, NativeApi, RawRequest};
 use crate::{
-    api::request_id::RequestId,
+    api::{
+        envelope::{self, Call, UNKNOWN_OPERATION},
+        request_id::RequestId,
+    },
     control_plane::{Caller, Tenant},
     domain::{DomainError, LifeCycleState, ReplicationType, SourceServerId},
+    metrics::{Wire, OK},
     store::SourceServerFilter,
 };
 
@@ -41,18 +46,35 @@ enum Operation {
 }
 
 impl Operation {
-    fn from_path(path: &str) -> Option<Operation> {
-        Some(match path.strip_prefix('/')? {
-            "InitializeService" => Operation::InitializeService,
-            "DescribeSourceServers" => Operation::DescribeSourceServers,
-            "StartTest" => Operation::StartTest,
-            "StartCutover" => Operation::StartCutover,
-            "ChangeServerLifeCycleState" => Operation::ChangeServerLifeCycleState,
-            "FinalizeCutover" => Operation::FinalizeCutover,
-            "DisconnectFromService" => Operation::DisconnectFromService,
-            "MarkAsArchived" => Operation::MarkAsArchived,
-            _ => return None,
-        })
+    const ALL: [Operation; 8] = [
+        Operation::InitializeService,
+        Operation::DescribeSourceServers,
+        Operation::StartTest,
+        Operation::StartCutover,
+        Operation::ChangeServerLifeCycleState,
+        Operation::FinalizeCutover,
+        Operation::DisconnectFromService,
+        Operation::MarkAsArchived,
+    ];
+
+    /// The operation's name in MGN's API.
+    fn name(self) -> &'static str {
+        match self {
+            Operation::InitializeService => "InitializeService",
+            Operation::DescribeSourceServers => "DescribeSourceServers",
+            Operation::StartTest => "StartTest",
+            Operation::StartCutover => "StartCutover",
+            Operation::ChangeServerLifeCycleState => "ChangeServerLifeCycleState",
+            Operation::FinalizeCutover => "FinalizeCutover",
+            Operation::DisconnectFromService => "DisconnectFromService",
+            Operation::MarkAsArchived => "MarkAsArchived",
+        }
+    }
+
+    /// The operation a request calls: `POST /<OperationName>`.
+    fn of(method: &Method, path: &str) -> Option<Operation> {
+        let name = path.strip_prefix('/').filter(|_| method == Method::POST)?;
+        Operation::ALL.into_iter().find(|op| op.name() == name)
     }
 }
 
@@ -77,52 +99,57 @@ pub fn router(api: Arc<NativeApi>) -> Router {
     Router::new().fallback(request).with_state(api)
 }
 
+/// Answers one MGN request through the envelope, always with
+/// `x-amzn-RequestId`: MGN's SDKs show it, and the logs name it.
 async fn request(State(api): State<Arc<NativeApi>>, request: http::Request<Body>) -> Response {
-    match read(request, api.max_body_bytes).await {
-        Some(request) => handle(&api, request).await,
-        None => too_large(api.max_body_bytes),
+    let operation = Operation::of(request.method(), request.uri().path());
+    let label = operation.map_or(UNKNOWN_OPERATION, Operation::name);
+    let call = Call::open(
+        Wire::Mgn,
+        envelope::Operation::Named(label),
+        RequestId::generate(),
+    );
+    let request_id = call.request_id().clone();
+    let outcome = async {
+        match read(request, api.max_body_bytes).await {
+            Some(request) => self::call(&api, &request, operation).await,
+            None => Err(MgnError::TooLarge(api.max_body_bytes)),
+        }
     }
-}
-
-/// Answers one MGN request, always with `x-amzn-RequestId`.
-async fn handle(api: &NativeApi, request: RawRequest) -> Response {
-    let mut response = match call(api, &request).await {
-        Ok(Reply {
-            status,
-            body: Some(body),
-        }) => json_response(status, &body),
-        Ok(Reply { status, body: None }) => status.into_response(),
-        Err(err) => err.into_response(),
-    };
-    with_request_id(&mut response);
-    response
-}
-
-/// The answer to a body over the listener's limit.
-fn too_large(limit: usize) -> Response {
-    let mut response = MgnError::TooLarge(limit).into_response();
-    with_request_id(&mut response);
-    response
-}
-
-fn with_request_id(response: &mut Response) {
-    if let Ok(value) = HeaderValue::from_str(RequestId::generate().as_str()) {
-        response.headers_mut().insert("x-amzn-requestid", value);
-    }
-}
-
-async fn call(api: &NativeApi, request: &RawRequest) -> Result<Reply, MgnError> {
-    let caller = sigv4::verify(&api.signers, &request.signed(), "mgn", api.plane.now())
-        .map_err(MgnError::Signature)?;
-    let operation = match (&request.method, Operation::from_path(&request.path)) {
-        (&Method::POST, Some(operation)) => operation,
-        _ => {
-            return Err(MgnError::UnknownOperation(format!(
-                "{} {}",
-                request.method, request.path
-            )))
+    .instrument(call.span().clone())
+    .await;
+    let mut response = match outcome {
+        Ok(reply) => {
+            call.finish(&api.metrics, OK, None);
+            match reply {
+                Reply {
+                    status,
+                    body: Some(body),
+                } => json_response(status, &body),
+                Reply { status, body: None } => status.into_response(),
+            }
+        }
+        Err(err) => {
+            call.finish(&api.metrics, err.name(), err.domain());
+            err.into_response()
         }
     };
+    if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
+        response.headers_mut().insert("x-amzn-requestid", value);
+    }
+    response
+}
+
+async fn call(
+    api: &NativeApi,
+    request: &RawRequest,
+    operation: Option<Operation>,
+) -> Result<Reply, MgnError> {
+    let caller = sigv4::verify(&api.signers, &request.signed(), "mgn", api.plane.now())
+        .map_err(MgnError::Signature)?;
+    let operation = operation.ok_or_else(|| {
+        MgnError::UnknownOperation(format!("{} {}", request.method, request.path))
+    })?;
     let input = Input::parse(&request.body).map_err(|e| MgnError::CannotParse(e.0))?;
     if let Some(account) = input.string("accountID")? {
         check_account(&caller, account)?;

@@ -84,8 +84,8 @@ impl SmcError {
         }
     }
 
-    /// The error body, with the call's `request_id`.
-    pub(super) fn body(&self, request_id: &str, host: &str) -> (StatusCode, serde_json::Value) {
+    /// The error's answer, with the call's `request_id`.
+    pub(super) fn answer(&self, request_id: &str, host: &str) -> Answer {
         let (status, code, message) = self.parts();
         let body = json!({
             "RequestId": request_id,
@@ -94,15 +94,30 @@ impl SmcError {
             "Message": message,
             "Recommend": "See the cutover README, section \"Alibaba Cloud SMC SDKs\".",
         });
-        (status, body)
+        Answer { status, code, body }
     }
+
+    /// The control plane's refusal behind the error, if it is one.
+    pub(super) fn domain(&self) -> Option<&DomainError> {
+        match self {
+            SmcError::Domain(err) => Some(err),
+            _ => None,
+        }
+    }
+}
+
+/// An error as SMC answers it.
+pub(super) struct Answer {
+    /// The HTTP status.
+    pub(super) status: StatusCode,
+    /// SMC's error code, such as `ReplicationJob.InvalidStatus`.
+    pub(super) code: String,
+    /// The JSON body.
+    pub(super) body: serde_json::Value,
 }
 
 fn domain(err: &DomainError) -> (StatusCode, String, String) {
     let message = err.to_string();
-    if let DomainError::Internal { cause, retryable } = err {
-        tracing::warn!(%cause, retryable, "SMC call failed inside the service");
-    }
     let bad = StatusCode::BAD_REQUEST;
     match err {
         DomainError::Validation(fields) => {
@@ -139,14 +154,11 @@ fn domain(err: &DomainError) -> (StatusCode, String, String) {
             "ServiceUnavailable".into(),
             message,
         ),
-        DomainError::Internal { cause, .. } => {
-            tracing::warn!(%cause, "SMC call failed inside the service");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalError".into(),
-                message,
-            )
-        }
+        DomainError::Internal { .. } => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalError".into(),
+            message,
+        ),
     }
 }
 

@@ -15,6 +15,7 @@ use axum::response::Response;
 use axum::{body::Body, extract::State, Router};
 use http::StatusCode;
 use serde_json::{json, Value};
+use tracing::Instrument;
 
 use self::{error::SmcError, params::Params};
 use crate::api::native::{
@@ -23,12 +24,16 @@ use crate::api::native::{
     NativeApi, RawRequest,
 };
 use crate::{
-    api::request_id::RequestId,
+    api::{
+        envelope::{self, Call, UNKNOWN_OPERATION},
+        request_id::RequestId,
+    },
     control_plane::{ClientToken, JobCutOver, Tenant},
     domain::{
         replication_job::JobSpec, BusinessStatus, JobSchedule, ReplicationJobId,
         ReplicationJobStatus, SourceServerId,
     },
+    metrics::{Wire, OK},
     store::ReplicationJobFilter,
 };
 
@@ -41,39 +46,59 @@ pub fn router(api: Arc<NativeApi>) -> Router {
     Router::new().fallback(request).with_state(api)
 }
 
+/// Answers one SMC request through the envelope, its `RequestId` in the
+/// body: SMC's SDKs show it, and the logs name it.
 async fn request(State(api): State<Arc<NativeApi>>, request: http::Request<Body>) -> Response {
-    match read(request, api.max_body_bytes).await {
-        Some(request) => handle(&api, request).await,
-        None => too_large(api.max_body_bytes),
+    let mut call = Call::open(
+        Wire::Smc,
+        envelope::Operation::Named(UNKNOWN_OPERATION),
+        RequestId::generate().in_uuid_form(),
+    );
+    let span = call.span().clone();
+    let (outcome, host) = async {
+        let Some(request) = read(request, api.max_body_bytes).await else {
+            return (Err(SmcError::TooLarge(api.max_body_bytes)), None);
+        };
+        let params = parameters(&request);
+        // Named before the signature is checked, so refusals count by action.
+        let action = action_name(&params, &request).and_then(Action::parse);
+        if let Some(action) = action {
+            call.set_operation(envelope::Operation::Named(action.name()));
+        }
+        let host = request
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned);
+        (self::call(&api, &request, params).await, host)
     }
-}
-
-/// Answers one SMC request.
-async fn handle(api: &NativeApi, request: RawRequest) -> Response {
-    let request_id = output::request_id(RequestId::generate().as_str());
-    let outcome = call(api, &request).await;
+    .instrument(span)
+    .await;
+    let request_id = call.request_id().as_str().to_owned();
     let (status, body) = match outcome {
         Ok(mut body) => {
+            call.finish(&api.metrics, OK, None);
             body["RequestId"] = Value::from(request_id);
             (StatusCode::OK, body)
         }
         Err(err) => {
-            let host = request
-                .headers
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("smc");
-            err.body(&request_id, host)
+            let answer = err.answer(&request_id, host.as_deref().unwrap_or("smc"));
+            call.finish(&api.metrics, &answer.code, err.domain());
+            (answer.status, answer.body)
         }
     };
     json_response(status, &body)
 }
 
-/// The answer to a body over the listener's limit.
-fn too_large(limit: usize) -> Response {
-    let request_id = output::request_id(RequestId::generate().as_str());
-    let (status, body) = SmcError::TooLarge(limit).body(&request_id, "smc");
-    json_response(status, &body)
+/// The action `params` or the ACS3 header name, if any.
+fn action_name<'a>(params: &'a Params, request: &'a RawRequest) -> Option<&'a str> {
+    params.get("Action").or_else(|| {
+        request
+            .headers
+            .get("x-acs-action")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+    })
 }
 
 /// The query's parameters, then a form body's.
@@ -92,8 +117,7 @@ fn parameters(request: &RawRequest) -> Params {
     Params::new(pairs)
 }
 
-async fn call(api: &NativeApi, request: &RawRequest) -> Result<Value, SmcError> {
-    let params = parameters(request);
+async fn call(api: &NativeApi, request: &RawRequest, params: Params) -> Result<Value, SmcError> {
     let signed = request.signed();
     let now = api.plane.now();
     let caller = match acs3::is_signed(&signed) {
@@ -113,33 +137,33 @@ async fn call(api: &NativeApi, request: &RawRequest) -> Result<Value, SmcError> 
         .ok_or_else(|| SmcError::UnknownAction(String::new()))?;
     let action = Action::parse(action).ok_or_else(|| SmcError::UnknownAction(action.to_owned()))?;
     let tenant = api.plane.tenant(caller).await?;
-    let call = Call {
+    let operations = Operations {
         api,
         tenant,
         params,
     };
     match action {
-        Action::CreateReplicationJob => call.create().await,
-        Action::DescribeReplicationJobs => call.describe(),
+        Action::CreateReplicationJob => operations.create().await,
+        Action::DescribeReplicationJobs => operations.describe(),
         Action::StartReplicationJob => {
-            let id = call.job_id()?;
+            let id = operations.job_id()?;
             api.plane
-                .start_replication_job(&call.tenant, &id, None)
+                .start_replication_job(&operations.tenant, &id, None)
                 .await?;
             Ok(json!({}))
         }
         Action::StopReplicationJob => {
-            let id = call.job_id()?;
+            let id = operations.job_id()?;
             api.plane
-                .stop_replication_job(&call.tenant, &id, None)
+                .stop_replication_job(&operations.tenant, &id, None)
                 .await?;
             Ok(json!({}))
         }
         Action::CutOverReplicationJob => {
-            let id = call.job_id()?;
-            let sync_data = call.params.bool("SyncData")?.unwrap_or(false);
+            let id = operations.job_id()?;
+            let sync_data = operations.params.bool("SyncData")?.unwrap_or(false);
             api.plane
-                .cut_over_replication_job(&call.tenant, &id, JobCutOver { sync_data }, None)
+                .cut_over_replication_job(&operations.tenant, &id, JobCutOver { sync_data }, None)
                 .await?;
             Ok(json!({}))
         }
@@ -157,6 +181,17 @@ enum Action {
 }
 
 impl Action {
+    /// The action's name in SMC's API.
+    fn name(self) -> &'static str {
+        match self {
+            Action::CreateReplicationJob => "CreateReplicationJob",
+            Action::DescribeReplicationJobs => "DescribeReplicationJobs",
+            Action::StartReplicationJob => "StartReplicationJob",
+            Action::StopReplicationJob => "StopReplicationJob",
+            Action::CutOverReplicationJob => "CutOverReplicationJob",
+        }
+    }
+
     fn parse(name: &str) -> Option<Action> {
         Some(match name {
             "CreateReplicationJob" => Action::CreateReplicationJob,
@@ -170,13 +205,13 @@ impl Action {
 }
 
 /// One call of an initialised account.
-struct Call<'a> {
+struct Operations<'a> {
     api: &'a NativeApi,
     tenant: Tenant,
     params: Params,
 }
 
-impl Call<'_> {
+impl Operations<'_> {
     fn job_id(&self) -> Result<ReplicationJobId, SmcError> {
         Ok(ReplicationJobId::parse(
             "JobId",

@@ -27,7 +27,7 @@ use crate::{
 /// Moves the clock `span` on and runs one scheduler pass.
 async fn advance(h: &Harness, span: Millis) {
     h.clock.advance(span);
-    schedule_once(&h.plane).await;
+    schedule_once(&h.plane, None).await;
 }
 
 fn hourly() -> JobSpec {
