@@ -1,7 +1,7 @@
 //! Use cases of the data plane's agents: reports, the commands an agent
 //! must run, and their acknowledgements.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use rand::thread_rng;
 use serde::{Deserialize, Serialize};
@@ -34,11 +34,6 @@ pub enum Listener {
 #[derive(Serialize, Deserialize)]
 struct Acknowledged;
 
-/// Longest wait for the read model to apply a server whose binding is
-/// already committed (it takes microseconds; the bound is for a stuck
-/// applier, which then answers NOT_FOUND as before).
-const APPLY_WAIT: Duration = Duration::from_secs(5);
-
 impl ControlPlane {
     /// An agent's report. Without a server id, the report is about the
     /// server the agent's instance registered; an agent new to the service
@@ -60,14 +55,11 @@ impl ControlPlane {
                 let known = match (id, instance) {
                     (Some(id), _) => Some(id.clone()),
                     (None, Some(instance)) => {
-                        let bound = self
-                            .store
+                        // The store answers once the read model holds the
+                        // bound server.
+                        self.store
                             .agent_instance(&caller.account_id, instance.as_str())
-                            .await?;
-                        if let Some(id) = &bound {
-                            self.until_applied(&caller.account_id, id).await;
-                        }
-                        bound
+                            .await?
                     }
                     (None, None) => None,
                 };
@@ -109,24 +101,6 @@ impl ControlPlane {
             })
             .await?;
         Ok(Arc::new(server))
-    }
-
-    /// Waits, for a bounded time, until the read model holds server `id`.
-    /// An instance's binding is read from the database, where a concurrent
-    /// first report's commit is visible a moment before the read model has
-    /// applied it; loading the server then would answer NOT_FOUND.
-    async fn until_applied(&self, account: &AccountId, id: &SourceServerId) {
-        use tokio::sync::broadcast::error::RecvError;
-        let model = self.store.read_model();
-        // Subscribed before looking: an event applied in between is seen.
-        let mut applied = model.subscribe();
-        let deadline = tokio::time::Instant::now() + APPLY_WAIT;
-        while model.source_server(account, id).is_none() {
-            match tokio::time::timeout_at(deadline, applied.recv()).await {
-                Ok(Ok(_) | Err(RecvError::Lagged(_))) => {}
-                Ok(Err(RecvError::Closed)) | Err(_) => return,
-            }
-        }
     }
 
     /// The commands that `listener` must run now, derived from durable

@@ -206,7 +206,9 @@ pub trait Store: Send + Sync + 'static {
         token: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
 
-    /// The server an agent instance's first report registered, if any.
+    /// The server an agent instance's first report registered, if any,
+    /// answered once the read model holds it (UNAVAILABLE if it does not
+    /// within a few seconds).
     async fn agent_instance(
         &self,
         account: &AccountId,
@@ -303,4 +305,16 @@ impl WriteBatch {
             ..WriteBatch::default()
         }
     }
+}
+
+/// Longest wait for the read model to apply what a reader found committed
+/// in the database: microseconds normally; the bound is for a stuck
+/// applier.
+const APPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The refusal when the read model has not applied `revision` in time.
+fn not_applied(revision: u64) -> StoreError {
+    StoreError::Unavailable(format!(
+        "the read model has not applied revision {revision} yet; retry"
+    ))
 }
