@@ -75,14 +75,23 @@ fn read_old(path: &Path) -> Stored {
     let tokens = rows(
         &db,
         "SELECT account_id, token, fingerprint, outcome FROM client_tokens ORDER BY token",
-        |row| IdempotencyRecord {
-            account_id: AccountId::parse("a", &row.get::<_, String>(0).unwrap()).unwrap(),
-            token: row.get(1).unwrap(),
-            fingerprint: row.get(2).unwrap(),
-            outcome: row.get(3).unwrap(),
-            // That release did not record when: the upgrade starts the
-            // retention of its tokens then.
-            created: Timestamp(0),
+        |row| {
+            let token: String = row.get(1).unwrap();
+            // That release answered CutOverReplicationJob with the job and
+            // the fixture's other tokenised calls with a server.
+            let outcome = match token.as_str() {
+                "cut-over-1" => Outcome::ReplicationJob(json(row, 3)),
+                _ => Outcome::SourceServer(json(row, 3)),
+            };
+            IdempotencyRecord {
+                account_id: AccountId::parse("a", &row.get::<_, String>(0).unwrap()).unwrap(),
+                token,
+                fingerprint: row.get(2).unwrap(),
+                outcome,
+                // That release did not record when: the upgrade starts the
+                // retention of its tokens then.
+                created: Timestamp(0),
+            }
         },
     );
     let secret = db
