@@ -148,7 +148,7 @@ pub(super) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .await
         .map_err(map_err)?;
-    let outcome = apply(client).await;
+    let outcome = apply(client, i32::MAX).await;
     // The lock is the session's: closing the connection also frees it.
     let _ = client
         .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
@@ -156,7 +156,15 @@ pub(super) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
     outcome
 }
 
-async fn apply(client: &mut Client) -> Result<(), StoreError> {
+/// Leaves the schema of a release that knew migrations up to `version`, as
+/// that release would: what the upgrade tests start from.
+#[cfg(test)]
+pub(super) async fn migrate_through(client: &mut Client, version: i32) -> Result<(), StoreError> {
+    apply(client, version).await
+}
+
+/// Applies the migrations the database has not seen yet, up to `through`.
+async fn apply(client: &mut Client, through: i32) -> Result<(), StoreError> {
     client
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -182,7 +190,10 @@ async fn apply(client: &mut Client) -> Result<(), StoreError> {
              it was written by a newer release and is left untouched"
         )));
     }
-    for migration in MIGRATIONS.iter().filter(|m| m.version > newest) {
+    for migration in MIGRATIONS
+        .iter()
+        .filter(|m| m.version > newest && m.version <= through)
+    {
         let tx = client.transaction().await.map_err(map_err)?;
         tx.batch_execute(migration.sql).await.map_err(|err| {
             StoreError::Unavailable(format!(
