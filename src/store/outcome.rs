@@ -22,11 +22,11 @@ pub enum Outcome {
     /// Success and nothing more (an acknowledgement).
     Done,
     /// A source server as the mutation left it.
-    SourceServer(SourceServer),
+    SourceServer(Box<SourceServer>),
     /// The source servers of a launch as it left them, in launch order.
     SourceServers(Vec<SourceServer>),
     /// A replication job as the mutation left it.
-    ReplicationJob(ReplicationJob),
+    ReplicationJob(Box<ReplicationJob>),
 }
 
 impl Outcome {
@@ -74,12 +74,12 @@ impl Recordable for () {
 
 impl Recordable for SourceServer {
     fn to_outcome(&self) -> Outcome {
-        Outcome::SourceServer(self.clone())
+        Outcome::SourceServer(Box::new(self.clone()))
     }
 
     fn from_outcome(outcome: Outcome) -> Result<Self, StoreError> {
         match outcome {
-            Outcome::SourceServer(server) => Ok(server),
+            Outcome::SourceServer(server) => Ok(*server),
             other => mismatch(&other, "a source server"),
         }
     }
@@ -100,12 +100,12 @@ impl Recordable for Vec<SourceServer> {
 
 impl Recordable for ReplicationJob {
     fn to_outcome(&self) -> Outcome {
-        Outcome::ReplicationJob(self.clone())
+        Outcome::ReplicationJob(Box::new(self.clone()))
     }
 
     fn from_outcome(outcome: Outcome) -> Result<Self, StoreError> {
         match outcome {
-            Outcome::ReplicationJob(job) => Ok(job),
+            Outcome::ReplicationJob(job) => Ok(*job),
             other => mismatch(&other, "a replication job"),
         }
     }
@@ -174,12 +174,18 @@ mod tests {
         let s = server(&account(1), 1);
         let j = job(&account(1), 1, 1, ReplicationJobStatus::Ready);
         assert_eq!(from_json("null"), Ok(Outcome::Done));
-        assert_eq!(from_json(&json(&s)), Ok(Outcome::SourceServer(s.clone())));
+        assert_eq!(
+            from_json(&json(&s)),
+            Ok(Outcome::SourceServer(Box::new(s.clone())))
+        );
         assert_eq!(
             from_json(&json(&vec![s.clone()])),
             Ok(Outcome::SourceServers(vec![s]))
         );
-        assert_eq!(from_json(&json(&j)), Ok(Outcome::ReplicationJob(j)));
+        assert_eq!(
+            from_json(&json(&j)),
+            Ok(Outcome::ReplicationJob(Box::new(j)))
+        );
         for bad in ["", "{", "7", "\"x\"", "{\"id\":1}", "[1]"] {
             assert!(
                 matches!(from_json(bad), Err(StoreError::Corrupt(_))),

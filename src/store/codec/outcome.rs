@@ -25,7 +25,7 @@ pub(super) fn from_message(message: pb::StoredOutcome) -> Result<Outcome, StoreE
     match message.outcome {
         Some(Case::Done(pb::Done {})) => Ok(Outcome::Done),
         Some(Case::SourceServer(s)) => server::from_message(s)
-            .map(Outcome::SourceServer)
+            .map(|s| Outcome::SourceServer(Box::new(s)))
             .map_err(|err| within("source_server", err)),
         Some(Case::SourceServers(list)) => list
             .servers
@@ -38,7 +38,7 @@ pub(super) fn from_message(message: pb::StoredOutcome) -> Result<Outcome, StoreE
             .collect::<Result<_, _>>()
             .map(Outcome::SourceServers),
         Some(Case::ReplicationJob(j)) => job::from_message(j)
-            .map(Outcome::ReplicationJob)
+            .map(|j| Outcome::ReplicationJob(Box::new(j)))
             .map_err(|err| within("replication_job", err)),
         // Also what an answer kind added by a later release reads as.
         None => Err(corrupt("outcome", "missing")),

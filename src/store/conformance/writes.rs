@@ -271,7 +271,7 @@ async fn idempotency_record_round_trip_and_reused_token_conflicts(store: Arc<dyn
         created: Timestamp(1),
         token: "token-1".to_owned(),
         fingerprint: "abc".to_owned(),
-        outcome: Outcome::SourceServer(server(&a, 1)),
+        outcome: Outcome::SourceServer(Box::new(server(&a, 1))),
     };
     assert_eq!(store.idempotency_record(&a, "token-1").await.unwrap(), None);
     store

@@ -352,7 +352,7 @@ pub(super) fn outcome_done() -> Outcome {
 
 /// The record of a call answered with [`server_full`].
 pub(super) fn outcome_server() -> Outcome {
-    Outcome::SourceServer(server_full())
+    Outcome::SourceServer(Box::new(server_full()))
 }
 
 /// The record of a launch of two servers, in launch order.
@@ -362,5 +362,5 @@ pub(super) fn outcome_servers() -> Outcome {
 
 /// The record of a call answered with [`job_incremental_full`].
 pub(super) fn outcome_job() -> Outcome {
-    Outcome::ReplicationJob(job_incremental_full())
+    Outcome::ReplicationJob(Box::new(job_incremental_full()))
 }

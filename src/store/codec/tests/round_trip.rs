@@ -53,10 +53,10 @@ fn events_round_trip() {
 fn client_token_outcomes_round_trip() {
     let outcome = prop_oneof![
         Just(Outcome::Done),
-        strategies::source_server().prop_map(Outcome::SourceServer),
+        strategies::source_server().prop_map(|s| Outcome::SourceServer(Box::new(s))),
         proptest::collection::vec(strategies::source_server(), 0..4)
             .prop_map(Outcome::SourceServers),
-        strategies::replication_job().prop_map(Outcome::ReplicationJob),
+        strategies::replication_job().prop_map(|j| Outcome::ReplicationJob(Box::new(j))),
     ];
     check(outcome, |outcome| {
         prop_assert_eq!(decode_outcome(&encoded_outcome(&outcome)), Ok(outcome));
