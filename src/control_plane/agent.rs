@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use rand::thread_rng;
-use serde::{Deserialize, Serialize};
 
 use super::{ClientToken, ControlPlane, Tenant};
 use crate::{
@@ -29,10 +28,6 @@ pub enum Listener {
     /// side, which tears down replication resources without the agent.
     Infrastructure,
 }
-
-/// What an acknowledgement records for its client token.
-#[derive(Serialize, Deserialize)]
-struct Acknowledged;
 
 impl ControlPlane {
     /// An agent's report. Without a server id, the report is about the
@@ -188,7 +183,8 @@ impl ControlPlane {
                     WriteBatch::chain(transitions, Some(current.version), Resource::ReplicationJob)
                 }
             };
-            Ok((batch, Acknowledged))
+            // An acknowledgement answers nothing but success.
+            Ok((batch, ()))
         })
         .await?;
         Ok(())

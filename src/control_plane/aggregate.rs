@@ -4,21 +4,17 @@
 
 use std::sync::Arc;
 
-use serde::{de::DeserializeOwned, Serialize};
-
 use super::{ClientToken, ControlPlane, Tenant};
 use crate::{
     domain::{
         AccountId, DomainError, ReplicationJob, ReplicationJobId, Resource, ResourceKind,
         SourceServer, SourceServerId, Timestamp, Transition,
     },
-    store::{Entry, Fence, ReadModel, WriteBatch},
+    store::{Entry, Fence, ReadModel, Recordable, WriteBatch},
 };
 
 /// A resource kind the control plane loads and commits.
-pub(super) trait Aggregate:
-    Clone + Serialize + DeserializeOwned + Send + Sync + 'static
-{
+pub(super) trait Aggregate: Clone + Recordable + Send + Sync + 'static {
     /// Its id.
     type Id: std::fmt::Display + Sync;
     /// Its kind, for not-found errors.

@@ -12,6 +12,8 @@ mod delivery_tests;
 pub(crate) mod harness;
 
 mod page_token;
+#[cfg(test)]
+mod replay_tests;
 mod replication_jobs;
 mod source_servers;
 mod work;

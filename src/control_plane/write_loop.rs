@@ -4,12 +4,10 @@
 
 use std::future::Future;
 
-use serde::{de::DeserializeOwned, Serialize};
-
 use super::{ControlPlane, Tenant, MAX_ATTEMPTS};
 use crate::{
     domain::{DomainError, Resource},
-    store::{IdempotencyRecord, StoreError, WriteBatch},
+    store::{IdempotencyRecord, Recordable, StoreError, WriteBatch},
 };
 
 /// Longest client token accepted (MGN allows 64 characters; SMC 64).
@@ -53,7 +51,7 @@ impl ControlPlane {
         mut plan: Plan,
     ) -> Result<T, DomainError>
     where
-        T: Serialize + DeserializeOwned,
+        T: Recordable,
         Plan: FnMut() -> Fut,
         Fut: Future<Output = Result<(WriteBatch, T), DomainError>>,
     {
@@ -71,8 +69,7 @@ impl ControlPlane {
                     token: token.token.clone(),
                     created: self.now(),
                     fingerprint: token.fingerprint.clone(),
-                    outcome: serde_json::to_string(&outcome)
-                        .map_err(|e| DomainError::internal(format!("encoding outcome: {e}")))?,
+                    outcome: outcome.to_outcome(),
                 });
             }
             match self.store.commit(batch).await {
@@ -106,7 +103,7 @@ impl ControlPlane {
         }
     }
 
-    async fn replay<T: DeserializeOwned>(
+    async fn replay<T: Recordable>(
         &self,
         caller: &Tenant,
         token: Option<&ClientToken>,
@@ -125,8 +122,6 @@ impl ControlPlane {
                 "this client token was already used with a different request",
             ));
         }
-        serde_json::from_str(&record.outcome)
-            .map(Some)
-            .map_err(|e| DomainError::internal(format!("decoding recorded outcome: {e}")))
+        Ok(Some(T::from_outcome(record.outcome)?))
     }
 }

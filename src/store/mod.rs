@@ -20,6 +20,7 @@ mod conformance;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod lease;
+mod outcome;
 mod postgres;
 mod read_model;
 mod shared_event;
@@ -33,6 +34,7 @@ use crate::domain::{
 };
 
 pub use lease::{Fence, LeaseName};
+pub use outcome::{Outcome, Recordable};
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use read_model::{AtRevision, Entry, OutOfOrder, ReadModel, ServerEntry, Snapshot};
 pub use shared_event::SharedEvent;
@@ -74,7 +76,7 @@ pub struct ResourceWrite {
 }
 
 /// A client token's record: what the first call with it asked and answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IdempotencyRecord {
     /// The caller's account.
     pub account_id: AccountId,
@@ -82,8 +84,9 @@ pub struct IdempotencyRecord {
     pub token: String,
     /// A digest of the request the token was first used with.
     pub fingerprint: String,
-    /// The first call's outcome, serialised by the control plane.
-    pub outcome: String,
+    /// The first call's answer, which a retry gets again; stores keep it
+    /// in the storage encoding ([`codec::encode_outcome`]).
+    pub outcome: Outcome,
     /// When the token was first used; it is forgotten after the
     /// deployment's retention.
     pub created: Timestamp,

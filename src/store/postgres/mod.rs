@@ -25,6 +25,7 @@ mod schema;
 mod statements;
 #[cfg(test)]
 mod tests;
+mod upgrade;
 
 use std::{str::FromStr, sync::Arc, time::Duration};
 
