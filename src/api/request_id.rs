@@ -58,6 +58,11 @@ impl fmt::Display for RequestId {
 pub struct RpcMethod(http::uri::PathAndQuery);
 
 impl RpcMethod {
+    /// The method a request to `path` calls.
+    pub(crate) fn new(path: http::uri::PathAndQuery) -> RpcMethod {
+        RpcMethod(path)
+    }
+
     /// The path, such as `/cutover.v1.SourceServerService/GetSourceServer`.
     pub fn path(&self) -> &str {
         self.0.path()

@@ -13,7 +13,7 @@ use tonic_health::{server::HealthReporter, ServingStatus};
 
 use super::{routes, tls, ServeError};
 use crate::{
-    api::{dashboard::DashboardLayer, grpc::oversize_layer, request_id::RequestIdLayer},
+    api::grpc::FrontLayer,
     config::{Limits, TlsFiles},
 };
 
@@ -59,11 +59,7 @@ pub(super) fn server(
         .timeout(limits.request_timeout)
         .http2_keepalive_interval(Some(limits.keepalive_interval))
         .http2_keepalive_timeout(Some(limits.keepalive_timeout))
-        .layer(RequestIdLayer)
-        // In front of grpc-web, which refuses a browser's plain GET.
-        .layer(DashboardLayer)
-        .layer(oversize_layer())
-        .layer(tonic_web::GrpcWebLayer::new())
+        .layer(FrontLayer)
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, async move {
             requested.cancelled().await;

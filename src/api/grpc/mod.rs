@@ -6,6 +6,7 @@ mod account;
 mod agent;
 pub mod auth;
 pub mod convert;
+mod front;
 mod lifecycle;
 pub mod oversize;
 mod replication_jobs;
@@ -36,7 +37,7 @@ use cutover_proto::code_name;
 
 pub use crate::api::request_id::{RequestId, RequestIdLayer, RpcMethod};
 pub use auth::Authenticator;
-pub use oversize::oversize_layer;
+pub use front::FrontLayer;
 
 /// What every handler shares: the control plane, the authenticator, the
 /// drain signal and the metrics.
