@@ -2,7 +2,7 @@
 //! with `google.rpc` details: `ErrorInfo` (reason = the cloud error code,
 //! domain `cutover`, metadata), `BadRequest` for validation, `ResourceInfo`
 //! for not-found. The gRPC code, reason and `httpStatus` of every failure
-//! stand in one table, [`row`]: the HTTP status is this face's (the clouds'
+//! stand in one table, `row`: the HTTP status is this face's (the clouds'
 //! status for each error, told to gRPC clients in metadata), no lower
 //! layer's.
 
@@ -58,11 +58,13 @@ impl Failed {
 }
 
 impl fmt::Display for Failed {
+    /// The message a client reads: a store failure under a watch reads as
+    /// any failure inside the service does.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self, self.failure()) {
-            (_, Some(failure)) => failure.fmt(f),
-            (Failed::Watch(err), None) => err.fmt(f),
-            (Failed::UseCase(err), None) => err.fmt(f),
+        match self {
+            Failed::UseCase(err) => err.fmt(f),
+            Failed::Watch(WatchError::Store(err)) => Failure::from(err.clone()).fmt(f),
+            Failed::Watch(err) => err.fmt(f),
         }
     }
 }

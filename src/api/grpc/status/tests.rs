@@ -12,7 +12,8 @@ use crate::{
     watch::WatchError,
 };
 
-/// Code, reason and `httpStatus` metadata a client sees for `err`.
+/// Code, reason, `httpStatus` metadata and message a client sees for
+/// `err`.
 fn answer(err: impl Into<Failed>) -> (Code, String, String, String) {
     let status = to_status(&err.into(), &RequestId::generate());
     let info = status.get_details_error_info().expect("ErrorInfo");
