@@ -12,7 +12,7 @@
 use arbitrary::Arbitrary;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use cutover::{
-    control_plane::Page,
+    control_plane::{Failure, Page},
     domain::DomainError,
     store::{ReplicationJobFilter, SourceServerFilter},
 };
@@ -111,7 +111,7 @@ async fn run(world: &World, input: Input) {
                 );
             }
         }
-        Err(DomainError::Validation(violations)) => {
+        Err(Failure::Refused(DomainError::Validation(violations))) => {
             assert!(
                 violations.iter().all(|v| v.field == "next_token"),
                 "a bad token blamed on another field: {violations:?}"

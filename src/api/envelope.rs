@@ -11,7 +11,7 @@ use tracing::Span;
 
 use super::request_id::{RequestId, RpcMethod};
 use crate::{
-    domain::DomainError,
+    control_plane::Failure,
     metrics::{Metrics, Wire},
 };
 
@@ -56,14 +56,15 @@ impl CallName {
         &self.request_id
     }
 
-    /// Logs `err` if it is a failure inside the service, with the call's
-    /// request id so a customer's report can be found: the one place this
-    /// happens, for an answer and for a stream's later item alike.
-    pub fn log_failure(&self, err: &DomainError) {
+    /// Logs `err` if it is a failure inside the service (not a refusal,
+    /// nor a shutdown), with the call's request id so a customer's report
+    /// can be found: the one place this happens, for an answer and for a
+    /// stream's later item alike.
+    pub fn log_failure(&self, err: &Failure) {
         let (wire, operation) = (self.wire.as_str(), self.operation.name());
         let request_id = self.request_id.as_str();
         match err {
-            DomainError::Internal { cause, retryable } => tracing::error!(
+            Failure::Internal { cause, retryable } => tracing::error!(
                 wire,
                 operation,
                 request_id,
@@ -71,14 +72,14 @@ impl CallName {
                 retryable,
                 "internal error"
             ),
-            DomainError::StorageFull { detail } => tracing::error!(
+            Failure::StorageFull { detail } => tracing::error!(
                 wire,
                 operation,
                 request_id,
                 %detail,
                 "the storage is full"
             ),
-            _ => {}
+            Failure::Refused(_) | Failure::ShuttingDown => {}
         }
     }
 }
@@ -141,7 +142,7 @@ impl Call {
     /// The call was answered with the wire's `code` (`metrics::OK` for a
     /// success), having failed with `failure` if it did: records it in
     /// `metrics`, and logs a failure inside the service once.
-    pub fn finish(self, metrics: &Metrics, code: &str, failure: Option<&DomainError>) {
+    pub fn finish(self, metrics: &Metrics, code: &str, failure: Option<&Failure>) {
         let elapsed = self.started.elapsed();
         if let Some(err) = failure {
             self.name.log_failure(err);

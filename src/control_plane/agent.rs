@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rand::thread_rng;
 
-use super::{ClientToken, ControlPlane, Tenant};
+use super::{ClientToken, ControlPlane, Failure, Tenant};
 use crate::{
     domain::{
         agent_command::{
@@ -13,8 +13,8 @@ use crate::{
             CommandRef,
         },
         source_server::{self, Registration, ReplicationReport},
-        AccountId, AgentInstanceId, DomainError, Executor, FollowUpTaskId, Millis, ReplicationJob,
-        Resource, SourceServer, SourceServerId,
+        AccountId, AgentInstanceId, Executor, FollowUpTaskId, Millis, ReplicationJob, Resource,
+        SourceServer, SourceServerId,
     },
     store::{AgentInstance, Fence, WriteBatch},
 };
@@ -42,7 +42,7 @@ impl ControlPlane {
         id: Option<&SourceServerId>,
         instance: Option<&AgentInstanceId>,
         report: ReplicationReport,
-    ) -> Result<Arc<SourceServer>, DomainError> {
+    ) -> Result<Arc<SourceServer>, Failure> {
         let report = &report;
         let server: SourceServer = self
             .mutate(caller, None, move || async move {
@@ -107,7 +107,7 @@ impl ControlPlane {
         &self,
         caller: &Tenant,
         listener: &Listener,
-    ) -> Result<Vec<AgentCommand>, DomainError> {
+    ) -> Result<Vec<AgentCommand>, Failure> {
         let id = match listener {
             Listener::Agent(id) => id,
             Listener::Infrastructure => {
@@ -144,7 +144,7 @@ impl ControlPlane {
         command: &CommandRef,
         ack: Acknowledgement,
         token: Option<&ClientToken>,
-    ) -> Result<(), DomainError> {
+    ) -> Result<(), Failure> {
         let ack = &ack;
         let scale = self.settings.time_scale;
         self.mutate(caller, token, move || async move {
@@ -197,7 +197,7 @@ impl ControlPlane {
         caller: &Tenant,
         server: &SourceServerId,
         task: &FollowUpTaskId,
-    ) -> Result<u32, DomainError> {
+    ) -> Result<u32, Failure> {
         let after = self
             .command::<SourceServer>(caller, server, None, |current, now| {
                 current.record_follow_up_delivery(task, now)
@@ -217,7 +217,7 @@ impl ControlPlane {
         account: &AccountId,
         server: &SourceServerId,
         duty: Option<Fence>,
-    ) -> Result<Arc<SourceServer>, DomainError> {
+    ) -> Result<Arc<SourceServer>, Failure> {
         let silence = self.agent_silence();
         self.owner_command::<SourceServer>(account, server, duty, |current, now| {
             current.mark_stalled(silence, now)

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::{ClientToken, ControlPlane, Tenant};
+use super::{ClientToken, ControlPlane, Failure, Tenant};
 use crate::{
     domain::{
         AccountId, DomainError, ReplicationJob, ReplicationJobId, Resource, ResourceKind,
@@ -73,7 +73,7 @@ impl ControlPlane {
         id: &A::Id,
         token: Option<&ClientToken>,
         decide: impl Fn(&A, Timestamp) -> Result<Transition<A>, DomainError>,
-    ) -> Result<Arc<A>, DomainError> {
+    ) -> Result<Arc<A>, Failure> {
         let decide = &decide;
         self.mutate(caller, token, move || async move {
             let current = self.load::<A>(&caller.account_id, id)?;
@@ -98,7 +98,7 @@ impl ControlPlane {
         id: &A::Id,
         duty: Option<Fence>,
         decide: impl Fn(&A, Timestamp) -> Result<Transition<A>, DomainError>,
-    ) -> Result<Arc<A>, DomainError> {
+    ) -> Result<Arc<A>, Failure> {
         let owner = Tenant::owner(account.clone(), duty);
         self.command(&owner, id, None, decide).await
     }

@@ -8,6 +8,7 @@ mod clock;
 mod delivery;
 #[cfg(test)]
 mod delivery_tests;
+mod failure;
 #[cfg(test)]
 pub(crate) mod harness;
 
@@ -34,6 +35,7 @@ use crate::{
 pub use agent::Listener;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::Delivery;
+pub use failure::Failure;
 pub use page_token::Page;
 pub use replication_jobs::{JobCutOver, NumberedPage};
 pub use source_servers::{LaunchOutcome, ServerView};
@@ -174,7 +176,7 @@ impl ControlPlane {
     }
 
     /// InitializeService: idempotent; true when this call initialised it.
-    pub async fn initialize_service(&self, caller: &Caller) -> Result<bool, DomainError> {
+    pub async fn initialize_service(&self, caller: &Caller) -> Result<bool, Failure> {
         let created = self
             .store
             .initialize_account(&caller.account_id, self.now())
@@ -192,7 +194,7 @@ impl ControlPlane {
 
     /// `caller` as a tenant, once InitializeService ran for its account;
     /// UninitializedAccountException until then.
-    pub async fn tenant(&self, caller: Caller) -> Result<Tenant, DomainError> {
+    pub async fn tenant(&self, caller: Caller) -> Result<Tenant, Failure> {
         let known = self
             .initialized
             .read()
@@ -211,7 +213,8 @@ impl ControlPlane {
         }
         Err(DomainError::UninitializedAccount {
             account_id: caller.account_id.to_string(),
-        })
+        }
+        .into())
     }
 
     /// The ARN of a source server.

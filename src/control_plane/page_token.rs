@@ -8,7 +8,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::{ControlPlane, Tenant};
+use super::{ControlPlane, Failure, Tenant};
 use crate::{
     domain::{DomainError, ReplicationJob, ReplicationJobId, SourceServerId},
     store::{Entry, ServerEntry},
@@ -36,7 +36,7 @@ fn invalid_token() -> DomainError {
 }
 
 impl ControlPlane {
-    async fn page_key(&self) -> Result<&[u8], DomainError> {
+    async fn page_key(&self) -> Result<&[u8], Failure> {
         let key = self
             .page_key
             .get_or_try_init(|| async { self.store.secret(KEY_NAME).await })
@@ -51,9 +51,9 @@ impl ControlPlane {
         caller: &Tenant,
         query: &str,
         last_id: &str,
-    ) -> Result<HmacSha256, DomainError> {
+    ) -> Result<HmacSha256, Failure> {
         let mut mac = HmacSha256::new_from_slice(self.page_key().await?)
-            .map_err(|e| DomainError::internal(format!("page token key: {e}")))?;
+            .map_err(|e| Failure::internal(format!("page token key: {e}")))?;
         for part in [caller.account_id.as_str(), query, last_id] {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part.as_bytes());
@@ -67,7 +67,7 @@ impl ControlPlane {
         caller: &Tenant,
         query: &str,
         last_id: &str,
-    ) -> Result<String, DomainError> {
+    ) -> Result<String, Failure> {
         let signature = self
             .mac(caller, query, last_id)
             .await?
@@ -87,7 +87,7 @@ impl ControlPlane {
         caller: &Tenant,
         query: &str,
         token: &str,
-    ) -> Result<Option<String>, DomainError> {
+    ) -> Result<Option<String>, Failure> {
         if token.is_empty() {
             return Ok(None);
         }
@@ -118,7 +118,7 @@ impl ControlPlane {
         page_size: usize,
         next_token: &str,
         fetch: Fetch,
-    ) -> Result<Page<T>, DomainError>
+    ) -> Result<Page<T>, Failure>
     where
         T: Listed,
         Fetch: FnOnce(Option<T::Id>, usize) -> Vec<T>,

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::{Caller, ClientToken, ControlPlane, ManualClock, Settings, Tenant};
+use super::{Caller, ClientToken, ControlPlane, Failure, ManualClock, Settings, Tenant};
 use crate::{
     domain::{
         agent_command::{Acknowledgement, CommandOutcome, CommandRef},
@@ -82,9 +82,9 @@ impl Upgraded {
     }
 }
 
-fn refused<T: std::fmt::Debug>(result: Result<T, DomainError>) {
+fn refused<T: std::fmt::Debug>(result: Result<T, Failure>) {
     match result {
-        Err(DomainError::Validation(violations)) => {
+        Err(Failure::Refused(DomainError::Validation(violations))) => {
             assert_eq!(violations[0].field, "client_token", "{violations:?}");
         }
         other => panic!("expected a refusal of the token, got {other:?}"),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rand::thread_rng;
 
-use super::{ClientToken, ControlPlane, Page, Tenant};
+use super::{ClientToken, ControlPlane, Failure, Page, Tenant};
 use crate::{
     domain::{
         replication_job::{self, JobSpec},
@@ -50,7 +50,7 @@ impl ControlPlane {
         source_id: &SourceServerId,
         spec: JobSpec,
         token: Option<&ClientToken>,
-    ) -> Result<ReplicationJobId, DomainError> {
+    ) -> Result<ReplicationJobId, Failure> {
         spec.validate()?;
         let spec = &spec;
         let outcome: ReplicationJob = self
@@ -61,7 +61,8 @@ impl ControlPlane {
                     return Err(DomainError::NotFound {
                         kind: ResourceKind::SourceServer,
                         id: source_id.to_string(),
-                    });
+                    }
+                    .into());
                 }
                 let state = match model.unfinished_job(account, source_id) {
                     None => self.job_source_state(account, source_id),
@@ -72,7 +73,8 @@ impl ControlPlane {
                         source_id: source_id.to_string(),
                         current: state,
                         allowed: vec![SourceState::Available],
-                    });
+                    }
+                    .into());
                 }
                 let id = ReplicationJobId::generate(&mut thread_rng());
                 let change = replication_job::create(
@@ -98,7 +100,7 @@ impl ControlPlane {
         &self,
         caller: &Tenant,
         id: &ReplicationJobId,
-    ) -> Result<Arc<ReplicationJob>, DomainError> {
+    ) -> Result<Arc<ReplicationJob>, Failure> {
         Ok(self.load::<ReplicationJob>(&caller.account_id, id)?.value)
     }
 
@@ -109,7 +111,7 @@ impl ControlPlane {
         filter: &ReplicationJobFilter,
         page_size: usize,
         next_token: &str,
-    ) -> Result<Page<Entry<ReplicationJob>>, DomainError> {
+    ) -> Result<Page<Entry<ReplicationJob>>, Failure> {
         let account = &caller.account_id;
         self.page(caller, filter, page_size, next_token, |after, limit| {
             self.store
@@ -158,7 +160,7 @@ impl ControlPlane {
         caller: &Tenant,
         id: &ReplicationJobId,
         token: Option<&ClientToken>,
-    ) -> Result<Arc<ReplicationJob>, DomainError> {
+    ) -> Result<Arc<ReplicationJob>, Failure> {
         self.command::<ReplicationJob>(caller, id, token, |job, now| job.start(now))
             .await
     }
@@ -169,7 +171,7 @@ impl ControlPlane {
         caller: &Tenant,
         id: &ReplicationJobId,
         token: Option<&ClientToken>,
-    ) -> Result<Arc<ReplicationJob>, DomainError> {
+    ) -> Result<Arc<ReplicationJob>, Failure> {
         self.command::<ReplicationJob>(caller, id, token, |job, now| job.stop(now))
             .await
     }
@@ -183,7 +185,7 @@ impl ControlPlane {
         id: &ReplicationJobId,
         cut_over: JobCutOver,
         token: Option<&ClientToken>,
-    ) -> Result<Arc<ReplicationJob>, DomainError> {
+    ) -> Result<Arc<ReplicationJob>, Failure> {
         let outcome: ReplicationJob = self
             .mutate(caller, token, move || async move {
                 let current = self.load::<ReplicationJob>(&caller.account_id, id)?;
@@ -196,7 +198,8 @@ impl ControlPlane {
                             source_id: job.source_id.to_string(),
                             current: state,
                             allowed: vec![SourceState::Available, SourceState::InUse],
-                        });
+                        }
+                        .into());
                     }
                 }
                 let batch = WriteBatch::single(
@@ -217,7 +220,7 @@ impl ControlPlane {
         account: &AccountId,
         id: &ReplicationJobId,
         duty: Option<Fence>,
-    ) -> Result<Arc<ReplicationJob>, DomainError> {
+    ) -> Result<Arc<ReplicationJob>, Failure> {
         self.owner_command::<ReplicationJob>(account, id, duty, |job, now| {
             job.start_scheduled_run(now)
         })

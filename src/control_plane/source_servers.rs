@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use rand::thread_rng;
 
-use super::{ClientToken, ControlPlane, Page, Tenant};
+use super::{ClientToken, ControlPlane, Failure, Page, Tenant};
 use crate::{
     domain::{
         source_server::{self, Launch, Registration},
@@ -70,7 +70,7 @@ impl ControlPlane {
         caller: &Tenant,
         registration: Registration,
         token: Option<&ClientToken>,
-    ) -> Result<ServerView, DomainError> {
+    ) -> Result<ServerView, Failure> {
         let registration = &registration;
         let outcome: SourceServer = self
             .mutate(caller, token, move || async move {
@@ -97,7 +97,7 @@ impl ControlPlane {
         &self,
         caller: &Tenant,
         id: &SourceServerId,
-    ) -> Result<ServerView, DomainError> {
+    ) -> Result<ServerView, Failure> {
         let entry = self
             .store
             .read_model()
@@ -116,7 +116,7 @@ impl ControlPlane {
         filter: &SourceServerFilter,
         page_size: usize,
         next_token: &str,
-    ) -> Result<Page<ServerView>, DomainError> {
+    ) -> Result<Page<ServerView>, Failure> {
         let account = &caller.account_id;
         let page = self
             .page(caller, filter, page_size, next_token, |after, limit| {
@@ -146,7 +146,7 @@ impl ControlPlane {
             Launch,
             Timestamp,
         ) -> Result<Transition<SourceServer>, DomainError>,
-    ) -> Result<Vec<LaunchOutcome>, DomainError> {
+    ) -> Result<Vec<LaunchOutcome>, Failure> {
         let mut unique: Vec<&SourceServerId> = Vec::with_capacity(ids.len());
         for id in ids {
             if !unique.contains(&id) {
@@ -184,9 +184,9 @@ impl ControlPlane {
             .collect()
     }
 
-    fn launch_outcome(&self, server: Arc<SourceServer>) -> Result<LaunchOutcome, DomainError> {
+    fn launch_outcome(&self, server: Arc<SourceServer>) -> Result<LaunchOutcome, Failure> {
         let launched = server.launched_instance.clone().ok_or_else(|| {
-            DomainError::internal(format!("{} launched without an instance", server.id))
+            Failure::internal(format!("{} launched without an instance", server.id))
         })?;
         let created = [
             &server.life_cycle.last_test,
@@ -213,7 +213,7 @@ impl ControlPlane {
         caller: &Tenant,
         ids: &[SourceServerId],
         token: Option<&ClientToken>,
-    ) -> Result<Vec<LaunchOutcome>, DomainError> {
+    ) -> Result<Vec<LaunchOutcome>, Failure> {
         self.launch(caller, ids, token, SourceServer::start_test)
             .await
     }
@@ -225,7 +225,7 @@ impl ControlPlane {
         caller: &Tenant,
         ids: &[SourceServerId],
         token: Option<&ClientToken>,
-    ) -> Result<Vec<LaunchOutcome>, DomainError> {
+    ) -> Result<Vec<LaunchOutcome>, Failure> {
         self.launch(caller, ids, token, SourceServer::start_cutover)
             .await
     }
@@ -237,7 +237,7 @@ impl ControlPlane {
         id: &SourceServerId,
         target: LifeCycleState,
         token: Option<&ClientToken>,
-    ) -> Result<ServerView, DomainError> {
+    ) -> Result<ServerView, Failure> {
         let server = self
             .command::<SourceServer>(caller, id, token, |current, now| {
                 current.change_life_cycle_state(target, now)
@@ -253,7 +253,7 @@ impl ControlPlane {
         caller: &Tenant,
         id: &SourceServerId,
         token: Option<&ClientToken>,
-    ) -> Result<ServerView, DomainError> {
+    ) -> Result<ServerView, Failure> {
         let scale = self.settings.time_scale;
         let server = self
             .command::<SourceServer>(caller, id, token, |current, now| {
@@ -274,7 +274,7 @@ impl ControlPlane {
         caller: &Tenant,
         id: &SourceServerId,
         token: Option<&ClientToken>,
-    ) -> Result<ServerView, DomainError> {
+    ) -> Result<ServerView, Failure> {
         let server = self
             .command::<SourceServer>(caller, id, token, SourceServer::disconnect)
             .await?;
@@ -287,7 +287,7 @@ impl ControlPlane {
         caller: &Tenant,
         id: &SourceServerId,
         token: Option<&ClientToken>,
-    ) -> Result<ServerView, DomainError> {
+    ) -> Result<ServerView, Failure> {
         let server = self
             .command::<SourceServer>(caller, id, token, SourceServer::mark_as_archived)
             .await?;
@@ -302,7 +302,7 @@ impl ControlPlane {
         id: &SourceServerId,
         task: &FollowUpTaskId,
         duty: Option<Fence>,
-    ) -> Result<Arc<SourceServer>, DomainError> {
+    ) -> Result<Arc<SourceServer>, Failure> {
         self.owner_command::<SourceServer>(account, id, duty, |current, now| {
             current.mark_follow_up_overdue(task, now)
         })

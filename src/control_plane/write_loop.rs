@@ -4,7 +4,7 @@
 
 use std::future::Future;
 
-use super::{ControlPlane, Tenant, MAX_ATTEMPTS};
+use super::{ControlPlane, Failure, Tenant, MAX_ATTEMPTS};
 use crate::{
     domain::{DomainError, Resource},
     store::{IdempotencyRecord, Recordable, StoreError, WriteBatch},
@@ -49,11 +49,11 @@ impl ControlPlane {
         caller: &Tenant,
         token: Option<&ClientToken>,
         mut plan: Plan,
-    ) -> Result<T, DomainError>
+    ) -> Result<T, Failure>
     where
         T: Recordable,
         Plan: FnMut() -> Fut,
-        Fut: Future<Output = Result<(WriteBatch, T), DomainError>>,
+        Fut: Future<Output = Result<(WriteBatch, T), Failure>>,
     {
         if let Some(outcome) = self.replay(caller, token).await? {
             return Ok(outcome);
@@ -82,7 +82,7 @@ impl ControlPlane {
                 Err(other) => return Err(other.into()),
             }
         }
-        Err(DomainError::unavailable(
+        Err(Failure::unavailable(
             "too much contention on this resource; retry",
         ))
     }
@@ -107,7 +107,7 @@ impl ControlPlane {
         &self,
         caller: &Tenant,
         token: Option<&ClientToken>,
-    ) -> Result<Option<T>, DomainError> {
+    ) -> Result<Option<T>, Failure> {
         let Some(token) = token else { return Ok(None) };
         let Some(record) = self
             .store
@@ -120,7 +120,8 @@ impl ControlPlane {
             return Err(DomainError::invalid_field(
                 "client_token",
                 "this client token was already used with a different request",
-            ));
+            )
+            .into());
         }
         Ok(Some(T::from_outcome(record.outcome)?))
     }

@@ -29,8 +29,8 @@ mod sqlite;
 use async_trait::async_trait;
 
 use crate::domain::{
-    AccountId, BusinessStatus, DomainError, LifeCycleState, LifecycleEvent, PendingEvent,
-    ReplicationJobId, ReplicationJobStatus, ReplicationType, Resource, SourceServerId, Timestamp,
+    AccountId, BusinessStatus, LifeCycleState, LifecycleEvent, PendingEvent, ReplicationJobId,
+    ReplicationJobStatus, ReplicationType, Resource, SourceServerId, Timestamp,
 };
 
 pub use lease::{Fence, LeaseName};
@@ -170,18 +170,6 @@ pub enum StoreError {
     /// succeed again once space is freed.
     #[error("storage is full: {0}")]
     Full(String),
-}
-
-impl From<StoreError> for DomainError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Conflict(cause)
-            | StoreError::Unavailable(cause)
-            | StoreError::Fenced(cause) => DomainError::unavailable(cause),
-            StoreError::Corrupt(cause) => DomainError::internal(cause),
-            StoreError::Full(detail) => DomainError::StorageFull { detail },
-        }
-    }
 }
 
 /// Durable resources and the lifecycle event log, with the read model

@@ -27,13 +27,14 @@ use tracing::Instrument;
 
 use crate::{
     api::envelope::{Call, Operation, UNKNOWN_OPERATION},
-    control_plane::{Caller, ClientToken, ControlPlane, Tenant},
+    control_plane::{Caller, ClientToken, ControlPlane, Failure, Tenant},
     domain::DomainError,
     metrics::{Metrics, Wire, OK},
     store::Fence,
     watch,
 };
 use cutover_proto::code_name;
+use status::Failed;
 
 pub use crate::api::request_id::{RequestId, RequestIdLayer, RpcMethod};
 pub use auth::Authenticator;
@@ -84,7 +85,7 @@ impl Api {
         handler: impl FnOnce(Tenant, Req, RequestId) -> Fut,
     ) -> Result<Response<Resp>, Status>
     where
-        Fut: Future<Output = Result<Resp, DomainError>>,
+        Fut: Future<Output = Result<Resp, Failure>>,
     {
         self.unary_of_caller(request, |caller, duty, message, request_id| async move {
             let tenant = self.tenant(caller, duty).await?;
@@ -101,7 +102,7 @@ impl Api {
         handler: impl FnOnce(Caller, Option<Fence>, Req, RequestId) -> Fut,
     ) -> Result<Response<Resp>, Status>
     where
-        Fut: Future<Output = Result<Resp, DomainError>>,
+        Fut: Future<Output = Result<Resp, Failure>>,
     {
         let call = open_call(&request);
         let duty = request.extensions().get::<Fence>().copied();
@@ -118,13 +119,13 @@ impl Api {
                 call.finish(&self.metrics, OK, None);
                 Ok(Response::new(message))
             }
-            Err(err) => Err(self.failed(call, &err)),
+            Err(err) => Err(self.failed(call, &err.into())),
         }
     }
 
     /// `caller` as a tenant, acting for the leased duty `duty` if the call
     /// came with one.
-    async fn tenant(&self, caller: Caller, duty: Option<Fence>) -> Result<Tenant, DomainError> {
+    async fn tenant(&self, caller: Caller, duty: Option<Fence>) -> Result<Tenant, Failure> {
         let tenant = self.plane.tenant(caller).await?;
         Ok(match duty {
             Some(fence) => tenant.on_duty(fence),
@@ -139,9 +140,10 @@ impl Api {
     }
 
     /// Finishes `call` failed with `err`: its status.
-    fn failed(&self, call: Call, err: &DomainError) -> Status {
+    fn failed(&self, call: Call, err: &Failed) -> Status {
         let status = status::to_status(err, call.request_id());
-        call.finish(&self.metrics, code_name(status.code()), Some(err));
+        let failure = err.failure();
+        call.finish(&self.metrics, code_name(status.code()), failure.as_deref());
         status
     }
 
@@ -159,15 +161,16 @@ impl Api {
     /// checks the account, opens it with `open` and answers the open
     /// through the envelope; each later item's error is logged and mapped
     /// the same way.
-    async fn stream<Req, Item, Msg, Fut, S>(
+    async fn stream<Req, Item, Msg, Fut, S, E>(
         &self,
         request: Request<Req>,
         open: impl FnOnce(Tenant, Req) -> Fut,
         encode: impl Fn(Item) -> Msg + Send + 'static,
     ) -> Result<Response<BoxStream<Msg>>, Status>
     where
-        Fut: Future<Output = Result<S, DomainError>>,
-        S: Stream<Item = Result<Item, DomainError>> + Send + 'static,
+        Fut: Future<Output = Result<S, Failed>>,
+        S: Stream<Item = Result<Item, E>> + Send + 'static,
+        E: Into<Failed>,
         Msg: Send + 'static,
     {
         let call = open_call(&request);
@@ -191,7 +194,10 @@ impl Api {
         let stream = items.map(move |item| match item {
             Ok(item) => Ok(encode(item)),
             Err(err) => {
-                name.log_failure(&err);
+                let err: Failed = err.into();
+                if let Some(failure) = err.failure() {
+                    name.log_failure(&failure);
+                }
                 Err(status::to_status(&err, name.request_id()))
             }
         });

@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::{client_token, convert, Api, RequestId};
 use crate::{
-    control_plane::{LaunchOutcome, ServerView},
+    control_plane::{Failure, LaunchOutcome, ServerView},
     domain::{DomainError, SourceServerId},
     pb::v1::{
         self as pb, source_server_service_server::SourceServerService,
@@ -37,11 +37,11 @@ fn launch_job(outcome: &LaunchOutcome) -> pb::LaunchJob {
 }
 
 /// The one launch of a one-server StartTest or StartCutover.
-fn single_launch(outcomes: Vec<LaunchOutcome>) -> Result<LaunchOutcome, DomainError> {
+fn single_launch(outcomes: Vec<LaunchOutcome>) -> Result<LaunchOutcome, Failure> {
     outcomes
         .into_iter()
         .next()
-        .ok_or_else(|| DomainError::internal("a launch of one server launched none"))
+        .ok_or_else(|| Failure::internal("a launch of one server launched none"))
 }
 
 fn server_id(value: &str) -> Result<SourceServerId, DomainError> {

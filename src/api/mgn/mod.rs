@@ -26,7 +26,7 @@ use crate::{
         envelope::{self, Call, UNKNOWN_OPERATION},
         request_id::RequestId,
     },
-    control_plane::{Caller, Tenant},
+    control_plane::{Caller, Failure, Tenant},
     domain::{DomainError, LifeCycleState, ReplicationType, SourceServerId},
     metrics::{Wire, OK},
     store::SourceServerFilter,
@@ -130,7 +130,7 @@ async fn request(State(api): State<Arc<NativeApi>>, request: http::Request<Body>
             }
         }
         Err(err) => {
-            call.finish(&api.metrics, err.name(), err.domain());
+            call.finish(&api.metrics, err.name(), err.failure());
             err.into_response()
         }
     };
@@ -216,9 +216,7 @@ impl Operations<'_> {
                     .await?
             }
             Operation::InitializeService => {
-                return Err(
-                    DomainError::internal("InitializeService runs before the tenant").into(),
-                )
+                return Err(Failure::internal("InitializeService runs before the tenant").into())
             }
         };
         Ok(Reply::ok(output::source_server(&view)))

@@ -83,7 +83,7 @@ async fn request(State(api): State<Arc<NativeApi>>, request: http::Request<Body>
         }
         Err(err) => {
             let answer = err.answer(&request_id, host.as_deref().unwrap_or("smc"));
-            call.finish(&api.metrics, &answer.code, err.domain());
+            call.finish(&api.metrics, &answer.code, err.failure());
             (answer.status, answer.body)
         }
     };
