@@ -11,14 +11,15 @@ use crate::{
     domain::{DomainError, LifeCycleState, ReplicationType, SourceServerId},
 };
 
+const PAGE: PageFields = PageFields {
+    size: "maxResults",
+    token: "nextToken",
+};
+
 const SERVER_LISTING: DescribeSourceServersFields = DescribeSourceServersFields {
     ids: "filters.sourceServerIDs",
     life_cycle_states: "filters.lifeCycleStates",
     application_ids: "filters.applicationIDs",
-    page: PageFields {
-        size: "maxResults",
-        token: "nextToken",
-    },
 };
 
 /// The member StartTest and StartCutover list their servers in.
@@ -36,9 +37,9 @@ pub(super) fn server_id(input: &Input) -> Result<SourceServerId, DomainError> {
 /// (absent: the default) and `nextToken`.
 pub(super) fn describe_source_servers(input: &Input) -> Result<DescribeSourceServers, DomainError> {
     let page = PageRequest::new(
-        SERVER_LISTING.page,
-        input.integer("maxResults")?,
-        input.string("nextToken")?.unwrap_or_default(),
+        PAGE,
+        input.integer(PAGE.size)?,
+        input.string(PAGE.token)?.unwrap_or_default(),
     )?;
     let filters = input.object("filters")?;
     let filters = match &filters {

@@ -33,8 +33,6 @@ pub use life_cycle::ChangeServerLifeCycleState;
 pub use page::{NumberedPageFields, NumberedPageRequest, PageFields, PageRequest};
 pub use server_listing::{DescribeSourceServers, DescribeSourceServersFields, ServerFilterInput};
 
-use std::ops::RangeInclusive;
-
 use crate::domain::DomainError;
 
 /// `values` parsed by `parse` as ids of `field`, once there are at most
@@ -57,19 +55,6 @@ fn at_most(field: &str, len: usize, max: usize) -> Result<(), DomainError> {
         false => Err(DomainError::invalid_field(
             field,
             format!("at most {max} values are allowed, got {len}"),
-        )),
-    }
-}
-
-/// `value` of `field` when it lies in `range`; every wire's integers
-/// arrive as `i64`, so one check covers negative and oversized numbers
-/// alike.
-fn within(field: &str, value: i64, range: RangeInclusive<i64>) -> Result<i64, DomainError> {
-    match range.contains(&value) {
-        true => Ok(value),
-        false => Err(DomainError::invalid_field(
-            field,
-            format!("must be {} to {}, got {value}", range.start(), range.end()),
         )),
     }
 }

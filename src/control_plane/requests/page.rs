@@ -1,7 +1,8 @@
 //! Which page of a listing a request asks for: by token (gRPC, MGN) or by
 //! number (SMC).
 
-use super::within;
+use std::ops::RangeInclusive;
+
 use crate::domain::DomainError;
 
 /// What a wire calls the fields of a token-paged listing's page.
@@ -127,4 +128,17 @@ impl NumberedPageRequest {
 /// A count already checked to be positive and small.
 fn count(n: i64) -> usize {
     usize::try_from(n).unwrap_or(usize::MAX)
+}
+
+/// `value` of `field` when it lies in `range`; every wire's integers
+/// arrive as `i64`, so one check covers negative and oversized numbers
+/// alike.
+fn within(field: &str, value: i64, range: RangeInclusive<i64>) -> Result<i64, DomainError> {
+    match range.contains(&value) {
+        true => Ok(value),
+        false => Err(DomainError::invalid_field(
+            field,
+            format!("must be {} to {}, got {value}", range.start(), range.end()),
+        )),
+    }
 }

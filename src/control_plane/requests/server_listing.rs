@@ -1,6 +1,6 @@
 //! DescribeSourceServers: MGN's filters and a page of servers.
 
-use super::{at_most, id_list, PageFields, PageRequest};
+use super::{at_most, id_list, PageRequest};
 use crate::{
     domain::{DomainError, LifeCycleState, ReplicationType, SourceServerId},
     store::SourceServerFilter,
@@ -15,8 +15,6 @@ pub struct DescribeSourceServersFields {
     pub life_cycle_states: &'static str,
     /// The application ids filter.
     pub application_ids: &'static str,
-    /// The page's fields.
-    pub page: PageFields,
 }
 
 /// DescribeSourceServers' filters as a wire read them; absent lists are

@@ -16,7 +16,6 @@ const SERVERS: DescribeSourceServersFields = DescribeSourceServersFields {
     ids: "ids",
     life_cycle_states: "states",
     application_ids: "apps",
-    page: PAGE,
 };
 
 const JOBS: JobFilterFields = JobFilterFields {

@@ -26,7 +26,6 @@ const SERVER_LISTING: DescribeSourceServersFields = DescribeSourceServersFields 
     life_cycle_states: "filters.life_cycle_states",
     // Not in the proto: never named.
     application_ids: "filters.application_ids",
-    page: PAGE,
 };
 
 const JOB_FILTER: JobFilterFields = JobFilterFields {
