@@ -16,6 +16,7 @@ mod page_token;
 #[cfg(test)]
 mod replay_tests;
 mod replication_jobs;
+pub mod requests;
 mod source_servers;
 mod work;
 mod write_loop;

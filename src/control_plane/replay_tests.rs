@@ -6,13 +6,16 @@
 
 use std::sync::Arc;
 
-use super::{Caller, ClientToken, ControlPlane, Failure, ManualClock, Settings, Tenant};
+use super::{
+    harness::{create_job, launch},
+    requests::{JobSpecInput, ScheduleInput},
+    Caller, ClientToken, ControlPlane, Failure, ManualClock, Settings, Tenant,
+};
 use crate::{
     domain::{
         agent_command::{Acknowledgement, CommandOutcome, CommandRef},
-        replication_job::JobSpec,
         source_server::Registration,
-        DomainError, JobSchedule, ReplicationJob, SourceServer, Timestamp,
+        DomainError, ReplicationJob, SourceServer, Timestamp,
     },
     store::{
         fixtures::{json_tokens, JSON_TOKENS_FIXTURE},
@@ -123,8 +126,8 @@ async fn recorded_json_tokens_replay_their_first_answer_after_the_upgrade() {
 
     let start_test = |same| {
         let token = up.token("start-test-1", same);
-        let ids = [a.clone()];
-        async move { plane.start_test(tenant, &ids, Some(&token)).await }
+        let servers = launch(&[&a]);
+        async move { plane.start_test(tenant, &servers, Some(&token)).await }
     };
     let outcomes = start_test(true).await.expect("the replay");
     let servers: Vec<SourceServer> = outcomes
@@ -162,15 +165,17 @@ async fn recorded_json_tokens_replay_their_first_answer_after_the_upgrade() {
 
     let create = |same| {
         let token = up.token("create-job-1", same);
-        let b = b.clone();
+        let request = create_job(
+            &b,
+            JobSpecInput {
+                name: "wave-2",
+                description: "",
+                schedule: ScheduleInput::RunOnce,
+            },
+        );
         async move {
-            let spec = JobSpec {
-                name: "wave-2".to_owned(),
-                description: String::new(),
-                schedule: JobSchedule::RunOnce,
-            };
             plane
-                .create_replication_job(tenant, &b, spec, Some(&token))
+                .create_replication_job(tenant, &request, Some(&token))
                 .await
         }
     };

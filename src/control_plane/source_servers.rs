@@ -5,14 +5,17 @@ use std::sync::Arc;
 
 use rand::thread_rng;
 
-use super::{ClientToken, ControlPlane, Failure, Page, Tenant};
+use super::{
+    requests::{ChangeServerLifeCycleState, DescribeSourceServers, LaunchServers},
+    ClientToken, ControlPlane, Failure, Page, Tenant,
+};
 use crate::{
     domain::{
         source_server::{self, Launch, Registration},
-        AccountId, DomainError, Ec2InstanceId, FollowUpTaskId, LaunchJobId, LifeCycleState,
-        Resource, SourceServer, SourceServerId, SourceState, Timestamp, Transition,
+        AccountId, DomainError, Ec2InstanceId, FollowUpTaskId, LaunchJobId, Resource, SourceServer,
+        SourceServerId, SourceState, Timestamp, Transition,
     },
-    store::{Fence, ResourceWrite, ServerEntry, SourceServerFilter, WriteBatch},
+    store::{Fence, ResourceWrite, ServerEntry, WriteBatch},
 };
 
 /// A source server as callers see it: with its ARN and SMC's derived state.
@@ -113,13 +116,19 @@ impl ControlPlane {
     pub async fn describe_source_servers(
         &self,
         caller: &Tenant,
-        filter: &SourceServerFilter,
-        page_size: usize,
-        next_token: &str,
+        request: &DescribeSourceServers,
     ) -> Result<Page<ServerView>, Failure> {
+        if request.names_applications() {
+            // No server belongs to an application here: nothing matches.
+            return Ok(Page {
+                items: Vec::new(),
+                next_token: String::new(),
+            });
+        }
         let account = &caller.account_id;
+        let filter = request.filter();
         let page = self
-            .page(caller, filter, page_size, next_token, |after, limit| {
+            .page(caller, filter, request.page(), |after, limit| {
                 self.store
                     .read_model()
                     .list_source_servers(account, filter, after.as_ref(), limit)
@@ -132,14 +141,13 @@ impl ControlPlane {
         })
     }
 
-    /// Launches test or cutover instances of `ids` (duplicates ignored)
-    /// as one launch job: every server moves, each with its own instance,
-    /// or none does (the first missing server or refused transition is the
-    /// error).
+    /// Launches test or cutover instances of `servers` as one launch job:
+    /// every server moves, each with its own instance, or none does (the
+    /// first missing server or refused transition is the error).
     async fn launch(
         &self,
         caller: &Tenant,
-        ids: &[SourceServerId],
+        servers: &LaunchServers,
         token: Option<&ClientToken>,
         start: fn(
             &SourceServer,
@@ -147,21 +155,15 @@ impl ControlPlane {
             Timestamp,
         ) -> Result<Transition<SourceServer>, DomainError>,
     ) -> Result<Vec<LaunchOutcome>, Failure> {
-        let mut unique: Vec<&SourceServerId> = Vec::with_capacity(ids.len());
-        for id in ids {
-            if !unique.contains(&id) {
-                unique.push(id);
-            }
-        }
-        let unique = &unique;
+        let ids = servers.ids();
         let servers: Vec<SourceServer> = self
             .mutate(caller, token, move || async move {
                 let mut rng = thread_rng();
                 let job_id = LaunchJobId::generate(&mut rng);
                 let now = self.now();
                 let mut batch = WriteBatch::default();
-                let mut launched = Vec::with_capacity(unique.len());
-                for id in unique {
+                let mut launched = Vec::with_capacity(ids.len());
+                for id in ids {
                     let current = self.load::<SourceServer>(&caller.account_id, id)?;
                     let launch = Launch {
                         job_id: job_id.clone(),
@@ -206,27 +208,27 @@ impl ControlPlane {
         })
     }
 
-    /// StartTest: READY_FOR_TEST → TESTING, for every server of `ids`
+    /// StartTest: READY_FOR_TEST → TESTING, for every server of `servers`
     /// under one launch job.
     pub async fn start_test(
         &self,
         caller: &Tenant,
-        ids: &[SourceServerId],
+        servers: &LaunchServers,
         token: Option<&ClientToken>,
     ) -> Result<Vec<LaunchOutcome>, Failure> {
-        self.launch(caller, ids, token, SourceServer::start_test)
+        self.launch(caller, servers, token, SourceServer::start_test)
             .await
     }
 
     /// StartCutover: READY_FOR_CUTOVER → CUTTING_OVER, for every server of
-    /// `ids` under one launch job.
+    /// `servers` under one launch job.
     pub async fn start_cutover(
         &self,
         caller: &Tenant,
-        ids: &[SourceServerId],
+        servers: &LaunchServers,
         token: Option<&ClientToken>,
     ) -> Result<Vec<LaunchOutcome>, Failure> {
-        self.launch(caller, ids, token, SourceServer::start_cutover)
+        self.launch(caller, servers, token, SourceServer::start_cutover)
             .await
     }
 
@@ -234,12 +236,12 @@ impl ControlPlane {
     pub async fn change_life_cycle_state(
         &self,
         caller: &Tenant,
-        id: &SourceServerId,
-        target: LifeCycleState,
+        request: &ChangeServerLifeCycleState,
         token: Option<&ClientToken>,
     ) -> Result<ServerView, Failure> {
+        let target = request.target();
         let server = self
-            .command::<SourceServer>(caller, id, token, |current, now| {
+            .command::<SourceServer>(caller, request.id(), token, |current, now| {
                 current.change_life_cycle_state(target, now)
             })
             .await?;

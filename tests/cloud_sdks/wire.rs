@@ -12,6 +12,8 @@ use serde_json::Value;
 
 use super::*;
 
+mod limits;
+
 /// A parsed HTTP/1.1 response.
 struct Reply {
     status: u16,

@@ -7,6 +7,7 @@
 mod error;
 mod input;
 mod output;
+mod requests;
 
 use std::sync::Arc;
 
@@ -16,10 +17,7 @@ use http::{HeaderValue, Method, StatusCode};
 use serde_json::{json, Value};
 use tracing::Instrument;
 
-use self::{
-    error::MgnError,
-    input::{enum_values, Input},
-};
+use self::{error::MgnError, input::Input};
 use crate::api::native::{json_response, read, signature::sigv4, NativeApi, RawRequest};
 use crate::{
     api::{
@@ -27,9 +25,7 @@ use crate::{
         request_id::RequestId,
     },
     control_plane::{Caller, Failure, Tenant},
-    domain::{DomainError, LifeCycleState, ReplicationType, SourceServerId},
     metrics::{Wire, OK},
-    store::SourceServerFilter,
 };
 
 /// The operations this listener serves.
@@ -190,29 +186,24 @@ impl Operations<'_> {
             Operation::DescribeSourceServers => return self.describe().await,
             Operation::StartTest | Operation::StartCutover => return self.launch(operation).await,
             Operation::ChangeServerLifeCycleState => {
-                let id = self.server_id()?;
-                let life = self
-                    .input
-                    .object("lifeCycle")?
-                    .ok_or_else(|| DomainError::invalid_field("lifeCycle", "is required"))?;
-                let target = change_target(life.required_string("state")?)?;
+                let request = requests::change_life_cycle_state(&self.input)?;
                 plane
-                    .change_life_cycle_state(tenant, &id, target, None)
+                    .change_life_cycle_state(tenant, &request, None)
                     .await?
             }
             Operation::FinalizeCutover => {
                 plane
-                    .finalize_cutover(tenant, &self.server_id()?, None)
+                    .finalize_cutover(tenant, &requests::server_id(&self.input)?, None)
                     .await?
             }
             Operation::DisconnectFromService => {
                 plane
-                    .disconnect_from_service(tenant, &self.server_id()?, None)
+                    .disconnect_from_service(tenant, &requests::server_id(&self.input)?, None)
                     .await?
             }
             Operation::MarkAsArchived => {
                 plane
-                    .mark_as_archived(tenant, &self.server_id()?, None)
+                    .mark_as_archived(tenant, &requests::server_id(&self.input)?, None)
                     .await?
             }
             Operation::InitializeService => {
@@ -222,44 +213,12 @@ impl Operations<'_> {
         Ok(Reply::ok(output::source_server(&view)))
     }
 
-    fn server_id(&self) -> Result<SourceServerId, DomainError> {
-        SourceServerId::parse(
-            "sourceServerID",
-            self.input.required_string("sourceServerID")?,
-        )
-    }
-
     async fn describe(&self) -> Result<Reply, MgnError> {
-        let page_size = match self.input.integer("maxResults")? {
-            None => 1000,
-            Some(n @ 1..=1000) => n as usize,
-            Some(n) => {
-                return Err(DomainError::invalid_field(
-                    "maxResults",
-                    format!("must be 1-1000, got {n}"),
-                )
-                .into())
-            }
-        };
-        let next_token = self.input.string("nextToken")?.unwrap_or_default();
-        if next_token.len() > 2048 {
-            return Err(
-                DomainError::invalid_field("nextToken", "must be at most 2048 characters").into(),
-            );
-        }
-        let filters = self.input.object("filters")?;
-        let (filter, applications) = match &filters {
-            Some(filters) => source_server_filter(filters)?,
-            None => (SourceServerFilter::default(), false),
-        };
-        if applications {
-            // No server belongs to an application here: nothing matches.
-            return Ok(Reply::ok(json!({ "items": [] })));
-        }
+        let request = requests::describe_source_servers(&self.input)?;
         let page = self
             .api
             .plane
-            .describe_source_servers(&self.tenant, &filter, page_size, next_token)
+            .describe_source_servers(&self.tenant, &request)
             .await?;
         let items: Vec<Value> = page.items.iter().map(output::source_server).collect();
         let mut body = json!({ "items": items });
@@ -271,27 +230,16 @@ impl Operations<'_> {
 
     /// StartTest or StartCutover (`operation`) of a list of servers.
     async fn launch(&self, operation: Operation) -> Result<Reply, MgnError> {
-        let ids = self.input.strings("sourceServerIDs")?;
-        if ids.is_empty() || ids.len() > 200 {
-            return Err(DomainError::invalid_field(
-                "sourceServerIDs",
-                format!("must list 1-200 source servers, got {}", ids.len()),
-            )
-            .into());
-        }
-        let ids = ids
-            .iter()
-            .map(|id| SourceServerId::parse("sourceServerIDs", id))
-            .collect::<Result<Vec<_>, _>>()?;
+        let servers = requests::launch(&self.input)?;
         let tags = self.input.string_map("tags")?;
         let plane = &self.api.plane;
         let (outcomes, initiated_by) = match operation {
             Operation::StartTest => (
-                plane.start_test(&self.tenant, &ids, None).await?,
+                plane.start_test(&self.tenant, &servers, None).await?,
                 "START_TEST",
             ),
             _ => (
-                plane.start_cutover(&self.tenant, &ids, None).await?,
+                plane.start_cutover(&self.tenant, &servers, None).await?,
                 "START_CUTOVER",
             ),
         };
@@ -307,62 +255,4 @@ impl Operations<'_> {
             })),
         })
     }
-}
-
-/// ChangeServerLifeCycleState's `lifeCycle.state`: one of the three
-/// states MGN's model allows there (the domain then decides which the
-/// server can take).
-fn change_target(state: &str) -> Result<LifeCycleState, DomainError> {
-    const TARGETS: [LifeCycleState; 3] = [
-        LifeCycleState::ReadyForTest,
-        LifeCycleState::ReadyForCutover,
-        LifeCycleState::Cutover,
-    ];
-    TARGETS
-        .into_iter()
-        .find(|target| target.as_str() == state)
-        .ok_or_else(|| {
-            DomainError::invalid_field(
-                "lifeCycle.state",
-                format!("must be READY_FOR_TEST, READY_FOR_CUTOVER or CUTOVER, got {state:?}"),
-            )
-        })
-}
-
-/// DescribeSourceServers' `filters`, and whether it names applications.
-fn source_server_filter(filters: &Input) -> Result<(SourceServerFilter, bool), DomainError> {
-    let ids = filters.strings("sourceServerIDs")?;
-    if ids.len() > 200 {
-        return Err(DomainError::invalid_field(
-            "filters.sourceServerIDs",
-            "must list at most 200 source servers",
-        ));
-    }
-    let states = filters.strings("lifeCycleStates")?;
-    if states.len() > 10 {
-        return Err(DomainError::invalid_field(
-            "filters.lifeCycleStates",
-            "must list at most 10 states",
-        ));
-    }
-    let filter = SourceServerFilter {
-        ids: ids
-            .iter()
-            .map(|id| SourceServerId::parse("filters.sourceServerIDs", id))
-            .collect::<Result<_, _>>()?,
-        is_archived: filters.bool("isArchived")?,
-        replication_types: enum_values(
-            "filters.replicationTypes",
-            &filters.strings("replicationTypes")?,
-            ReplicationType::ALL,
-            ReplicationType::as_str,
-        )?,
-        life_cycle_states: enum_values(
-            "filters.lifeCycleStates",
-            &states,
-            LifeCycleState::ALL,
-            LifeCycleState::as_str,
-        )?,
-    };
-    Ok((filter, !filters.strings("applicationIDs")?.is_empty()))
 }

@@ -8,6 +8,7 @@
 pub(crate) mod error;
 mod output;
 mod params;
+mod requests;
 
 use std::sync::Arc;
 
@@ -29,12 +30,8 @@ use crate::{
         request_id::RequestId,
     },
     control_plane::{ClientToken, JobCutOver, Tenant},
-    domain::{
-        replication_job::JobSpec, BusinessStatus, JobSchedule, ReplicationJobId,
-        ReplicationJobStatus, SourceServerId,
-    },
+    domain::ReplicationJobId,
     metrics::{Wire, OK},
-    store::ReplicationJobFilter,
 };
 
 /// The API version this listener speaks.
@@ -219,138 +216,40 @@ impl Operations<'_> {
         )?)
     }
 
-    /// CreateReplicationJob. The target fields (TargetType, InstanceId,
-    /// SystemDiskSize, DataDisk.N, VpcId, ...) describe the image SMC
-    /// would build; the simulated data plane builds none, so they are
-    /// taken and not kept **(decision)**. Tags would be silently lost, so
-    /// they are refused.
+    /// CreateReplicationJob, idempotent under `ClientToken`.
     async fn create(&self) -> Result<Value, SmcError> {
-        let params = &self.params;
-        params.required("RegionId")?;
-        let source_id = SourceServerId::parse("SourceId", params.required("SourceId")?)?;
-        if params.mentions("Tag") {
-            return Err(SmcError::invalid(
-                "Tag",
-                "replication job tags are not kept by this endpoint",
-            ));
-        }
-        let schedule = match params.bool("RunOnce")?.unwrap_or(true) {
-            true => JobSchedule::RunOnce,
-            false => JobSchedule::Incremental {
-                frequency_hours: required_count(
-                    params.integer("Frequency", 1..=168)?,
-                    "Frequency",
-                )?,
-                max_images: required_count(
-                    params.integer("MaxNumberOfImageToKeep", 1..=10)?,
-                    "MaxNumberOfImageToKeep",
-                )?,
-            },
-        };
-        let spec = JobSpec {
-            name: params.get("Name").unwrap_or_default().to_owned(),
-            description: params.get("Description").unwrap_or_default().to_owned(),
-            schedule,
-        };
+        let request = requests::create_replication_job(&self.params)?;
         let token = ClientToken::new(
-            params.get("ClientToken").unwrap_or_default(),
-            params.fingerprint("CreateReplicationJob"),
+            self.params.get("ClientToken").unwrap_or_default(),
+            self.params.fingerprint("CreateReplicationJob"),
         )?;
         let job_id = self
             .api
             .plane
-            .create_replication_job(&self.tenant, &source_id, spec, token.as_ref())
+            .create_replication_job(&self.tenant, &request, token.as_ref())
             .await?;
         Ok(json!({ "JobId": job_id.as_str() }))
     }
 
-    /// DescribeReplicationJobs. Jobs keep no target instance and no tags,
-    /// so an `InstanceId.N` or `Tag.N` filter matches none; `JobType` and
-    /// `RegionId` filter nothing (one region, image jobs only).
+    /// DescribeReplicationJobs: one numbered page, with the total.
     fn describe(&self) -> Result<Value, SmcError> {
-        let params = &self.params;
-        let number = params
-            .integer("PageNumber", 1..=i64::from(u32::MAX))?
-            .unwrap_or(1);
-        let size = params.integer("PageSize", 1..=50)?.unwrap_or(10);
-        let filter = ReplicationJobFilter {
-            ids: parse_all(&params.list("JobId")?, "JobId", ReplicationJobId::parse)?,
-            source_ids: parse_all(&params.list("SourceId")?, "SourceId", SourceServerId::parse)?,
-            statuses: cloud_values(
-                params.get("Status"),
-                "Status",
-                ReplicationJobStatus::ALL,
-                ReplicationJobStatus::as_str,
-            )?,
-            business_statuses: cloud_values(
-                params.get("BusinessStatus"),
-                "BusinessStatus",
-                BusinessStatus::ALL,
-                BusinessStatus::as_str,
-            )?,
-        };
-        let matches_none = params.mentions("InstanceId") || params.mentions("Tag");
-        let page = self.api.plane.replication_jobs_by_number(
-            &self.tenant,
-            &filter,
-            params.get("Name"),
-            usize::try_from(number).unwrap_or(usize::MAX),
-            usize::try_from(size).unwrap_or(10),
-        );
-        let region = params.get("RegionId").unwrap_or_default();
-        let jobs: Vec<Value> = match matches_none {
-            true => Vec::new(),
-            false => page
-                .items
-                .iter()
-                .map(|job| output::replication_job(job, region))
-                .collect(),
-        };
+        let request = requests::describe_replication_jobs(&self.params)?;
+        let found = self
+            .api
+            .plane
+            .replication_jobs_by_number(&self.tenant, &request);
+        let region = self.params.get("RegionId").unwrap_or_default();
+        let jobs: Vec<Value> = found
+            .items
+            .iter()
+            .map(|job| output::replication_job(job, region))
+            .collect();
+        let page = request.page();
         Ok(json!({
-            "TotalCount": if matches_none { 0 } else { page.total },
-            "PageNumber": number,
-            "PageSize": size,
+            "TotalCount": found.total,
+            "PageNumber": page.number(),
+            "PageSize": page.size(),
             "ReplicationJobs": { "ReplicationJob": jobs },
         }))
     }
-}
-
-/// A count an incremental job requires (`Frequency`, `MaxNumberOfImageToKeep`).
-fn required_count(value: Option<i64>, name: &str) -> Result<u32, SmcError> {
-    value
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| SmcError::Missing(name.to_owned()))
-}
-
-fn parse_all<T>(
-    values: &[&str],
-    name: &str,
-    parse: fn(&str, &str) -> Result<T, crate::domain::DomainError>,
-) -> Result<Vec<T>, SmcError> {
-    if values.len() > 200 {
-        return Err(SmcError::invalid(name, "lists at most 200 ids"));
-    }
-    Ok(values
-        .iter()
-        .map(|v| parse(name, v))
-        .collect::<Result<_, _>>()?)
-}
-
-fn cloud_values<E: Copy + 'static>(
-    value: Option<&str>,
-    name: &str,
-    all: &'static [E],
-    text: fn(E) -> &'static str,
-) -> Result<Vec<E>, SmcError> {
-    let Some(value) = value else {
-        return Ok(Vec::new());
-    };
-    all.iter()
-        .copied()
-        .find(|e| text(*e) == value)
-        .map(|e| vec![e])
-        .ok_or_else(|| {
-            let names: Vec<&str> = all.iter().map(|e| text(*e)).collect();
-            SmcError::invalid(name, &format!("must be one of {}", names.join(", ")))
-        })
 }
