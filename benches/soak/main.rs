@@ -87,8 +87,6 @@ mod finish;
 mod flows;
 mod histogram;
 mod mutations;
-#[path = "../common/proc_stats.rs"]
-mod proc_stats;
 mod reads;
 mod report;
 mod sampler;

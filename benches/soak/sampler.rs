@@ -12,9 +12,10 @@ use cutover::pb::v1::{
 use tonic::{transport::Channel, Code};
 use tonic_types::StatusExt;
 
+use cutover_testkit::{clock_ticks, cpu_time};
+
 use crate::{
     ctx::Ctx,
-    proc_stats::{clock_ticks, cpu_time},
     report::{header, line, Row},
     server::Server,
 };

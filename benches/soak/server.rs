@@ -15,7 +15,9 @@ use tempfile::TempDir;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::transport::{Channel, Endpoint};
 
-use crate::{args::Args, proc_stats::proc_status, BoxError};
+use cutover_testkit::proc_status;
+
+use crate::{args::Args, BoxError};
 
 /// Allowed agent silence: 30 min, 30 s at the default --sim-speed 60. A
 /// load spike must not stall a pool server (its rehearsal would fail).

@@ -51,8 +51,6 @@ mod fleet;
 mod load;
 mod mutations;
 mod prepare;
-#[path = "../common/proc_stats.rs"]
-mod proc_stats;
 mod replicas;
 mod report;
 mod server;

@@ -19,9 +19,10 @@ use cutover::pb::v1::{
 };
 use tokio_util::sync::CancellationToken;
 
+use cutover_testkit::cpu_time;
+
 use crate::{
     load::{self, Frames, Plan},
-    proc_stats::cpu_time,
     report::spread,
     server::{clock_ticks, Process},
     Bench, BoxError, REGISTER_PATH,

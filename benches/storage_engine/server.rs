@@ -14,8 +14,8 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::BoxError;
 
-use crate::proc_stats::proc_status;
-pub(crate) use crate::proc_stats::{clock_ticks, cpu_time};
+use cutover_testkit::proc_status;
+pub(crate) use cutover_testkit::{clock_ticks, cpu_time};
 
 /// Allowed agent silence of the cutoverd under test: a week.
 pub(crate) const AGENT_SILENCE_SECONDS: &str = "604800";

@@ -20,8 +20,6 @@
 
 mod args;
 mod driver;
-#[path = "../common/proc_stats.rs"]
-mod proc_stats;
 mod report;
 mod server;
 mod watchers;

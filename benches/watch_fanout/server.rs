@@ -12,8 +12,8 @@ use tonic::transport::{Channel, Endpoint};
 
 use crate::BoxError;
 
-use crate::proc_stats::proc_status;
-pub(crate) use crate::proc_stats::{clock_ticks, cpu_time};
+use cutover_testkit::proc_status;
+pub(crate) use cutover_testkit::{clock_ticks, cpu_time};
 
 /// The `cutoverd` under test, killed on drop.
 pub(crate) struct Server {
