@@ -222,7 +222,7 @@ write('config_file', 'out-of-range', 'sim-speed = 0.5\nlease-ttl-ms = 1\n')
 write('config_file', 'escapes', 'region = "eu\\u00e9\\t"\n[table]\nx = 1\n')
 
 # storage_codec: kind byte + the golden files.
-kinds = {'server': 0, 'job': 1, 'event': 2}
+kinds = {'server': 0, 'job': 1, 'event': 2, 'outcome': 3}
 for path in sorted(glob.glob(os.path.join(GOLDEN, '*.bin'))):
     name = os.path.basename(path)[:-4]
     kind = kinds[name.split('_')[0]]

@@ -4,7 +4,8 @@
 //! signed (with the key the store keeps) over an arbitrary last id, so
 //! that what a token names is reached too.
 //!
-//! A bad token must get a validation error on `next_token`; a page must be
+//! A bad token must get a validation error on `next_token` (a token longer
+//! than 2,048 characters already as the request is read); a page must be
 //! in id order, after the id its token names, and at most the size asked.
 
 #![no_main]
@@ -12,7 +13,13 @@
 use arbitrary::Arbitrary;
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use cutover::{
-    control_plane::Page,
+    control_plane::{
+        requests::{
+            DescribeReplicationJobs, DescribeSourceServers, DescribeSourceServersFields,
+            JobFilterFields, JobFilterInput, PageFields, PageRequest, ServerFilterInput,
+        },
+        Failure, Page,
+    },
     domain::DomainError,
     store::{ReplicationJobFilter, SourceServerFilter},
 };
@@ -20,6 +27,21 @@ use cutover_fuzz::{runtime, world, World};
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
+
+/// gRPC's names of the requests' fields.
+const PAGE: PageFields = PageFields {
+    size: "max_results",
+    token: "next_token",
+};
+const SERVERS: DescribeSourceServersFields = DescribeSourceServersFields {
+    ids: "filters.source_server_ids",
+    life_cycle_states: "filters.life_cycle_states",
+    application_ids: "filters.application_ids",
+};
+const JOBS: JobFilterFields = JobFilterFields {
+    job_ids: "job_ids",
+    source_ids: "source_ids",
+};
 
 /// The name the control plane keeps its page token key under.
 const KEY_NAME: &str = "page-token-key";
@@ -62,7 +84,7 @@ async fn run(world: &World, input: Input) {
     let (token, after) = match input.token {
         Token::Raw(text) => (text, None),
         Token::Edited(edits) => {
-            let mut bytes = issued(world, input.jobs, &source_filter, &job_filter)
+            let mut bytes = issued(world, input.jobs, input.archived)
                 .await
                 .into_bytes();
             for (index, byte) in edits {
@@ -82,17 +104,7 @@ async fn run(world: &World, input: Input) {
             None,
         ),
     };
-    let plane = &world.plane;
-    let ids = match input.jobs {
-        true => plane
-            .describe_replication_jobs(&world.tenant, &job_filter, page_size, &token)
-            .await
-            .map(|page| ids(page, |job| job.value.id.as_str().to_owned())),
-        false => plane
-            .describe_source_servers(&world.tenant, &source_filter, page_size, &token)
-            .await
-            .map(|page| ids(page, |view| view.server.id.as_str().to_owned())),
-    };
+    let ids = listing(world, input.jobs, input.archived, page_size, &token).await;
     match ids {
         Ok(ids) => {
             assert!(
@@ -111,7 +123,7 @@ async fn run(world: &World, input: Input) {
                 );
             }
         }
-        Err(DomainError::Validation(violations)) => {
+        Err(Failure::Refused(DomainError::Validation(violations))) => {
             assert!(
                 violations.iter().all(|v| v.field == "next_token"),
                 "a bad token blamed on another field: {violations:?}"
@@ -121,27 +133,69 @@ async fn run(world: &World, input: Input) {
     }
 }
 
+/// The ids of one page of servers (archived as `archived` asks) or of
+/// jobs, `page_size` of them after `token`, asked for as gRPC asks.
+async fn listing(
+    world: &World,
+    jobs: bool,
+    archived: Option<bool>,
+    page_size: usize,
+    token: &str,
+) -> Result<Vec<String>, DomainError> {
+    let page = PageRequest::new(PAGE, i64::try_from(page_size).ok(), token)?;
+    let (plane, tenant) = (&world.plane, &world.tenant);
+    match jobs {
+        true => plane
+            .describe_replication_jobs(tenant, &jobs_request(page)?)
+            .await
+            .map(|page| ids(page, |job| job.value.id.as_str().to_owned())),
+        false => plane
+            .describe_source_servers(tenant, &servers_request(archived, page)?)
+            .await
+            .map(|page| ids(page, |view| view.server.id.as_str().to_owned())),
+    }
+}
+
+/// Every job, a page of them.
+fn jobs_request(page: PageRequest) -> Result<DescribeReplicationJobs, DomainError> {
+    DescribeReplicationJobs::new(&JOBS, JobFilterInput::default(), page)
+}
+
+/// The servers archived as `archived` asks, a page of them.
+fn servers_request(
+    archived: Option<bool>,
+    page: PageRequest,
+) -> Result<DescribeSourceServers, DomainError> {
+    let filters = ServerFilterInput {
+        is_archived: archived,
+        ..ServerFilterInput::default()
+    };
+    DescribeSourceServers::new(&SERVERS, filters, page)
+}
+
 fn ids<T>(page: Page<T>, id: impl Fn(&T) -> String) -> Vec<String> {
     page.items.iter().map(id).collect()
 }
 
 /// A token the service issued for the first page of one item.
-async fn issued(
-    world: &World,
-    jobs: bool,
-    servers: &SourceServerFilter,
-    job_filter: &ReplicationJobFilter,
-) -> String {
-    let plane = &world.plane;
+async fn issued(world: &World, jobs: bool, archived: Option<bool>) -> String {
+    let page = PageRequest::new(PAGE, Some(1), "").expect("the first page");
+    let (plane, tenant) = (&world.plane, &world.tenant);
     let token = match jobs {
-        true => plane
-            .describe_replication_jobs(&world.tenant, job_filter, 1, "")
-            .await
-            .map(|page| page.next_token),
-        false => plane
-            .describe_source_servers(&world.tenant, servers, 1, "")
-            .await
-            .map(|page| page.next_token),
+        true => {
+            let request = jobs_request(page).expect("every job");
+            plane
+                .describe_replication_jobs(tenant, &request)
+                .await
+                .map(|page| page.next_token)
+        }
+        false => {
+            let request = servers_request(archived, page).expect("a filter");
+            plane
+                .describe_source_servers(tenant, &request)
+                .await
+                .map(|page| page.next_token)
+        }
     };
     token.expect("a first page")
 }

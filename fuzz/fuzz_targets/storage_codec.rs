@@ -1,6 +1,6 @@
 //! Arbitrary bytes into the stored-format decoders (`cutover::store::codec`):
-//! the first byte picks a source server, a replication job or a lifecycle
-//! event; the rest is the stored bytes. Decoding must answer a value or
+//! the first byte picks a source server, a replication job, a lifecycle
+//! event or a client token outcome; the rest is the stored bytes. Decoding must answer a value or
 //! `StoreError::Corrupt`, never panic; a decoded value must encode, and
 //! that encoding must decode to the same value and encode to the same
 //! bytes again (after the first pass, which may drop unknown fields and
@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&kind, bytes)) = data.split_first() else {
         return;
     };
-    match kind % 3 {
+    match kind % 4 {
         0 => round_trip(
             bytes,
             codec::decode_source_server,
@@ -28,7 +28,8 @@ fuzz_target!(|data: &[u8]| {
             codec::decode_replication_job,
             codec::encode_replication_job,
         ),
-        _ => round_trip(bytes, codec::decode_event, codec::encode_event),
+        2 => round_trip(bytes, codec::decode_event, codec::encode_event),
+        _ => round_trip(bytes, codec::decode_outcome, codec::encode_outcome),
     }
 });
 

@@ -30,6 +30,7 @@ use cutover::{
         Protocol,
     },
     control_plane::Caller,
+    metrics::Metrics,
     domain::{AccountId, Timestamp},
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
@@ -170,6 +171,7 @@ pub fn router(world: &World, protocol: Protocol) -> &axum::Router {
             Arc::clone(&world.plane),
             Signers::BuiltIn(Caller::clone(&world.tenant)),
             MAX_BODY_BYTES,
+            Metrics::new(),
         );
         api::router(api, protocol)
     })

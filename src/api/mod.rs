@@ -5,6 +5,7 @@
 //! every face shares (request ids, listing files) lives here.
 
 pub mod dashboard;
+pub mod envelope;
 pub mod grpc;
 pub mod listing_file;
 pub mod mgn;

@@ -26,6 +26,24 @@ impl RequestId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The same id spelt as Alibaba Cloud's services spell theirs: its 32
+    /// hex digits in upper case, as a UUID (8-4-4-4-12).
+    pub fn in_uuid_form(&self) -> RequestId {
+        let hex = self.0.to_ascii_uppercase();
+        RequestId(
+            match (
+                hex.get(0..8),
+                hex.get(8..12),
+                hex.get(12..16),
+                hex.get(16..20),
+                hex.get(20..32),
+            ) {
+                (Some(a), Some(b), Some(c), Some(d), Some(e)) => format!("{a}-{b}-{c}-{d}-{e}"),
+                _ => hex,
+            },
+        )
+    }
 }
 
 impl fmt::Display for RequestId {
@@ -40,6 +58,11 @@ impl fmt::Display for RequestId {
 pub struct RpcMethod(http::uri::PathAndQuery);
 
 impl RpcMethod {
+    /// The method a request to `path` calls.
+    pub(crate) fn new(path: http::uri::PathAndQuery) -> RpcMethod {
+        RpcMethod(path)
+    }
+
     /// The path, such as `/cutover.v1.SourceServerService/GetSourceServer`.
     pub fn path(&self) -> &str {
         self.0.path()
@@ -80,21 +103,35 @@ where
     fn call(&mut self, mut request: Request<B>) -> Self::Future {
         let id = RequestId::generate();
         let header = HeaderValue::from_str(id.as_str()).ok();
-        let span = tracing::debug_span!("rpc", request_id = %id, path = %request.uri().path());
         request.extensions_mut().insert(id);
         if let Some(path) = request.uri().path_and_query().cloned() {
             request.extensions_mut().insert(RpcMethod(path));
         }
         let future = self.inner.call(request);
-        Box::pin(tracing::Instrument::instrument(
-            async move {
-                let mut response = future.await?;
-                if let Some(header) = header {
-                    response.headers_mut().insert(REQUEST_ID_HEADER, header);
-                }
-                Ok(response)
-            },
-            span,
-        ))
+        Box::pin(async move {
+            let mut response = future.await?;
+            if let Some(header) = header {
+                response.headers_mut().insert(REQUEST_ID_HEADER, header);
+            }
+            Ok(response)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RequestId;
+
+    #[test]
+    fn request_ids_look_like_alibabas() {
+        let id = RequestId("0123456789abcdef0123456789abcdef".to_owned());
+        assert_eq!(
+            id.in_uuid_form().as_str(),
+            "01234567-89AB-CDEF-0123-456789ABCDEF"
+        );
+        assert_eq!(
+            RequestId("short".to_owned()).in_uuid_form().as_str(),
+            "SHORT"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! by one task each, and what the duties see of them.
 //!
 //! A duty runs only while its lease is held, and every write it makes
-//! carries the lease's fence (see [`crate::store::DUTY`]). Renewal comes
+//! carries the lease's fence (see [`crate::store::Fence`]). Renewal comes
 //! every third of the lease's time to live, so one slow round trip does not
 //! lose it; an error reaching the store gives the duty up at once, since
 //! this replica can no longer tell whether another took it over.

@@ -10,7 +10,7 @@ use super::Duties;
 use crate::{
     control_plane::ControlPlane,
     domain::{Millis, ReplicationJobStatus},
-    store::{LeaseName, DUTY},
+    store::{Fence, LeaseName},
 };
 
 /// Most resources looked at per tick.
@@ -28,22 +28,25 @@ pub async fn run_scheduler(plane: Arc<ControlPlane>, duties: Duties, shutdown: C
             () = shutdown.cancelled() => return,
             _ = interval.tick() => {
                 if let Some(fence) = duties.fence(LeaseName::Scheduler) {
-                    DUTY.scope(fence, schedule_once(&plane)).await;
+                    schedule_once(&plane, Some(fence)).await;
                 }
             }
         }
     }
 }
 
-/// One pass over the pending work.
-pub async fn schedule_once(plane: &ControlPlane) {
+/// One pass over the pending work, as a step of the leased duty `duty`.
+pub async fn schedule_once(plane: &ControlPlane, duty: Option<Fence>) {
     let work = plane.pending_work(BATCH);
     let now = plane.now();
     for job in work.jobs.iter().map(|j| j.value.as_ref()) {
         let due =
             job.status == ReplicationJobStatus::Waiting && job.next_run.is_some_and(|at| at <= now);
         if due {
-            if let Err(err) = plane.start_scheduled_run(&job.account_id, &job.id).await {
+            if let Err(err) = plane
+                .start_scheduled_run(&job.account_id, &job.id, duty)
+                .await
+            {
                 tracing::debug!(job = %job.id, %err, "scheduled run not started");
             }
         }
@@ -55,7 +58,10 @@ pub async fn schedule_once(plane: &ControlPlane) {
         .map(|s| s.value.as_ref())
         .filter(|s| s.agent_is_silent(now, silence))
     {
-        match plane.mark_stalled(&server.account_id, &server.id).await {
+        match plane
+            .mark_stalled(&server.account_id, &server.id, duty)
+            .await
+        {
             Ok(_) => {
                 tracing::warn!(server = %server.id, "replication agent silent; replication STALLED")
             }
@@ -67,7 +73,10 @@ pub async fn schedule_once(plane: &ControlPlane) {
         .read_model()
         .overdue_follow_up_tasks(now, BATCH);
     for (account, server, task) in overdue {
-        match plane.mark_follow_up_overdue(&account, &server, &task).await {
+        match plane
+            .mark_follow_up_overdue(&account, &server, &task, duty)
+            .await
+        {
             Ok(_) => tracing::warn!(%server, %task, "follow-up task overdue"),
             Err(err) => tracing::debug!(%server, %err, "overdue mark refused"),
         }

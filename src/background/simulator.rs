@@ -19,7 +19,7 @@ use tower::{service_fn, Layer, Service};
 use crate::{
     background::Duties,
     simulator::Fleet,
-    store::{Fence, LeaseName, DUTY},
+    store::{Fence, LeaseName},
 };
 
 /// Buffer of each in-memory connection, each way.
@@ -46,8 +46,9 @@ pub fn pair(
 }
 
 /// Runs every call of the built-in simulator as a step of its leased
-/// duty: its writes carry the data-plane lease's fence as this replica
-/// holds it when the call arrives (fence 0, which no lease ever has, when
+/// duty: the call carries the simulator lease's fence as this replica
+/// holds it when the call arrives (a request extension, which the gRPC
+/// face makes part of the acting tenant and so of every write) (fence 0, which no lease ever has, when
 /// it does not), so a replica that lost the lease cannot apply a step.
 #[derive(Debug, Clone)]
 pub struct FenceLayer(pub Duties);
@@ -83,13 +84,13 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let fence = self.duties.fence(LeaseName::Simulator).unwrap_or(Fence {
             lease: LeaseName::Simulator,
             token: 0,
         });
-        let future = DUTY.sync_scope(fence, || self.inner.call(request));
-        Box::pin(DUTY.scope(fence, future))
+        request.extensions_mut().insert(fence);
+        Box::pin(self.inner.call(request))
     }
 }
 

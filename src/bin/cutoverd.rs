@@ -32,7 +32,7 @@ fn main() -> ExitCode {
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
-    match config.log_format {
+    match config.logging.log_format {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
     }
@@ -57,7 +57,7 @@ async fn run(config: Config) -> ExitCode {
     let listener = match grpc_listener(&config).await {
         Ok(listener) => listener,
         Err(err) => {
-            eprintln!("cutoverd: cannot listen on {}: {err}", config.listen);
+            eprintln!("cutoverd: cannot listen on {}: {err}", config.listen.listen);
             return ExitCode::FAILURE;
         }
     };
@@ -68,7 +68,7 @@ async fn run(config: Config) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(err) = cutover::server::check_exposure(&config, addr) {
+    if let Err(err) = cutover::server::check_exposure(&config.auth, addr) {
         eprintln!("cutoverd: {err}");
         return ExitCode::FAILURE;
     }
@@ -114,11 +114,11 @@ async fn optional_listeners(config: &Config, grpc: TcpListener) -> Result<Listen
     }
     let listeners = Listeners {
         grpc,
-        metrics: bind("metrics", config.metrics_listen).await?,
-        mgn: bind("mgn", config.mgn_listen).await?,
-        smc: bind("smc", config.smc_listen).await?,
+        metrics: bind("metrics", config.listen.metrics_listen).await?,
+        mgn: bind("mgn", config.cloud.mgn_listen).await?,
+        smc: bind("smc", config.cloud.smc_listen).await?,
     };
-    cutover::server::check_native_exposure(config, &listeners)?;
+    cutover::server::check_native_exposure(&config.auth, &listeners)?;
     Ok(listeners)
 }
 
@@ -133,7 +133,7 @@ async fn grpc_listener(config: &Config) -> std::io::Result<TcpListener> {
             passed.set_nonblocking(true)?;
             TcpListener::from_std(passed)
         }
-        None => TcpListener::bind(config.listen).await,
+        None => TcpListener::bind(config.listen.listen).await,
     }
 }
 

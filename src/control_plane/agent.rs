@@ -1,12 +1,11 @@
 //! Use cases of the data plane's agents: reports, the commands an agent
 //! must run, and their acknowledgements.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use rand::thread_rng;
-use serde::{Deserialize, Serialize};
 
-use super::{ClientToken, ControlPlane, Tenant};
+use super::{ClientToken, ControlPlane, Failure, Tenant};
 use crate::{
     domain::{
         agent_command::{
@@ -14,10 +13,10 @@ use crate::{
             CommandRef,
         },
         source_server::{self, Registration, ReplicationReport},
-        AccountId, AgentInstanceId, DomainError, Executor, FollowUpTaskId, Millis, ReplicationJob,
-        Resource, SourceServer, SourceServerId,
+        AccountId, AgentInstanceId, Executor, FollowUpTaskId, Millis, ReplicationJob, Resource,
+        SourceServer, SourceServerId,
     },
-    store::{AgentInstance, WriteBatch},
+    store::{AgentInstance, Fence, WriteBatch},
 };
 
 /// Who listens on a command stream.
@@ -29,15 +28,6 @@ pub enum Listener {
     /// side, which tears down replication resources without the agent.
     Infrastructure,
 }
-
-/// What an acknowledgement records for its client token.
-#[derive(Serialize, Deserialize)]
-struct Acknowledged;
-
-/// Longest wait for the read model to apply a server whose binding is
-/// already committed (it takes microseconds; the bound is for a stuck
-/// applier, which then answers NOT_FOUND as before).
-const APPLY_WAIT: Duration = Duration::from_secs(5);
 
 impl ControlPlane {
     /// An agent's report. Without a server id, the report is about the
@@ -52,7 +42,7 @@ impl ControlPlane {
         id: Option<&SourceServerId>,
         instance: Option<&AgentInstanceId>,
         report: ReplicationReport,
-    ) -> Result<Arc<SourceServer>, DomainError> {
+    ) -> Result<Arc<SourceServer>, Failure> {
         let report = &report;
         let server: SourceServer = self
             .mutate(caller, None, move || async move {
@@ -60,14 +50,11 @@ impl ControlPlane {
                 let known = match (id, instance) {
                     (Some(id), _) => Some(id.clone()),
                     (None, Some(instance)) => {
-                        let bound = self
-                            .store
+                        // The store answers once the read model holds the
+                        // bound server.
+                        self.store
                             .agent_instance(&caller.account_id, instance.as_str())
-                            .await?;
-                        if let Some(id) = &bound {
-                            self.until_applied(&caller.account_id, id).await;
-                        }
-                        bound
+                            .await?
                     }
                     (None, None) => None,
                 };
@@ -111,24 +98,6 @@ impl ControlPlane {
         Ok(Arc::new(server))
     }
 
-    /// Waits, for a bounded time, until the read model holds server `id`.
-    /// An instance's binding is read from the database, where a concurrent
-    /// first report's commit is visible a moment before the read model has
-    /// applied it; loading the server then would answer NOT_FOUND.
-    async fn until_applied(&self, account: &AccountId, id: &SourceServerId) {
-        use tokio::sync::broadcast::error::RecvError;
-        let model = self.store.read_model();
-        // Subscribed before looking: an event applied in between is seen.
-        let mut applied = model.subscribe();
-        let deadline = tokio::time::Instant::now() + APPLY_WAIT;
-        while model.source_server(account, id).is_none() {
-            match tokio::time::timeout_at(deadline, applied.recv()).await {
-                Ok(Ok(_) | Err(RecvError::Lagged(_))) => {}
-                Ok(Err(RecvError::Closed)) | Err(_) => return,
-            }
-        }
-    }
-
     /// The commands that `listener` must run now, derived from durable
     /// state: for a source server's agent, its pending follow-up tasks
     /// (the uninstall) and the data plane's step of a Running job; for the
@@ -138,7 +107,7 @@ impl ControlPlane {
         &self,
         caller: &Tenant,
         listener: &Listener,
-    ) -> Result<Vec<AgentCommand>, DomainError> {
+    ) -> Result<Vec<AgentCommand>, Failure> {
         let id = match listener {
             Listener::Agent(id) => id,
             Listener::Infrastructure => {
@@ -175,7 +144,7 @@ impl ControlPlane {
         command: &CommandRef,
         ack: Acknowledgement,
         token: Option<&ClientToken>,
-    ) -> Result<(), DomainError> {
+    ) -> Result<(), Failure> {
         let ack = &ack;
         let scale = self.settings.time_scale;
         self.mutate(caller, token, move || async move {
@@ -214,7 +183,8 @@ impl ControlPlane {
                     WriteBatch::chain(transitions, Some(current.version), Resource::ReplicationJob)
                 }
             };
-            Ok((batch, Acknowledged))
+            // An acknowledgement answers nothing but success.
+            Ok((batch, ()))
         })
         .await?;
         Ok(())
@@ -227,7 +197,7 @@ impl ControlPlane {
         caller: &Tenant,
         server: &SourceServerId,
         task: &FollowUpTaskId,
-    ) -> Result<u32, DomainError> {
+    ) -> Result<u32, Failure> {
         let after = self
             .command::<SourceServer>(caller, server, None, |current, now| {
                 current.record_follow_up_delivery(task, now)
@@ -240,14 +210,16 @@ impl ControlPlane {
             .map_or(0, |t| t.attempts))
     }
 
-    /// Replication of a server whose agent fell silent becomes STALLED.
+    /// Replication of a server whose agent fell silent becomes STALLED, as
+    /// a step of the leased duty `duty`.
     pub async fn mark_stalled(
         &self,
         account: &AccountId,
         server: &SourceServerId,
-    ) -> Result<Arc<SourceServer>, DomainError> {
+        duty: Option<Fence>,
+    ) -> Result<Arc<SourceServer>, Failure> {
         let silence = self.agent_silence();
-        self.owner_command::<SourceServer>(account, server, |current, now| {
+        self.owner_command::<SourceServer>(account, server, duty, |current, now| {
             current.mark_stalled(silence, now)
         })
         .await

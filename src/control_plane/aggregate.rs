@@ -4,21 +4,17 @@
 
 use std::sync::Arc;
 
-use serde::{de::DeserializeOwned, Serialize};
-
-use super::{ClientToken, ControlPlane, Tenant};
+use super::{ClientToken, ControlPlane, Failure, Tenant};
 use crate::{
     domain::{
         AccountId, DomainError, ReplicationJob, ReplicationJobId, Resource, ResourceKind,
         SourceServer, SourceServerId, Timestamp, Transition,
     },
-    store::{Entry, ReadModel, WriteBatch},
+    store::{Entry, Fence, ReadModel, Recordable, WriteBatch},
 };
 
 /// A resource kind the control plane loads and commits.
-pub(super) trait Aggregate:
-    Clone + Serialize + DeserializeOwned + Send + Sync + 'static
-{
+pub(super) trait Aggregate: Clone + Recordable + Send + Sync + 'static {
     /// Its id.
     type Id: std::fmt::Display + Sync;
     /// Its kind, for not-found errors.
@@ -77,7 +73,7 @@ impl ControlPlane {
         id: &A::Id,
         token: Option<&ClientToken>,
         decide: impl Fn(&A, Timestamp) -> Result<Transition<A>, DomainError>,
-    ) -> Result<Arc<A>, DomainError> {
+    ) -> Result<Arc<A>, Failure> {
         let decide = &decide;
         self.mutate(caller, token, move || async move {
             let current = self.load::<A>(&caller.account_id, id)?;
@@ -93,15 +89,17 @@ impl ControlPlane {
         .map(Arc::new)
     }
 
-    /// [`ControlPlane::command`] on behalf of the data plane or the
-    /// scheduler: acting for `account`, without a client token.
+    /// [`ControlPlane::command`] on behalf of the scheduler: acting for
+    /// `account` as a step of the leased duty `duty`, without a client
+    /// token.
     pub(super) async fn owner_command<A: Aggregate>(
         &self,
         account: &AccountId,
         id: &A::Id,
+        duty: Option<Fence>,
         decide: impl Fn(&A, Timestamp) -> Result<Transition<A>, DomainError>,
-    ) -> Result<Arc<A>, DomainError> {
-        let owner = Tenant::owner(account.clone());
+    ) -> Result<Arc<A>, Failure> {
+        let owner = Tenant::owner(account.clone(), duty);
         self.command(&owner, id, None, decide).await
     }
 }

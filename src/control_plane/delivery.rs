@@ -15,12 +15,11 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{ControlPlane, Listener, Tenant};
+use super::{ControlPlane, Failure, Listener, Tenant};
 use crate::{
     domain::{
         agent_command::{AgentCommand, CommandRef},
-        DomainError, Executor, FollowUpTaskId, LifecycleEvent, Millis, Resource, SourceServer,
-        SourceServerId,
+        Executor, FollowUpTaskId, LifecycleEvent, Millis, Resource, SourceServer, SourceServerId,
     },
     store::SharedEvent,
 };
@@ -61,8 +60,7 @@ impl ControlPlane {
         caller: Tenant,
         listener: Listener,
         drain: CancellationToken,
-    ) -> Result<impl Stream<Item = Result<Delivery, DomainError>> + Send + 'static, DomainError>
-    {
+    ) -> Result<impl Stream<Item = Result<Delivery, Failure>> + Send + 'static, Failure> {
         // Subscribe first, so no change after the first read is missed.
         let live = self.store.read_model().subscribe();
         self.pending_commands(&caller, &listener).await?;
@@ -106,8 +104,8 @@ impl ControlPlane {
         &self,
         caller: &Tenant,
         due: Vec<(AgentCommand, u32)>,
-    ) -> Result<Vec<Delivery>, DomainError> {
-        let recorded: Vec<Result<Option<Delivery>, DomainError>> = futures_util::stream::iter(due)
+    ) -> Result<Vec<Delivery>, Failure> {
+        let recorded: Vec<Result<Option<Delivery>, Failure>> = futures_util::stream::iter(due)
             .map(|(command, attempt)| async move {
                 let attempt = match &command.id {
                     CommandRef::FollowUp { server, task } => {
@@ -149,12 +147,12 @@ impl ControlPlane {
 }
 
 impl CommandStream {
-    async fn next(&mut self) -> Result<Delivery, DomainError> {
+    async fn next(&mut self) -> Result<Delivery, Failure> {
         loop {
             // Not an internal error: nothing went wrong, and an agent
             // reconnects (UNAVAILABLE, ServiceShuttingDown).
             if self.drain.is_cancelled() {
-                return Err(DomainError::ShuttingDown { resume_from: None });
+                return Err(Failure::ShuttingDown);
             }
             if let Some(delivery) = self.ready.pop_front() {
                 return Ok(delivery);
@@ -172,7 +170,7 @@ impl CommandStream {
     /// the batch's records concurrently so they share group commits: an
     /// infrastructure listener with thousands of teardowns pending (a whole
     /// wave finalised) gets its first ones at once, not after every record.
-    async fn refresh(&mut self) -> Result<(), DomainError> {
+    async fn refresh(&mut self) -> Result<(), Failure> {
         let commands = self
             .plane
             .pending_commands(&self.caller, &self.listener)
@@ -206,7 +204,7 @@ impl CommandStream {
 
     /// Waits until something this agent cares about changed, or a retry is
     /// due.
-    async fn wait(&mut self) -> Result<(), DomainError> {
+    async fn wait(&mut self) -> Result<(), Failure> {
         let next_retry = self
             .sent
             .values()
@@ -220,7 +218,7 @@ impl CommandStream {
                     Ok(event) if self.concerns(&event) => return Ok(()),
                     Ok(_) => {}
                     Err(RecvError::Lagged(_)) => return Ok(()),
-                    Err(RecvError::Closed) => return Err(DomainError::unavailable("the event log closed")),
+                    Err(RecvError::Closed) => return Err(Failure::unavailable("the event log closed")),
                 },
             }
         }

@@ -5,7 +5,13 @@ use std::sync::Arc;
 
 use tempfile::TempDir;
 
-use super::{Caller, ControlPlane, ManualClock, ServerView, Settings, Tenant};
+use super::{
+    requests::{
+        ChangeServerLifeCycleState, CreateReplicationJob, CreateReplicationJobFields, JobSpecInput,
+        LaunchServers,
+    },
+    Caller, ControlPlane, ManualClock, ServerView, Settings, Tenant,
+};
 use crate::{
     domain::{
         source_server::{Registration, ReplicationReport},
@@ -18,6 +24,24 @@ use crate::{
 /// 2023-11-14T22:13:20Z: any fixed instant does.
 pub(crate) const START: Timestamp = Timestamp(1_700_000_000_000);
 pub(crate) const ONE_MS: Millis = Millis(1);
+
+/// StartTest's or StartCutover's request for `ids`.
+pub(crate) fn launch(ids: &[&SourceServerId]) -> LaunchServers {
+    let ids: Vec<&str> = ids.iter().map(|id| id.as_str()).collect();
+    LaunchServers::new("source_server_id", &ids).expect("1 to 200 servers")
+}
+
+/// CreateReplicationJob's request for a job of `spec` on `source`.
+pub(crate) fn create_job(source: &SourceServerId, spec: JobSpecInput<'_>) -> CreateReplicationJob {
+    const FIELDS: CreateReplicationJobFields = CreateReplicationJobFields {
+        name: "name",
+        description: "description",
+        run_once: "run_once",
+        frequency: "frequency",
+        images_to_keep: "max_number_of_image_to_keep",
+    };
+    CreateReplicationJob::new(&FIELDS, source.clone(), spec).expect("a valid job")
+}
 
 /// A control plane on a fresh SQLite store and a manual clock, with one
 /// initialised account.
@@ -93,12 +117,15 @@ impl Harness {
     pub(crate) async fn finalized_server(&self) -> ServerView {
         let id = self.replicating_server().await;
         let (plane, tenant) = (&self.plane, &self.tenant);
+        let ready =
+            ChangeServerLifeCycleState::new("state", id.clone(), LifeCycleState::ReadyForCutover)
+                .expect("a target");
         plane
-            .change_life_cycle_state(tenant, &id, LifeCycleState::ReadyForCutover, None)
+            .change_life_cycle_state(tenant, &ready, None)
             .await
             .expect("READY_FOR_CUTOVER");
         plane
-            .start_cutover(tenant, std::slice::from_ref(&id), None)
+            .start_cutover(tenant, &launch(&[&id]), None)
             .await
             .expect("StartCutover");
         plane

@@ -8,11 +8,15 @@ mod clock;
 mod delivery;
 #[cfg(test)]
 mod delivery_tests;
+mod failure;
 #[cfg(test)]
 pub(crate) mod harness;
 
 mod page_token;
+#[cfg(test)]
+mod replay_tests;
 mod replication_jobs;
+pub mod requests;
 mod source_servers;
 mod work;
 mod write_loop;
@@ -26,12 +30,13 @@ use tokio::sync::OnceCell;
 
 use crate::{
     domain::{AccountId, DomainError, Millis, SourceServer, SourceState, TimeScale, Timestamp},
-    store::Store,
+    store::{Fence, Store},
 };
 
 pub use agent::Listener;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use delivery::Delivery;
+pub use failure::Failure;
 pub use page_token::Page;
 pub use replication_jobs::{JobCutOver, NumberedPage};
 pub use source_servers::{LaunchOutcome, ServerView};
@@ -74,27 +79,49 @@ pub struct Caller {
     pub account_id: AccountId,
 }
 
-/// A caller whose account is initialised: the proof every use case but
-/// InitializeService takes, so none can forget the check. Only
+/// The acting principal: a caller whose account is initialised, the proof
+/// every use case but InitializeService takes, so none can forget the
+/// check, and the leased duty it acts for, if any. Only
 /// [`ControlPlane::tenant`] makes one for a caller; the control plane makes
 /// its own for the owners of stored resources (whose accounts were
 /// initialised to create them). Dereferences to the [`Caller`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tenant(Caller);
+pub struct Tenant {
+    caller: Caller,
+    duty: Option<Fence>,
+}
 
 impl std::ops::Deref for Tenant {
     type Target = Caller;
 
     fn deref(&self) -> &Caller {
-        &self.0
+        &self.caller
     }
 }
 
 impl Tenant {
     /// The owner of a stored resource, acting through the service's own
-    /// background work (data plane, scheduler).
-    fn owner(account_id: AccountId) -> Tenant {
-        Tenant(Caller { account_id })
+    /// background work (the simulator, the scheduler) for the duty `duty`.
+    fn owner(account_id: AccountId, duty: Option<Fence>) -> Tenant {
+        Tenant {
+            caller: Caller { account_id },
+            duty,
+        }
+    }
+
+    /// The tenant acting as a step of the leased duty `fence`: its writes
+    /// commit only while the lease still carries that fence, so a replica
+    /// that lost the lease cannot apply the step.
+    pub fn on_duty(self, fence: Fence) -> Tenant {
+        Tenant {
+            duty: Some(fence),
+            ..self
+        }
+    }
+
+    /// The leased duty the tenant acts for, if any.
+    pub fn duty(&self) -> Option<Fence> {
+        self.duty
     }
 }
 
@@ -150,7 +177,7 @@ impl ControlPlane {
     }
 
     /// InitializeService: idempotent; true when this call initialised it.
-    pub async fn initialize_service(&self, caller: &Caller) -> Result<bool, DomainError> {
+    pub async fn initialize_service(&self, caller: &Caller) -> Result<bool, Failure> {
         let created = self
             .store
             .initialize_account(&caller.account_id, self.now())
@@ -168,14 +195,14 @@ impl ControlPlane {
 
     /// `caller` as a tenant, once InitializeService ran for its account;
     /// UninitializedAccountException until then.
-    pub async fn tenant(&self, caller: Caller) -> Result<Tenant, DomainError> {
+    pub async fn tenant(&self, caller: Caller) -> Result<Tenant, Failure> {
         let known = self
             .initialized
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .contains(&caller.account_id);
         if known {
-            return Ok(Tenant(caller));
+            return Ok(Tenant { caller, duty: None });
         }
         if self
             .store
@@ -183,11 +210,12 @@ impl ControlPlane {
             .await?
         {
             self.remember_initialized(&caller.account_id);
-            return Ok(Tenant(caller));
+            return Ok(Tenant { caller, duty: None });
         }
         Err(DomainError::UninitializedAccount {
             account_id: caller.account_id.to_string(),
-        })
+        }
+        .into())
     }
 
     /// The ARN of a source server.

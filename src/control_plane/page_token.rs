@@ -8,7 +8,7 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine as _};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use super::{ControlPlane, Tenant};
+use super::{requests::PageRequest, ControlPlane, Failure, Tenant};
 use crate::{
     domain::{DomainError, ReplicationJob, ReplicationJobId, SourceServerId},
     store::{Entry, ServerEntry},
@@ -28,15 +28,16 @@ pub struct Page<T> {
 /// Name of the stored signing key.
 const KEY_NAME: &str = "page-token-key";
 
-fn invalid_token() -> DomainError {
+/// The refusal of a token as the wire names it: `field`.
+fn invalid_token(field: &str) -> DomainError {
     DomainError::invalid_field(
-        "next_token",
+        field,
         "is not a token this service issued for this query; start again without it",
     )
 }
 
 impl ControlPlane {
-    async fn page_key(&self) -> Result<&[u8], DomainError> {
+    async fn page_key(&self) -> Result<&[u8], Failure> {
         let key = self
             .page_key
             .get_or_try_init(|| async { self.store.secret(KEY_NAME).await })
@@ -51,9 +52,9 @@ impl ControlPlane {
         caller: &Tenant,
         query: &str,
         last_id: &str,
-    ) -> Result<HmacSha256, DomainError> {
+    ) -> Result<HmacSha256, Failure> {
         let mut mac = HmacSha256::new_from_slice(self.page_key().await?)
-            .map_err(|e| DomainError::internal(format!("page token key: {e}")))?;
+            .map_err(|e| Failure::internal(format!("page token key: {e}")))?;
         for part in [caller.account_id.as_str(), query, last_id] {
             mac.update(&(part.len() as u64).to_be_bytes());
             mac.update(part.as_bytes());
@@ -67,7 +68,7 @@ impl ControlPlane {
         caller: &Tenant,
         query: &str,
         last_id: &str,
-    ) -> Result<String, DomainError> {
+    ) -> Result<String, Failure> {
         let signature = self
             .mac(caller, query, last_id)
             .await?
@@ -80,54 +81,56 @@ impl ControlPlane {
         ))
     }
 
-    /// The last id a token names, once its signature checks out; `None`
-    /// for an empty token (the first page).
+    /// The last id `page`'s token names, once its signature checks out;
+    /// `None` for an empty token (the first page).
     async fn open_page_token(
         &self,
         caller: &Tenant,
         query: &str,
-        token: &str,
-    ) -> Result<Option<String>, DomainError> {
+        page: &PageRequest,
+    ) -> Result<Option<String>, Failure> {
+        let token = page.token();
         if token.is_empty() {
             return Ok(None);
         }
-        let (id_part, signature_part) = token.split_once('.').ok_or_else(invalid_token)?;
+        let invalid = || invalid_token(page.token_field());
+        let (id_part, signature_part) = token.split_once('.').ok_or_else(invalid)?;
         let last_id = URL_SAFE_NO_PAD
             .decode(id_part)
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
-            .ok_or_else(invalid_token)?;
+            .ok_or_else(invalid)?;
         let given = URL_SAFE_NO_PAD
             .decode(signature_part)
-            .map_err(|_| invalid_token())?;
+            .map_err(|_| invalid())?;
         self.mac(caller, query, &last_id)
             .await?
             .verify_slice(&given)
-            .map_err(|_| invalid_token())?;
+            .map_err(|_| invalid())?;
         Ok(Some(last_id))
     }
 
     /// One page of a listing filtered by `filter`: resumes after the id
-    /// `next_token` names, fetches one item more than the page holds to
+    /// `page`'s token names, fetches one item more than the page holds to
     /// learn whether another page follows, and issues the token that
     /// resumes after the page's last item.
     pub(super) async fn page<T, Fetch>(
         &self,
         caller: &Tenant,
         filter: &impl std::fmt::Debug,
-        page_size: usize,
-        next_token: &str,
+        page: &PageRequest,
         fetch: Fetch,
-    ) -> Result<Page<T>, DomainError>
+    ) -> Result<Page<T>, Failure>
     where
         T: Listed,
         Fetch: FnOnce(Option<T::Id>, usize) -> Vec<T>,
     {
         let query = query_digest(filter);
-        let after = match self.open_page_token(caller, &query, next_token).await? {
-            Some(id) => Some(T::parse_id("next_token", &id)?),
+        let after = match self.open_page_token(caller, &query, page).await? {
+            Some(id) => Some(T::parse_id(page.token_field(), &id)?),
             None => None,
         };
+        let page_size = page.size();
         let mut items = fetch(after, page_size + 1);
         let next_token = match items.len() > page_size {
             true => {

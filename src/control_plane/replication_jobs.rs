@@ -5,14 +5,16 @@ use std::sync::Arc;
 
 use rand::thread_rng;
 
-use super::{ClientToken, ControlPlane, Page, Tenant};
+use super::{
+    requests::{CreateReplicationJob, DescribeReplicationJobs, DescribeReplicationJobsByNumber},
+    ClientToken, ControlPlane, Failure, Page, Tenant,
+};
 use crate::{
     domain::{
-        replication_job::{self, JobSpec},
-        AccountId, DomainError, ReplicationJob, ReplicationJobId, Resource, ResourceKind,
-        SourceServerId, SourceState,
+        replication_job, AccountId, DomainError, ReplicationJob, ReplicationJobId, Resource,
+        ResourceKind, SourceServerId, SourceState,
     },
-    store::{Entry, ReplicationJobFilter, WriteBatch},
+    store::{Entry, Fence, WriteBatch},
 };
 
 /// One numbered page of a listing, and how many items match in all.
@@ -47,12 +49,10 @@ impl ControlPlane {
     pub async fn create_replication_job(
         &self,
         caller: &Tenant,
-        source_id: &SourceServerId,
-        spec: JobSpec,
+        request: &CreateReplicationJob,
         token: Option<&ClientToken>,
-    ) -> Result<ReplicationJobId, DomainError> {
-        spec.validate()?;
-        let spec = &spec;
+    ) -> Result<ReplicationJobId, Failure> {
+        let (source_id, spec) = (request.source_id(), request.spec());
         let outcome: ReplicationJob = self
             .mutate(caller, token, move || async move {
                 let account = &caller.account_id;
@@ -61,7 +61,8 @@ impl ControlPlane {
                     return Err(DomainError::NotFound {
                         kind: ResourceKind::SourceServer,
                         id: source_id.to_string(),
-                    });
+                    }
+                    .into());
                 }
                 let state = match model.unfinished_job(account, source_id) {
                     None => self.job_source_state(account, source_id),
@@ -72,7 +73,8 @@ impl ControlPlane {
                         source_id: source_id.to_string(),
                         current: state,
                         allowed: vec![SourceState::Available],
-                    });
+                    }
+                    .into());
                 }
                 let id = ReplicationJobId::generate(&mut thread_rng());
                 let change = replication_job::create(
@@ -98,7 +100,7 @@ impl ControlPlane {
         &self,
         caller: &Tenant,
         id: &ReplicationJobId,
-    ) -> Result<Arc<ReplicationJob>, DomainError> {
+    ) -> Result<Arc<ReplicationJob>, Failure> {
         Ok(self.load::<ReplicationJob>(&caller.account_id, id)?.value)
     }
 
@@ -106,12 +108,11 @@ impl ControlPlane {
     pub async fn describe_replication_jobs(
         &self,
         caller: &Tenant,
-        filter: &ReplicationJobFilter,
-        page_size: usize,
-        next_token: &str,
-    ) -> Result<Page<Entry<ReplicationJob>>, DomainError> {
+        request: &DescribeReplicationJobs,
+    ) -> Result<Page<Entry<ReplicationJob>>, Failure> {
         let account = &caller.account_id;
-        self.page(caller, filter, page_size, next_token, |after, limit| {
+        let filter = request.filter();
+        self.page(caller, filter, request.page(), |after, limit| {
             self.store
                 .read_model()
                 .list_replication_jobs(account, filter, after.as_ref(), limit)
@@ -120,34 +121,38 @@ impl ControlPlane {
         .await
     }
 
-    /// DescribeReplicationJobs as SMC pages it: page `number` (from 1) of
-    /// `size` jobs matching `filter` (and named `name`, when given), with
-    /// how many match in all, read at one revision. Costs in proportion to
-    /// the matching jobs, not to the page: SMC's page numbers and total
-    /// count need them all.
+    /// DescribeReplicationJobs as SMC pages it: one numbered page of the
+    /// jobs `request` selects, with how many match in all, read at one
+    /// revision. Costs in proportion to the matching jobs, not to the
+    /// page: SMC's page numbers and total count need them all.
     pub fn replication_jobs_by_number(
         &self,
         caller: &Tenant,
-        filter: &ReplicationJobFilter,
-        name: Option<&str>,
-        number: usize,
-        size: usize,
+        request: &DescribeReplicationJobsByNumber,
     ) -> NumberedPage<Arc<ReplicationJob>> {
+        if request.on_unkept_attributes() {
+            return NumberedPage {
+                items: Vec::new(),
+                total: 0,
+            };
+        }
+        let name = request.name();
         let matching: Vec<Arc<ReplicationJob>> = self
             .store
             .read_model()
-            .list_replication_jobs(&caller.account_id, filter, None, usize::MAX)
+            .list_replication_jobs(&caller.account_id, request.filter(), None, usize::MAX)
             .items
             .into_iter()
             .map(|entry| entry.value)
             .filter(|job| name.is_none_or(|name| job.name == name))
             .collect();
+        let page = request.page();
         NumberedPage {
             total: matching.len(),
             items: matching
                 .into_iter()
-                .skip(number.saturating_sub(1).saturating_mul(size))
-                .take(size)
+                .skip(page.number().saturating_sub(1).saturating_mul(page.size()))
+                .take(page.size())
                 .collect(),
         }
     }
@@ -158,7 +163,7 @@ impl ControlPlane {
         caller: &Tenant,
         id: &ReplicationJobId,
         token: Option<&ClientToken>,
-    ) -> Result<Arc<ReplicationJob>, DomainError> {
+    ) -> Result<Arc<ReplicationJob>, Failure> {
         self.command::<ReplicationJob>(caller, id, token, |job, now| job.start(now))
             .await
     }
@@ -169,7 +174,7 @@ impl ControlPlane {
         caller: &Tenant,
         id: &ReplicationJobId,
         token: Option<&ClientToken>,
-    ) -> Result<Arc<ReplicationJob>, DomainError> {
+    ) -> Result<Arc<ReplicationJob>, Failure> {
         self.command::<ReplicationJob>(caller, id, token, |job, now| job.stop(now))
             .await
     }
@@ -183,7 +188,7 @@ impl ControlPlane {
         id: &ReplicationJobId,
         cut_over: JobCutOver,
         token: Option<&ClientToken>,
-    ) -> Result<Arc<ReplicationJob>, DomainError> {
+    ) -> Result<Arc<ReplicationJob>, Failure> {
         let outcome: ReplicationJob = self
             .mutate(caller, token, move || async move {
                 let current = self.load::<ReplicationJob>(&caller.account_id, id)?;
@@ -196,7 +201,8 @@ impl ControlPlane {
                             source_id: job.source_id.to_string(),
                             current: state,
                             allowed: vec![SourceState::Available, SourceState::InUse],
-                        });
+                        }
+                        .into());
                     }
                 }
                 let batch = WriteBatch::single(
@@ -210,13 +216,17 @@ impl ControlPlane {
         Ok(Arc::new(outcome))
     }
 
-    /// The scheduler starts a due incremental run.
+    /// The scheduler starts a due incremental run, as a step of the leased
+    /// duty `duty`.
     pub async fn start_scheduled_run(
         &self,
         account: &AccountId,
         id: &ReplicationJobId,
-    ) -> Result<Arc<ReplicationJob>, DomainError> {
-        self.owner_command::<ReplicationJob>(account, id, |job, now| job.start_scheduled_run(now))
-            .await
+        duty: Option<Fence>,
+    ) -> Result<Arc<ReplicationJob>, Failure> {
+        self.owner_command::<ReplicationJob>(account, id, duty, |job, now| {
+            job.start_scheduled_run(now)
+        })
+        .await
     }
 }

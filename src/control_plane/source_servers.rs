@@ -5,14 +5,17 @@ use std::sync::Arc;
 
 use rand::thread_rng;
 
-use super::{ClientToken, ControlPlane, Page, Tenant};
+use super::{
+    requests::{ChangeServerLifeCycleState, DescribeSourceServers, LaunchServers},
+    ClientToken, ControlPlane, Failure, Page, Tenant,
+};
 use crate::{
     domain::{
         source_server::{self, Launch, Registration},
-        AccountId, DomainError, Ec2InstanceId, FollowUpTaskId, LaunchJobId, LifeCycleState,
-        Resource, SourceServer, SourceServerId, SourceState, Timestamp, Transition,
+        AccountId, DomainError, Ec2InstanceId, FollowUpTaskId, LaunchJobId, Resource, SourceServer,
+        SourceServerId, SourceState, Timestamp, Transition,
     },
-    store::{ResourceWrite, ServerEntry, SourceServerFilter, WriteBatch},
+    store::{Fence, ResourceWrite, ServerEntry, WriteBatch},
 };
 
 /// A source server as callers see it: with its ARN and SMC's derived state.
@@ -70,7 +73,7 @@ impl ControlPlane {
         caller: &Tenant,
         registration: Registration,
         token: Option<&ClientToken>,
-    ) -> Result<ServerView, DomainError> {
+    ) -> Result<ServerView, Failure> {
         let registration = &registration;
         let outcome: SourceServer = self
             .mutate(caller, token, move || async move {
@@ -97,7 +100,7 @@ impl ControlPlane {
         &self,
         caller: &Tenant,
         id: &SourceServerId,
-    ) -> Result<ServerView, DomainError> {
+    ) -> Result<ServerView, Failure> {
         let entry = self
             .store
             .read_model()
@@ -113,13 +116,19 @@ impl ControlPlane {
     pub async fn describe_source_servers(
         &self,
         caller: &Tenant,
-        filter: &SourceServerFilter,
-        page_size: usize,
-        next_token: &str,
-    ) -> Result<Page<ServerView>, DomainError> {
+        request: &DescribeSourceServers,
+    ) -> Result<Page<ServerView>, Failure> {
+        if request.names_applications() {
+            // No server belongs to an application here: nothing matches.
+            return Ok(Page {
+                items: Vec::new(),
+                next_token: String::new(),
+            });
+        }
         let account = &caller.account_id;
+        let filter = request.filter();
         let page = self
-            .page(caller, filter, page_size, next_token, |after, limit| {
+            .page(caller, filter, request.page(), |after, limit| {
                 self.store
                     .read_model()
                     .list_source_servers(account, filter, after.as_ref(), limit)
@@ -132,36 +141,29 @@ impl ControlPlane {
         })
     }
 
-    /// Launches test or cutover instances of `ids` (duplicates ignored)
-    /// as one launch job: every server moves, each with its own instance,
-    /// or none does (the first missing server or refused transition is the
-    /// error).
+    /// Launches test or cutover instances of `servers` as one launch job:
+    /// every server moves, each with its own instance, or none does (the
+    /// first missing server or refused transition is the error).
     async fn launch(
         &self,
         caller: &Tenant,
-        ids: &[SourceServerId],
+        servers: &LaunchServers,
         token: Option<&ClientToken>,
         start: fn(
             &SourceServer,
             Launch,
             Timestamp,
         ) -> Result<Transition<SourceServer>, DomainError>,
-    ) -> Result<Vec<LaunchOutcome>, DomainError> {
-        let mut unique: Vec<&SourceServerId> = Vec::with_capacity(ids.len());
-        for id in ids {
-            if !unique.contains(&id) {
-                unique.push(id);
-            }
-        }
-        let unique = &unique;
+    ) -> Result<Vec<LaunchOutcome>, Failure> {
+        let ids = servers.ids();
         let servers: Vec<SourceServer> = self
             .mutate(caller, token, move || async move {
                 let mut rng = thread_rng();
                 let job_id = LaunchJobId::generate(&mut rng);
                 let now = self.now();
                 let mut batch = WriteBatch::default();
-                let mut launched = Vec::with_capacity(unique.len());
-                for id in unique {
+                let mut launched = Vec::with_capacity(ids.len());
+                for id in ids {
                     let current = self.load::<SourceServer>(&caller.account_id, id)?;
                     let launch = Launch {
                         job_id: job_id.clone(),
@@ -184,9 +186,9 @@ impl ControlPlane {
             .collect()
     }
 
-    fn launch_outcome(&self, server: Arc<SourceServer>) -> Result<LaunchOutcome, DomainError> {
+    fn launch_outcome(&self, server: Arc<SourceServer>) -> Result<LaunchOutcome, Failure> {
         let launched = server.launched_instance.clone().ok_or_else(|| {
-            DomainError::internal(format!("{} launched without an instance", server.id))
+            Failure::internal(format!("{} launched without an instance", server.id))
         })?;
         let created = [
             &server.life_cycle.last_test,
@@ -206,27 +208,27 @@ impl ControlPlane {
         })
     }
 
-    /// StartTest: READY_FOR_TEST → TESTING, for every server of `ids`
+    /// StartTest: READY_FOR_TEST → TESTING, for every server of `servers`
     /// under one launch job.
     pub async fn start_test(
         &self,
         caller: &Tenant,
-        ids: &[SourceServerId],
+        servers: &LaunchServers,
         token: Option<&ClientToken>,
-    ) -> Result<Vec<LaunchOutcome>, DomainError> {
-        self.launch(caller, ids, token, SourceServer::start_test)
+    ) -> Result<Vec<LaunchOutcome>, Failure> {
+        self.launch(caller, servers, token, SourceServer::start_test)
             .await
     }
 
     /// StartCutover: READY_FOR_CUTOVER → CUTTING_OVER, for every server of
-    /// `ids` under one launch job.
+    /// `servers` under one launch job.
     pub async fn start_cutover(
         &self,
         caller: &Tenant,
-        ids: &[SourceServerId],
+        servers: &LaunchServers,
         token: Option<&ClientToken>,
-    ) -> Result<Vec<LaunchOutcome>, DomainError> {
-        self.launch(caller, ids, token, SourceServer::start_cutover)
+    ) -> Result<Vec<LaunchOutcome>, Failure> {
+        self.launch(caller, servers, token, SourceServer::start_cutover)
             .await
     }
 
@@ -234,12 +236,12 @@ impl ControlPlane {
     pub async fn change_life_cycle_state(
         &self,
         caller: &Tenant,
-        id: &SourceServerId,
-        target: LifeCycleState,
+        request: &ChangeServerLifeCycleState,
         token: Option<&ClientToken>,
-    ) -> Result<ServerView, DomainError> {
+    ) -> Result<ServerView, Failure> {
+        let target = request.target();
         let server = self
-            .command::<SourceServer>(caller, id, token, |current, now| {
+            .command::<SourceServer>(caller, request.id(), token, |current, now| {
                 current.change_life_cycle_state(target, now)
             })
             .await?;
@@ -253,7 +255,7 @@ impl ControlPlane {
         caller: &Tenant,
         id: &SourceServerId,
         token: Option<&ClientToken>,
-    ) -> Result<ServerView, DomainError> {
+    ) -> Result<ServerView, Failure> {
         let scale = self.settings.time_scale;
         let server = self
             .command::<SourceServer>(caller, id, token, |current, now| {
@@ -274,7 +276,7 @@ impl ControlPlane {
         caller: &Tenant,
         id: &SourceServerId,
         token: Option<&ClientToken>,
-    ) -> Result<ServerView, DomainError> {
+    ) -> Result<ServerView, Failure> {
         let server = self
             .command::<SourceServer>(caller, id, token, SourceServer::disconnect)
             .await?;
@@ -287,21 +289,23 @@ impl ControlPlane {
         caller: &Tenant,
         id: &SourceServerId,
         token: Option<&ClientToken>,
-    ) -> Result<ServerView, DomainError> {
+    ) -> Result<ServerView, Failure> {
         let server = self
             .command::<SourceServer>(caller, id, token, SourceServer::mark_as_archived)
             .await?;
         Ok(self.view(server))
     }
 
-    /// A follow-up task's deadline passed.
+    /// A follow-up task's deadline passed, as a step of the leased duty
+    /// `duty`.
     pub async fn mark_follow_up_overdue(
         &self,
         account: &AccountId,
         id: &SourceServerId,
         task: &FollowUpTaskId,
-    ) -> Result<Arc<SourceServer>, DomainError> {
-        self.owner_command::<SourceServer>(account, id, |current, now| {
+        duty: Option<Fence>,
+    ) -> Result<Arc<SourceServer>, Failure> {
+        self.owner_command::<SourceServer>(account, id, duty, |current, now| {
             current.mark_follow_up_overdue(task, now)
         })
         .await

@@ -4,12 +4,10 @@
 
 use std::future::Future;
 
-use serde::{de::DeserializeOwned, Serialize};
-
-use super::{ControlPlane, Tenant, MAX_ATTEMPTS};
+use super::{ControlPlane, Failure, Tenant, MAX_ATTEMPTS};
 use crate::{
     domain::{DomainError, Resource},
-    store::{IdempotencyRecord, StoreError, WriteBatch, DUTY},
+    store::{IdempotencyRecord, Recordable, StoreError, WriteBatch},
 };
 
 /// Longest client token accepted (MGN allows 64 characters; SMC 64).
@@ -51,11 +49,11 @@ impl ControlPlane {
         caller: &Tenant,
         token: Option<&ClientToken>,
         mut plan: Plan,
-    ) -> Result<T, DomainError>
+    ) -> Result<T, Failure>
     where
-        T: Serialize + DeserializeOwned,
+        T: Recordable,
         Plan: FnMut() -> Fut,
-        Fut: Future<Output = Result<(WriteBatch, T), DomainError>>,
+        Fut: Future<Output = Result<(WriteBatch, T), Failure>>,
     {
         if let Some(outcome) = self.replay(caller, token).await? {
             return Ok(outcome);
@@ -64,15 +62,14 @@ impl ControlPlane {
             let (mut batch, outcome) = plan().await?;
             self.record_source_states(&mut batch);
             // A step of a leased duty commits only under its fence.
-            batch.fence = DUTY.try_with(|fence| *fence).ok();
+            batch.fence = caller.duty();
             if let Some(token) = token {
                 batch.idempotency = Some(IdempotencyRecord {
                     account_id: caller.account_id.clone(),
                     token: token.token.clone(),
                     created: self.now(),
                     fingerprint: token.fingerprint.clone(),
-                    outcome: serde_json::to_string(&outcome)
-                        .map_err(|e| DomainError::internal(format!("encoding outcome: {e}")))?,
+                    outcome: outcome.to_outcome(),
                 });
             }
             match self.store.commit(batch).await {
@@ -85,7 +82,7 @@ impl ControlPlane {
                 Err(other) => return Err(other.into()),
             }
         }
-        Err(DomainError::unavailable(
+        Err(Failure::unavailable(
             "too much contention on this resource; retry",
         ))
     }
@@ -106,11 +103,11 @@ impl ControlPlane {
         }
     }
 
-    async fn replay<T: DeserializeOwned>(
+    async fn replay<T: Recordable>(
         &self,
         caller: &Tenant,
         token: Option<&ClientToken>,
-    ) -> Result<Option<T>, DomainError> {
+    ) -> Result<Option<T>, Failure> {
         let Some(token) = token else { return Ok(None) };
         let Some(record) = self
             .store
@@ -123,10 +120,9 @@ impl ControlPlane {
             return Err(DomainError::invalid_field(
                 "client_token",
                 "this client token was already used with a different request",
-            ));
+            )
+            .into());
         }
-        serde_json::from_str(&record.outcome)
-            .map(Some)
-            .map_err(|e| DomainError::internal(format!("decoding recorded outcome: {e}")))
+        Ok(Some(T::from_outcome(record.outcome)?))
     }
 }

@@ -1,5 +1,9 @@
-//! The one error type of the service. Every failure a client can see is a
-//! variant here; `api::grpc::status` maps each to a gRPC status in one place.
+//! The domain's refusals, in the clouds' own vocabulary (MGN's exceptions,
+//! SMC's codes): a client that knows AWS or Alibaba recognises each one.
+//! Only refusals live here; what fails inside the service belongs to the
+//! layer that fails (`store::StoreError`, `control_plane::Failure`,
+//! `watch::WatchError`), and each face owns the status numbers it answers
+//! with.
 
 use std::fmt;
 
@@ -35,7 +39,7 @@ pub struct FieldViolation {
     pub description: String,
 }
 
-/// Everything that can go wrong, in the cloud's own error vocabulary.
+/// Why the domain refuses a request, in the cloud's own error vocabulary.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DomainError {
     /// MGN `ValidationException`: the request is malformed.
@@ -106,43 +110,14 @@ pub enum DomainError {
         /// The states the operation accepts.
         allowed: Vec<SourceState>,
     },
-    /// A watch asked for revisions the log no longer keeps; the client
-    /// re-lists (snapshot) and watches from the snapshot's revision.
-    #[error("revision {requested} has been compacted; the oldest revision kept is {oldest}")]
-    RevisionCompacted {
-        /// The revision asked for.
-        requested: u64,
-        /// The oldest revision still kept.
-        oldest: u64,
-    },
-    /// The server is shutting down: a watch resumes from `resume_from`
-    /// elsewhere or after the restart; an agent's command stream (no
-    /// revision) reconnects and is sent what is still pending.
-    #[error(
-        "the server is shutting down; {}",
-        .resume_from.map_or("reconnect".to_owned(), |r| format!("resume from revision {r}"))
-    )]
-    ShuttingDown {
-        /// The first revision a watcher has not seen.
-        resume_from: Option<u64>,
-    },
-    /// The service's storage has no space left: writes are refused (nothing
-    /// is written) until space is freed; reads go on.
-    #[error(
-        "the service's storage is full ({detail}): writes are refused until space is freed; \
-         reads go on and nothing acknowledged was lost"
-    )]
-    StorageFull {
-        /// What the storage said, for operators.
-        detail: String,
-    },
-    /// SMC `InternalError`; `retryable` when trying again may help.
+    /// The resource breaks an invariant the domain keeps (a bug or a
+    /// damaged store, never the caller's doing), so no decision can be
+    /// made. The control plane answers it as a failure inside the service,
+    /// which says nothing of `detail`.
     #[error("An error occurred while processing your request. Please try again. If the problem still exists, please submit a ticket.")]
-    Internal {
-        /// What went wrong, for logs only.
-        cause: String,
-        /// True when the same call may succeed later.
-        retryable: bool,
+    Inconsistent {
+        /// What is broken, for logs only.
+        detail: String,
     },
 }
 
@@ -167,22 +142,6 @@ impl DomainError {
         }])
     }
 
-    /// An internal error that a retry may cure.
-    pub fn unavailable(cause: impl Into<String>) -> Self {
-        DomainError::Internal {
-            cause: cause.into(),
-            retryable: true,
-        }
-    }
-
-    /// An internal error that a retry will not cure.
-    pub fn internal(cause: impl Into<String>) -> Self {
-        DomainError::Internal {
-            cause: cause.into(),
-            retryable: false,
-        }
-    }
-
     /// The cloud error code, verbatim (`ErrorInfo.reason`).
     pub fn code(&self) -> &'static str {
         match self {
@@ -193,26 +152,7 @@ impl DomainError {
             DomainError::JobInvalidStatus { .. } => "ReplicationJob.InvalidStatus",
             DomainError::JobInvalidBusinessStatus { .. } => "ReplicationJob.InvalidBusinessStatus",
             DomainError::SourceServerStateInvalid { .. } => "SourceServerState.Invalid",
-            DomainError::RevisionCompacted { .. } => "RevisionCompacted",
-            DomainError::ShuttingDown { .. } => "ServiceShuttingDown",
-            DomainError::StorageFull { .. } => "StorageFull",
-            DomainError::Internal { .. } => "InternalError",
-        }
-    }
-
-    /// The HTTP status the cloud answers this error with.
-    pub fn http_status(&self) -> u16 {
-        match self {
-            DomainError::Validation(_) => 400,
-            DomainError::NotFound { .. } => 404,
-            DomainError::Conflict { .. } => 409,
-            DomainError::UninitializedAccount { .. }
-            | DomainError::JobInvalidStatus { .. }
-            | DomainError::JobInvalidBusinessStatus { .. }
-            | DomainError::SourceServerStateInvalid { .. } => 400,
-            DomainError::RevisionCompacted { .. } => 410,
-            DomainError::ShuttingDown { .. } | DomainError::StorageFull { .. } => 503,
-            DomainError::Internal { .. } => 500,
+            DomainError::Inconsistent { .. } => "InternalError",
         }
     }
 }

@@ -23,7 +23,7 @@ pub use replication_job::{
     RunPurpose, RunType,
 };
 pub use source_server::{
-    Cpu, DataReplicationError, DataReplicationInfo, DataReplicationInitiation,
+    CloudEnum, Cpu, DataReplicationError, DataReplicationInfo, DataReplicationInitiation,
     DataReplicationState, FirstBoot, InitiationStepName, InitiationStepStatus, LastAction,
     LaunchedInstance, LifeCycle, LifeCycleState, NetworkInterface, ReplicatedDisk, ReplicationType,
     SourceDisk, SourceProperties, SourceServer, SourceState,

@@ -6,9 +6,9 @@
 //!
 //! | name | type | labels | meaning |
 //! | --- | --- | --- | --- |
-//! | `cutover_rpc_requests_total` | counter | `method`, `code` | unary calls and stream opens finished |
-//! | `cutover_rpc_errors_total` | counter | `method`, `code` | those that finished with a non-`OK` code |
-//! | `cutover_rpc_duration_seconds` | histogram | `method` | their latency, buckets 0.5 ms … 10 s |
+//! | `cutover_requests_total` | counter | `wire`, `operation`, `code` | calls finished (gRPC unary calls and stream opens, MGN and SMC requests) |
+//! | `cutover_request_errors_total` | counter | `wire`, `operation`, `code` | those that finished with a code other than `OK` |
+//! | `cutover_request_duration_seconds` | histogram | `wire`, `operation` | their latency, buckets 0.5 ms … 10 s |
 //! | `cutover_open_watchers` | gauge | | watch streams open now |
 //! | `cutover_watchers_fell_behind_total` | counter | | times a watcher fell out of the live window and re-read from the log |
 //! | `cutover_events_committed_total` | counter | | lifecycle events committed |
@@ -16,13 +16,17 @@
 //! | `cutover_follow_up_tasks_overdue` | gauge | | follow-up tasks overdue now |
 //!
 //! Events per second is `rate(cutover_events_committed_total[1m])`; error
-//! ratio is `sum(rate(cutover_rpc_errors_total[5m])) /
-//! sum(rate(cutover_rpc_requests_total[5m]))`.
+//! ratio is `sum(rate(cutover_request_errors_total[5m])) /
+//! sum(rate(cutover_requests_total[5m]))`.
 //!
-//! `code` is the gRPC code name (`OK`, `FAILED_PRECONDITION`, …). `method`
-//! is the gRPC path; any string is accepted, but only the first
-//! [`MAX_METHODS`] distinct values are kept as labels and later ones are
-//! recorded as `other`, so the series count stays bounded.
+//! `wire` is `grpc`, `mgn` or `smc`. `operation` is the operation's name
+//! on its wire (`FinalizeCutover`, `CutOverReplicationJob`), so one use case
+//! reads alike on every wire; any string is accepted, but only the first
+//! [`MAX_METHODS`] distinct values of each wire are kept as labels and later
+//! ones are recorded as `other`, so the series count stays bounded. `code`
+//! is the wire's own: the gRPC code name (`OK`, `FAILED_PRECONDITION`, …),
+//! MGN's exception name (`ConflictException`) or SMC's error code
+//! (`ReplicationJob.InvalidStatus`), and `OK` for a success on any wire.
 
 mod http;
 mod labels;
@@ -42,16 +46,16 @@ use prometheus_client::registry::{Registry, Unit};
 
 pub use self::http::CONTENT_TYPE;
 pub use self::labels::MAX_METHODS;
-use self::labels::{MethodCap, MethodLabels, RpcLabels};
-use cutover_proto::code_name;
+use self::labels::{MethodCap, OperationLabels, RequestLabels};
+pub use self::labels::{Wire, OK};
 
-/// Upper bounds (seconds) of the `cutover_rpc_duration_seconds` buckets,
+/// Upper bounds (seconds) of the `cutover_request_duration_seconds` buckets,
 /// 0.5 ms to 10 s; `+Inf` is implicit.
 pub const DURATION_BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-type HistogramFamily = Family<MethodLabels, Histogram, fn() -> Histogram>;
+type HistogramFamily = Family<OperationLabels, Histogram, fn() -> Histogram>;
 
 fn duration_histogram() -> Histogram {
     Histogram::new(DURATION_BUCKETS)
@@ -64,14 +68,15 @@ fn duration_histogram() -> Histogram {
 #[derive(Debug)]
 pub struct Metrics {
     registry: Registry,
-    methods: MethodCap,
-    /// The OK counter and duration histogram of each admitted method,
-    /// resolved once: looking both up by label set on every call was a
-    /// fifth of the Get handler's CPU in a profile.
-    ok_calls: RwLock<HashMap<Box<str>, MethodHandles>>,
-    rpc_requests: Family<RpcLabels, Counter>,
-    rpc_errors: Family<RpcLabels, Counter>,
-    rpc_duration: HistogramFamily,
+    /// Each wire's admitted operation names, by [`Wire::index`].
+    operations: [MethodCap; Wire::COUNT],
+    /// The OK counter and duration histogram of each admitted operation of
+    /// each wire, resolved once: looking both up by label set on every call
+    /// was a fifth of the Get handler's CPU in a profile.
+    ok_calls: [RwLock<HashMap<Box<str>, MethodHandles>>; Wire::COUNT],
+    requests: Family<RequestLabels, Counter>,
+    request_errors: Family<RequestLabels, Counter>,
+    request_duration: HistogramFamily,
     open_watchers: Gauge,
     watchers_fell_behind: Counter,
     events_committed: Counter,
@@ -79,7 +84,7 @@ pub struct Metrics {
     follow_up_overdue: Gauge,
 }
 
-/// One method's OK counter and duration histogram (clones share them).
+/// One operation's OK counter and duration histogram (clones share them).
 #[derive(Debug, Clone)]
 struct MethodHandles {
     calls: Counter,
@@ -92,11 +97,12 @@ impl Metrics {
         Arc::new(Self::with_method_cap(MAX_METHODS))
     }
 
-    /// Metrics whose `method` label admits `cap` distinct values.
+    /// Metrics whose `operation` label admits `cap` distinct values per
+    /// wire.
     fn with_method_cap(cap: usize) -> Metrics {
-        let rpc_requests = Family::<RpcLabels, Counter>::default();
-        let rpc_errors = Family::<RpcLabels, Counter>::default();
-        let rpc_duration: HistogramFamily =
+        let requests = Family::<RequestLabels, Counter>::default();
+        let request_errors = Family::<RequestLabels, Counter>::default();
+        let request_duration: HistogramFamily =
             Family::new_with_constructor(duration_histogram as fn() -> Histogram);
         let open_watchers = Gauge::default();
         let watchers_fell_behind = Counter::default();
@@ -106,20 +112,21 @@ impl Metrics {
 
         let mut registry = Registry::with_prefix("cutover");
         registry.register(
-            "rpc_requests",
-            "gRPC unary calls and stream opens finished, by method and gRPC code",
-            rpc_requests.clone(),
+            "requests",
+            "Calls finished (gRPC unary calls and stream opens, MGN and SMC requests), \
+             by wire, operation and the wire's code",
+            requests.clone(),
         );
         registry.register(
-            "rpc_errors",
-            "gRPC unary calls and stream opens finished with a non-OK code, by method and code",
-            rpc_errors.clone(),
+            "request_errors",
+            "Calls finished with a code other than OK, by wire, operation and code",
+            request_errors.clone(),
         );
         registry.register_with_unit(
-            "rpc_duration",
-            "Latency of gRPC unary calls and stream opens, by method",
+            "request_duration",
+            "Latency of calls, by wire and operation",
             Unit::Seconds,
-            rpc_duration.clone(),
+            request_duration.clone(),
         );
         registry.register(
             "open_watchers",
@@ -150,11 +157,11 @@ impl Metrics {
 
         Metrics {
             registry,
-            methods: MethodCap::new(cap),
-            ok_calls: RwLock::new(HashMap::new()),
-            rpc_requests,
-            rpc_errors,
-            rpc_duration,
+            operations: std::array::from_fn(|_| MethodCap::new(cap)),
+            ok_calls: std::array::from_fn(|_| RwLock::new(HashMap::new())),
+            requests,
+            request_errors,
+            request_duration,
             open_watchers,
             watchers_fell_behind,
             events_committed,
@@ -163,45 +170,51 @@ impl Metrics {
         }
     }
 
-    /// One unary call or stream open finished: `method` is the gRPC path
-    /// (`"/cutover.v1.SourceServerService/FinalizeCutover"`), `code` its
-    /// status, `elapsed` its latency.
+    /// One call finished: `operation` on `wire`, answered with the wire's
+    /// `code` ([`OK`] for a success) after `elapsed`.
     ///
-    /// Counts it in `cutover_rpc_requests_total`, in
-    /// `cutover_rpc_errors_total` if `code` is not `Ok`, and observes
-    /// `elapsed` in `cutover_rpc_duration_seconds`.
-    pub fn rpc_finished(&self, method: &str, code: tonic::Code, elapsed: Duration) {
-        let ok = code == tonic::Code::Ok;
+    /// Counts it in `cutover_requests_total`, in
+    /// `cutover_request_errors_total` if `code` is not `OK`, and observes
+    /// `elapsed` in `cutover_request_duration_seconds`.
+    pub fn request_finished(&self, wire: Wire, operation: &str, code: &str, elapsed: Duration) {
+        let ok = code == OK;
+        let ok_calls = &self.ok_calls[wire.index()];
         if ok {
-            let handles = self.ok_calls.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(handles) = handles.get(method) {
+            let handles = ok_calls.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(handles) = handles.get(operation) {
                 handles.calls.inc();
                 handles.duration.observe(elapsed.as_secs_f64());
                 return;
             }
         }
-        let label = self.methods.label(method);
-        let admitted = label == method;
-        let labels = RpcLabels {
-            method: label,
-            code: code_name(code),
+        let label = self.operations[wire.index()].label(operation);
+        let admitted = label == operation;
+        let labels = RequestLabels {
+            wire,
+            operation: label,
+            code: code.to_owned(),
         };
-        let calls = self.rpc_requests.get_or_create(&labels).clone();
+        let calls = self.requests.get_or_create(&labels).clone();
         calls.inc();
         if !ok {
-            self.rpc_errors.get_or_create(&labels).inc();
+            self.request_errors.get_or_create(&labels).inc();
         }
-        let RpcLabels { method: label, .. } = labels;
+        let RequestLabels {
+            operation: label, ..
+        } = labels;
         let duration = self
-            .rpc_duration
-            .get_or_create(&MethodLabels { method: label })
+            .request_duration
+            .get_or_create(&OperationLabels {
+                wire,
+                operation: label,
+            })
             .clone();
         duration.observe(elapsed.as_secs_f64());
         if ok && admitted {
-            self.ok_calls
+            ok_calls
                 .write()
                 .unwrap_or_else(PoisonError::into_inner)
-                .insert(method.into(), MethodHandles { calls, duration });
+                .insert(operation.into(), MethodHandles { calls, duration });
         }
     }
 

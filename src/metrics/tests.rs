@@ -10,11 +10,16 @@ use tokio_util::sync::CancellationToken;
 use tonic::Code;
 
 use super::labels::OTHER_METHOD;
-use super::{Metrics, CONTENT_TYPE, DURATION_BUCKETS, MAX_METHODS};
+use super::{Metrics, Wire, CONTENT_TYPE, DURATION_BUCKETS, MAX_METHODS, OK};
 use cutover_proto::code_name;
 
-const FINALIZE: &str = "/cutover.v1.SourceServerService/FinalizeCutover";
-const GET: &str = "/cutover.v1.SourceServerService/GetSourceServer";
+const FINALIZE: &str = "FinalizeCutover";
+const GET: &str = "GetSourceServer";
+
+/// A gRPC call of `operation` finished with `code`.
+fn grpc(metrics: &Metrics, operation: &str, code: Code, elapsed: Duration) {
+    metrics.request_finished(Wire::Grpc, operation, code_name(code), elapsed);
+}
 
 /// The samples of an exposition: series (name and labels) to value.
 fn samples(text: &str) -> HashMap<String, f64> {
@@ -32,12 +37,18 @@ fn value(text: &str, series: &str) -> Option<f64> {
     samples(text).get(series).copied()
 }
 
-fn requests(method: &str, code: &str) -> String {
-    format!("cutover_rpc_requests_total{{method=\"{method}\",code=\"{code}\"}}")
+fn requests(operation: &str, code: &str) -> String {
+    requests_on("grpc", operation, code)
 }
 
-fn errors(method: &str, code: &str) -> String {
-    format!("cutover_rpc_errors_total{{method=\"{method}\",code=\"{code}\"}}")
+fn requests_on(wire: &str, operation: &str, code: &str) -> String {
+    format!("cutover_requests_total{{wire=\"{wire}\",operation=\"{operation}\",code=\"{code}\"}}")
+}
+
+fn errors(operation: &str, code: &str) -> String {
+    format!(
+        "cutover_request_errors_total{{wire=\"grpc\",operation=\"{operation}\",code=\"{code}\"}}"
+    )
 }
 
 #[test]
@@ -63,19 +74,19 @@ fn fresh_metrics_render_every_scalar_at_zero() {
         assert!(text.contains(family), "{family} missing from {text}");
     }
     // Labelled families show up with their first sample.
-    assert!(!text.contains("cutover_rpc_"), "{text}");
+    assert!(!text.contains("cutover_request"), "{text}");
 }
 
 #[test]
 fn labelled_families_appear_with_their_first_sample() {
     let metrics = Metrics::new();
-    metrics.rpc_finished(FINALIZE, Code::Aborted, Duration::from_millis(1));
+    grpc(&metrics, FINALIZE, Code::Aborted, Duration::from_millis(1));
     let text = metrics.render();
     for family in [
-        "# TYPE cutover_rpc_requests counter",
-        "# TYPE cutover_rpc_errors counter",
-        "# TYPE cutover_rpc_duration_seconds histogram",
-        "# UNIT cutover_rpc_duration_seconds seconds",
+        "# TYPE cutover_requests counter",
+        "# TYPE cutover_request_errors counter",
+        "# TYPE cutover_request_duration_seconds histogram",
+        "# UNIT cutover_request_duration_seconds seconds",
     ] {
         assert!(text.contains(family), "{family} missing from {text}");
     }
@@ -85,10 +96,10 @@ fn labelled_families_appear_with_their_first_sample() {
 fn rpc_counters_count_by_method_and_code_and_errors_only_non_ok() {
     let metrics = Metrics::new();
     let ms = Duration::from_millis(1);
-    metrics.rpc_finished(FINALIZE, Code::Ok, ms);
-    metrics.rpc_finished(FINALIZE, Code::Ok, ms);
-    metrics.rpc_finished(FINALIZE, Code::FailedPrecondition, ms);
-    metrics.rpc_finished(GET, Code::NotFound, ms);
+    grpc(&metrics, FINALIZE, Code::Ok, ms);
+    grpc(&metrics, FINALIZE, Code::Ok, ms);
+    grpc(&metrics, FINALIZE, Code::FailedPrecondition, ms);
+    grpc(&metrics, GET, Code::NotFound, ms);
     let text = metrics.render();
 
     assert_eq!(value(&text, &requests(FINALIZE, "OK")), Some(2.0), "{text}");
@@ -103,7 +114,8 @@ fn rpc_counters_count_by_method_and_code_and_errors_only_non_ok() {
         Some(1.0)
     );
     assert_eq!(value(&text, &errors(GET, "NOT_FOUND")), Some(1.0));
-    let count = format!("cutover_rpc_duration_seconds_count{{method=\"{FINALIZE}\"}}");
+    let count =
+        format!("cutover_request_duration_seconds_count{{wire=\"grpc\",operation=\"{FINALIZE}\"}}");
     assert_eq!(value(&text, &count), Some(3.0));
 }
 
@@ -116,13 +128,13 @@ fn duration_histogram_fills_cumulative_buckets_from_half_ms_to_ten_s() {
         Duration::from_millis(700),
         Duration::from_secs(20),
     ] {
-        metrics.rpc_finished(FINALIZE, Code::Ok, elapsed);
+        grpc(&metrics, FINALIZE, Code::Ok, elapsed);
     }
     let text = metrics.render();
     let all = samples(&text);
     let bucket = |le: &str| {
         let series =
-            format!("cutover_rpc_duration_seconds_bucket{{le=\"{le}\",method=\"{FINALIZE}\"}}");
+            format!("cutover_request_duration_seconds_bucket{{le=\"{le}\",wire=\"grpc\",operation=\"{FINALIZE}\"}}");
         *all.get(&series)
             .unwrap_or_else(|| panic!("{series} missing from {text}"))
     };
@@ -136,13 +148,14 @@ fn duration_histogram_fills_cumulative_buckets_from_half_ms_to_ten_s() {
 
     let bucket_lines = all
         .keys()
-        .filter(|series| series.starts_with("cutover_rpc_duration_seconds_bucket{"))
+        .filter(|series| series.starts_with("cutover_request_duration_seconds_bucket{"))
         .count();
     assert_eq!(bucket_lines, DURATION_BUCKETS.len() + 1);
     assert_eq!(DURATION_BUCKETS.first(), Some(&0.0005));
     assert_eq!(DURATION_BUCKETS.last(), Some(&10.0));
 
-    let sum = format!("cutover_rpc_duration_seconds_sum{{method=\"{FINALIZE}\"}}");
+    let sum =
+        format!("cutover_request_duration_seconds_sum{{wire=\"grpc\",operation=\"{FINALIZE}\"}}");
     let sum = all[&sum];
     assert!((sum - 20.7033).abs() < 1e-9, "sum {sum}");
 }
@@ -182,18 +195,20 @@ fn events_counter_adds_and_follow_up_gauges_are_set() {
 }
 
 #[test]
-fn method_label_is_capped_and_the_rest_fold_into_other() {
+fn operation_label_is_capped_per_wire_and_the_rest_fold_into_other() {
     let metrics = Metrics::new();
     let extra = 10;
     for i in 0..MAX_METHODS + extra {
-        metrics.rpc_finished(&format!("/svc/M{i}"), Code::Ok, Duration::ZERO);
+        grpc(&metrics, &format!("/svc/M{i}"), Code::Ok, Duration::ZERO);
     }
     // Methods admitted before the cap keep their own label afterwards.
-    metrics.rpc_finished("/svc/M0", Code::Ok, Duration::ZERO);
+    grpc(&metrics, "/svc/M0", Code::Ok, Duration::ZERO);
     let text = metrics.render();
     let methods: HashSet<String> = samples(&text)
         .keys()
-        .filter_map(|series| series.strip_prefix("cutover_rpc_requests_total{method=\""))
+        .filter_map(|series| {
+            series.strip_prefix("cutover_requests_total{wire=\"grpc\",operation=\"")
+        })
         .map(|rest| rest.split('"').next().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(methods.len(), MAX_METHODS + 1, "{methods:?}");
@@ -208,9 +223,40 @@ fn method_label_is_capped_and_the_rest_fold_into_other() {
 }
 
 #[test]
+fn each_wire_counts_its_own_calls_with_its_own_codes() {
+    let metrics = Metrics::new();
+    let ms = Duration::from_millis(1);
+    grpc(&metrics, FINALIZE, Code::Ok, ms);
+    metrics.request_finished(Wire::Mgn, FINALIZE, OK, ms);
+    metrics.request_finished(Wire::Mgn, FINALIZE, OK, ms);
+    metrics.request_finished(Wire::Mgn, FINALIZE, "ConflictException", ms);
+    metrics.request_finished(
+        Wire::Smc,
+        "CutOverReplicationJob",
+        "InvalidJobId.NotFound",
+        ms,
+    );
+    let text = metrics.render();
+    assert_eq!(value(&text, &requests(FINALIZE, "OK")), Some(1.0), "{text}");
+    assert_eq!(value(&text, &requests_on("mgn", FINALIZE, "OK")), Some(2.0));
+    assert_eq!(
+        value(&text, &requests_on("mgn", FINALIZE, "ConflictException")),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &text,
+            "cutover_request_errors_total{wire=\"smc\",operation=\"CutOverReplicationJob\",code=\"InvalidJobId.NotFound\"}"
+        ),
+        Some(1.0),
+        "{text}"
+    );
+}
+
+#[test]
 fn odd_method_strings_are_escaped() {
     let metrics = Metrics::new();
-    metrics.rpc_finished("/a\"b\\c\nd", Code::Internal, Duration::ZERO);
+    grpc(&metrics, "/a\"b\\c\nd", Code::Internal, Duration::ZERO);
     let text = metrics.render();
     assert_eq!(
         value(&text, &requests("/a\\\"b\\\\c\\nd", "INTERNAL")),
@@ -252,7 +298,7 @@ async fn http_get(
 #[tokio::test]
 async fn serve_exposes_metrics_and_healthz_and_stops_on_cancel() {
     let metrics = Metrics::new();
-    metrics.rpc_finished(FINALIZE, Code::Ok, Duration::from_millis(2));
+    grpc(&metrics, FINALIZE, Code::Ok, Duration::from_millis(2));
     metrics.events_committed(5);
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local addr");

@@ -7,7 +7,7 @@ use crate::domain::{
     AccountId, BusinessStatus, JobSchedule, ReplicationJob, ReplicationJobId, ReplicationJobStatus,
     Resource, SourceServer, SourceServerId, Timestamp, Transition,
 };
-use crate::store::{ResourceWrite, WriteBatch};
+use crate::store::{IdempotencyRecord, Outcome, ResourceWrite, WriteBatch};
 
 pub(crate) fn account(n: u64) -> AccountId {
     AccountId::parse("account", &format!("{n:012}")).expect("valid account id")
@@ -105,4 +105,59 @@ pub(crate) fn event(revision: u64, resource: Resource) -> crate::domain::Lifecyc
         event: pending,
         resource,
     }
+}
+
+/// A database written by the release before client token outcomes moved to
+/// the storage codec (schema 6), with one token of each kind of answer;
+/// `tests/fixtures/README.md` says how it was made.
+pub(crate) const JSON_TOKENS_FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/json-tokens-schema6.db"
+);
+
+/// The client tokens of the database at `path` (a copy of
+/// [`JSON_TOKENS_FIXTURE`] not yet opened by this build), their outcomes
+/// read with the serde form that release wrote, by what each call answered.
+pub(crate) fn json_tokens(path: &std::path::Path) -> Vec<IdempotencyRecord> {
+    let db = rusqlite::Connection::open(path).expect("the fixture opens");
+    let mut stmt = db
+        .prepare(
+            "SELECT account_id, token, fingerprint, outcome, created_at FROM client_tokens
+             ORDER BY token",
+        )
+        .expect("schema 6 has client_tokens");
+    let rows = stmt
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, i64>(4)?,
+            ))
+        })
+        .expect("the tokens read");
+    rows.map(|row| {
+        let (account, token, fingerprint, json, created) = row.expect("a token row");
+        let outcome = match token.as_str() {
+            "register-1" | "finalize-1" => {
+                Outcome::SourceServer(serde_json::from_str(&json).expect("a server"))
+            }
+            "start-test-1" => Outcome::SourceServers(serde_json::from_str(&json).expect("servers")),
+            "create-job-1" => Outcome::ReplicationJob(serde_json::from_str(&json).expect("a job")),
+            "ack-1" => {
+                assert_eq!(json, "null");
+                Outcome::Done
+            }
+            other => panic!("the fixture has no token {other}"),
+        };
+        IdempotencyRecord {
+            account_id: AccountId::parse("account_id", &account).expect("an account"),
+            token,
+            fingerprint,
+            outcome,
+            created: Timestamp(created),
+        }
+    })
+    .collect()
 }

@@ -57,11 +57,3 @@ pub struct Fence {
     /// The fence: bumped on every claim of the lease.
     pub token: u64,
 }
-
-tokio::task_local! {
-    /// The fence of the leased duty the current task performs. Set where
-    /// background work enters the control plane (the scheduler's tick, each
-    /// call of the built-in simulator), and read where a mutation builds
-    /// its write batch, so the use cases in between need not carry it.
-    pub static DUTY: Fence;
-}

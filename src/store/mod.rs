@@ -20,6 +20,7 @@ mod conformance;
 #[cfg(test)]
 pub(crate) mod fixtures;
 mod lease;
+mod outcome;
 mod postgres;
 mod read_model;
 mod shared_event;
@@ -28,11 +29,12 @@ mod sqlite;
 use async_trait::async_trait;
 
 use crate::domain::{
-    AccountId, BusinessStatus, DomainError, LifeCycleState, LifecycleEvent, PendingEvent,
-    ReplicationJobId, ReplicationJobStatus, ReplicationType, Resource, SourceServerId, Timestamp,
+    AccountId, BusinessStatus, LifeCycleState, LifecycleEvent, PendingEvent, ReplicationJobId,
+    ReplicationJobStatus, ReplicationType, Resource, SourceServerId, Timestamp,
 };
 
-pub use lease::{Fence, LeaseName, DUTY};
+pub use lease::{Fence, LeaseName};
+pub use outcome::{Outcome, Recordable};
 pub use postgres::{PostgresOptions, PostgresStore};
 pub use read_model::{AtRevision, Entry, OutOfOrder, ReadModel, ServerEntry, Snapshot};
 pub use shared_event::SharedEvent;
@@ -74,7 +76,7 @@ pub struct ResourceWrite {
 }
 
 /// A client token's record: what the first call with it asked and answered.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IdempotencyRecord {
     /// The caller's account.
     pub account_id: AccountId,
@@ -82,8 +84,9 @@ pub struct IdempotencyRecord {
     pub token: String,
     /// A digest of the request the token was first used with.
     pub fingerprint: String,
-    /// The first call's outcome, serialised by the control plane.
-    pub outcome: String,
+    /// The first call's answer, which a retry gets again; stores keep it
+    /// in the storage encoding ([`codec::encode_outcome`]).
+    pub outcome: Outcome,
     /// When the token was first used; it is forgotten after the
     /// deployment's retention.
     pub created: Timestamp,
@@ -169,18 +172,6 @@ pub enum StoreError {
     Full(String),
 }
 
-impl From<StoreError> for DomainError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Conflict(cause)
-            | StoreError::Unavailable(cause)
-            | StoreError::Fenced(cause) => DomainError::unavailable(cause),
-            StoreError::Corrupt(cause) => DomainError::internal(cause),
-            StoreError::Full(detail) => DomainError::StorageFull { detail },
-        }
-    }
-}
-
 /// Durable resources and the lifecycle event log, with the read model
 /// they keep.
 #[async_trait]
@@ -206,7 +197,9 @@ pub trait Store: Send + Sync + 'static {
         token: &str,
     ) -> Result<Option<IdempotencyRecord>, StoreError>;
 
-    /// The server an agent instance's first report registered, if any.
+    /// The server an agent instance's first report registered, if any,
+    /// answered once the read model holds it (UNAVAILABLE if it does not
+    /// within a few seconds).
     async fn agent_instance(
         &self,
         account: &AccountId,
@@ -303,4 +296,16 @@ impl WriteBatch {
             ..WriteBatch::default()
         }
     }
+}
+
+/// Longest wait for the read model to apply what a reader found committed
+/// in the database: microseconds normally; the bound is for a stuck
+/// applier.
+const APPLY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The refusal when the read model has not applied `revision` in time.
+fn not_applied(revision: u64) -> StoreError {
+    StoreError::Unavailable(format!(
+        "the read model has not applied revision {revision} yet; retry"
+    ))
 }

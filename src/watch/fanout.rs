@@ -96,7 +96,7 @@ impl std::fmt::Debug for Fanout {
 impl Fanout {
     /// Fan-out of `store`'s committed events, until `drain` is cancelled:
     /// then every live watcher ends with
-    /// [`crate::domain::DomainError::ShuttingDown`]. Raises `fell_behind`
+    /// [`super::WatchError::ShuttingDown`]. Raises `fell_behind`
     /// each time a watcher falls out of the live window.
     #[must_use]
     pub fn new(store: Arc<dyn Store>, drain: CancellationToken, fell_behind: Counter) -> Self {

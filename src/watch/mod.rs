@@ -19,8 +19,8 @@ use std::{sync::Arc, time::Duration};
 use futures_util::Stream;
 
 use crate::{
-    domain::{DomainError, ReplicationJob},
-    store::{Entry, ServerEntry, SharedEvent},
+    domain::ReplicationJob,
+    store::{Entry, ServerEntry, SharedEvent, StoreError},
 };
 
 pub use fanout::{ConnectionKey, Fanout};
@@ -61,14 +61,40 @@ pub enum SnapshotItem {
     ReplicationJob(Entry<ReplicationJob>),
 }
 
-/// Opens a watch. Fails at once with [`DomainError::RevisionCompacted`] if
+/// Why a watch could not open, or ended: the watch's own two reasons, and
+/// the store's failures as the store said them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WatchError {
+    /// The watch asked for revisions the log no longer keeps; the client
+    /// re-lists (snapshot) and watches from the snapshot's revision.
+    #[error("revision {requested} has been compacted; the oldest revision kept is {oldest}")]
+    RevisionCompacted {
+        /// The revision asked for.
+        requested: u64,
+        /// The oldest revision still kept.
+        oldest: u64,
+    },
+    /// The server is shutting down: the watch resumes from `resume_from`
+    /// elsewhere or after the restart.
+    #[error("the server is shutting down; resume from revision {resume_from}")]
+    ShuttingDown {
+        /// The first revision the watcher has not seen.
+        resume_from: u64,
+    },
+    /// Reading the log failed, or the store's event log closed under the
+    /// watch.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Opens a watch. Fails at once with [`WatchError::RevisionCompacted`] if
 /// `start_revision` is older than the log keeps; the stream ends with
-/// [`DomainError::ShuttingDown`] when the fan-out's drain is cancelled.
+/// [`WatchError::ShuttingDown`] when the fan-out's drain is cancelled.
 pub async fn open(
     fanout: &Fanout,
     connection: ConnectionKey,
     request: WatchRequest,
-) -> Result<impl Stream<Item = Result<WatchItem, DomainError>> + Send + 'static, DomainError> {
+) -> Result<impl Stream<Item = Result<WatchItem, WatchError>> + Send + 'static, WatchError> {
     watcher::Watcher::open(fanout, connection, request)
         .await
         .map(watcher::Watcher::into_stream)

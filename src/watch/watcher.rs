@@ -13,12 +13,10 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 
 use super::{
-    fanout::Membership, snapshot::SnapshotWalk, ConnectionKey, Fanout, WatchItem, WatchRequest,
+    fanout::Membership, snapshot::SnapshotWalk, ConnectionKey, Fanout, WatchError, WatchItem,
+    WatchRequest,
 };
-use crate::{
-    domain::DomainError,
-    store::{SharedEvent, Store},
-};
+use crate::store::{SharedEvent, Store, StoreError};
 
 /// Events read from the log per round trip while catching up.
 const CATCH_UP_BATCH: usize = 256;
@@ -60,7 +58,7 @@ impl Watcher {
         fanout: &Fanout,
         connection: ConnectionKey,
         request: WatchRequest,
-    ) -> Result<Watcher, DomainError> {
+    ) -> Result<Watcher, WatchError> {
         // Subscribe before reading where to start, so nothing committed in
         // between is missed: anything older comes from the log.
         let (live, membership) = fanout.subscribe(connection);
@@ -78,7 +76,7 @@ impl Watcher {
         } else {
             let oldest = store.oldest_revision().await?;
             if request.start_revision < oldest {
-                return Err(DomainError::RevisionCompacted {
+                return Err(WatchError::RevisionCompacted {
                     requested: request.start_revision,
                     oldest,
                 });
@@ -109,14 +107,14 @@ impl Watcher {
 
     pub(super) fn into_stream(
         self,
-    ) -> impl Stream<Item = Result<WatchItem, DomainError>> + Send + 'static {
+    ) -> impl Stream<Item = Result<WatchItem, WatchError>> + Send + 'static {
         futures_util::stream::unfold(self, |mut watcher| async move {
             let item = watcher.next_item().await?;
             Some((item, watcher))
         })
     }
 
-    async fn next_item(&mut self) -> Option<Result<WatchItem, DomainError>> {
+    async fn next_item(&mut self) -> Option<Result<WatchItem, WatchError>> {
         if self.ended {
             return None;
         }
@@ -130,7 +128,7 @@ impl Watcher {
     }
 
     /// The next item to send; waits for one when there is none.
-    async fn advance(&mut self) -> Result<WatchItem, DomainError> {
+    async fn advance(&mut self) -> Result<WatchItem, WatchError> {
         loop {
             if self.source == Source::Log && self.drain.is_cancelled() {
                 return Err(self.shutting_down());
@@ -159,7 +157,7 @@ impl Watcher {
     }
 
     /// Reads one batch from the log; switches to live when it is drained.
-    async fn catch_up(&mut self) -> Result<(), DomainError> {
+    async fn catch_up(&mut self) -> Result<(), WatchError> {
         let events = self.store.events_from(self.next, CATCH_UP_BATCH).await?;
         let Some(first) = events.first() else {
             self.source = Source::Live;
@@ -167,7 +165,7 @@ impl Watcher {
         };
         if first.revision != self.next {
             // Compaction removed what this watcher still needed.
-            return Err(DomainError::RevisionCompacted {
+            return Err(WatchError::RevisionCompacted {
                 requested: self.next,
                 oldest: self.store.oldest_revision().await?,
             });
@@ -185,7 +183,7 @@ impl Watcher {
     /// Takes the next live event, waiting for one to be published if need
     /// be; `None` when the caller should look again (a bookmark fell due,
     /// an event was filtered out or the watcher must catch up).
-    async fn wait_live(&mut self) -> Result<Option<WatchItem>, DomainError> {
+    async fn wait_live(&mut self) -> Result<Option<WatchItem>, WatchError> {
         let mut received = self.live.try_recv();
         if matches!(received, Err(TryRecvError::Empty)) {
             let published = self.membership.published();
@@ -219,7 +217,7 @@ impl Watcher {
     fn accept(
         &mut self,
         received: Result<Arc<SharedEvent>, TryRecvError>,
-    ) -> Result<Option<WatchItem>, DomainError> {
+    ) -> Result<Option<WatchItem>, WatchError> {
         match received {
             Err(TryRecvError::Empty) => Ok(None),
             Ok(event) if event.revision < self.next => Ok(None),
@@ -238,13 +236,15 @@ impl Watcher {
                 Ok(None)
             }
             Err(TryRecvError::Closed) if self.drain.is_cancelled() => Err(self.shutting_down()),
-            Err(TryRecvError::Closed) => Err(DomainError::unavailable("the event log closed")),
+            Err(TryRecvError::Closed) => {
+                Err(StoreError::Unavailable("the event log closed".into()).into())
+            }
         }
     }
 
-    fn shutting_down(&self) -> DomainError {
-        DomainError::ShuttingDown {
-            resume_from: Some(self.next),
+    fn shutting_down(&self) -> WatchError {
+        WatchError::ShuttingDown {
+            resume_from: self.next,
         }
     }
 

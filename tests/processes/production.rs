@@ -169,10 +169,15 @@ async fn prometheus_metrics_count_calls_errors_watchers_events_and_tasks() {
     })
     .await;
     assert!(page.starts_with("HTTP/1.1 200"), "{page}");
-    assert!(page.contains(r#"cutover_rpc_requests_total{method="/cutover.v1.SourceServerService/RegisterSourceServer",code="OK"} 1"#), "{page}");
-    assert!(page.contains(r#"cutover_rpc_errors_total{method="/cutover.v1.SourceServerService/GetSourceServer",code="NOT_FOUND"} 1"#), "{page}");
     assert!(
-        page.contains("cutover_rpc_duration_seconds_count"),
+        page.contains(
+            r#"cutover_requests_total{wire="grpc",operation="RegisterSourceServer",code="OK"} 1"#
+        ),
+        "{page}"
+    );
+    assert!(page.contains(r#"cutover_request_errors_total{wire="grpc",operation="GetSourceServer",code="NOT_FOUND"} 1"#), "{page}");
+    assert!(
+        page.contains("cutover_request_duration_seconds_count"),
         "{page}"
     );
     assert!(page.contains("cutover_follow_up_tasks_pending 0"), "{page}");

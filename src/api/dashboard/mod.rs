@@ -12,16 +12,12 @@
 mod assets;
 mod schema;
 
-use std::{
-    sync::OnceLock,
-    task::{Context, Poll},
-};
+use std::sync::OnceLock;
 
 use bytes::Bytes;
-use http::{header, HeaderValue, Method, Request, Response, StatusCode};
+use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::Full;
 use tonic::body::Body;
-use tower::{Layer, Service};
 
 pub use schema::schema_json;
 
@@ -32,54 +28,8 @@ pub const PATH: &str = "/dashboard/";
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; connect-src 'self'; \
      img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
 
-/// Tower layer answering `GET`s for the dashboard; everything else passes.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DashboardLayer;
-
-impl<S> Layer<S> for DashboardLayer {
-    type Service = DashboardService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        DashboardService { inner }
-    }
-}
-
-/// The service [`DashboardLayer`] wraps around the gRPC routes.
-#[derive(Debug, Clone)]
-pub struct DashboardService<S> {
-    inner: S,
-}
-
-impl<S, B> Service<Request<B>> for DashboardService<S>
-where
-    S: Service<Request<B>, Response = Response<Body>>,
-    S::Future: Send + 'static,
-{
-    type Response = Response<Body>;
-    type Error = S::Error;
-    type Future = futures_util::future::Either<
-        std::future::Ready<Result<Response<Body>, S::Error>>,
-        S::Future,
-    >;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        use futures_util::future::Either;
-        let page = matches!(*request.method(), Method::GET | Method::HEAD)
-            .then(|| page(request.uri().path(), request.method() == Method::HEAD))
-            .flatten();
-        match page {
-            Some(response) => Either::Left(std::future::ready(Ok(response))),
-            None => Either::Right(self.inner.call(request)),
-        }
-    }
-}
-
 /// The response to a `GET` of `path`, if the path is the dashboard's.
-fn page(path: &str, head_only: bool) -> Option<Response<Body>> {
+pub(crate) fn page(path: &str, head_only: bool) -> Option<Response<Body>> {
     if path == "/" || path == "/dashboard" {
         return Some(redirect());
     }

@@ -13,14 +13,17 @@ impl AccountService for Api {
         &self,
         request: Request<InitializeServiceRequest>,
     ) -> Result<Response<InitializeServiceResponse>, Status> {
-        self.unary_of_caller(request, move |caller, _message, request_id| async move {
-            let newly_initialized = self.plane.initialize_service(&caller).await?;
-            Ok(InitializeServiceResponse {
-                request_id: request_id.to_string(),
-                account_id: caller.account_id.to_string(),
-                newly_initialized,
-            })
-        })
+        self.unary_of_caller(
+            request,
+            move |caller, _duty, _message, request_id| async move {
+                let newly_initialized = self.plane.initialize_service(&caller).await?;
+                Ok(InitializeServiceResponse {
+                    request_id: request_id.to_string(),
+                    account_id: caller.account_id.to_string(),
+                    newly_initialized,
+                })
+            },
+        )
         .await
     }
 }

@@ -116,9 +116,10 @@ impl AgentService for Api {
             request,
             |caller, message| async move {
                 let listener = listener(&message)?;
-                self.plane
+                Ok(self
+                    .plane
                     .command_stream(caller, listener, self.drain.clone())
-                    .await
+                    .await?)
             },
             |delivery| command_message(&delivery),
         )

@@ -6,6 +6,7 @@ mod account;
 mod agent;
 pub mod auth;
 pub mod convert;
+mod front;
 mod lifecycle;
 pub mod oversize;
 mod replication_jobs;
@@ -14,7 +15,7 @@ pub mod status;
 
 pub use lifecycle::LifecycleRoute;
 
-use std::{future::Future, sync::Arc, time::Instant};
+use std::{future::Future, sync::Arc};
 
 use futures_util::{Stream, StreamExt};
 
@@ -22,17 +23,22 @@ use prost::Message;
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 use crate::{
-    control_plane::{Caller, ClientToken, ControlPlane, Tenant},
+    api::envelope::{Call, Operation, UNKNOWN_OPERATION},
+    control_plane::{Caller, ClientToken, ControlPlane, Failure, Tenant},
     domain::DomainError,
-    metrics::Metrics,
+    metrics::{Metrics, Wire, OK},
+    store::Fence,
     watch,
 };
+use cutover_proto::code_name;
+use status::Failed;
 
 pub use crate::api::request_id::{RequestId, RequestIdLayer, RpcMethod};
 pub use auth::Authenticator;
-pub use oversize::oversize_layer;
+pub use front::FrontLayer;
 
 /// What every handler shares: the control plane, the authenticator, the
 /// drain signal and the metrics.
@@ -70,35 +76,19 @@ impl Api {
         }
     }
 
-    /// Records a finished unary call or stream open.
-    fn record<T>(&self, method: Option<&RpcMethod>, started: Instant, outcome: &Result<T, Status>) {
-        let code = outcome
-            .as_ref()
-            .map_or_else(Status::code, |_| tonic::Code::Ok);
-        let method = method.map_or("unknown", RpcMethod::path);
-        let elapsed = started.elapsed();
-        tracing::debug!(
-            ?code,
-            elapsed_us = elapsed.as_micros() as u64,
-            "call finished"
-        );
-        self.metrics.rpc_finished(method, code, elapsed);
-    }
-
     /// Runs one unary call of an initialised account: authenticates,
     /// checks the account is initialised, hands the message to `handler`
-    /// with the tenant and request id, maps a domain error to its status,
-    /// and records the call.
+    /// with the tenant and request id, and answers through the envelope.
     async fn unary<Req, Resp, Fut>(
         &self,
         request: Request<Req>,
         handler: impl FnOnce(Tenant, Req, RequestId) -> Fut,
     ) -> Result<Response<Resp>, Status>
     where
-        Fut: Future<Output = Result<Resp, DomainError>>,
+        Fut: Future<Output = Result<Resp, Failure>>,
     {
-        self.unary_of_caller(request, |caller, message, request_id| async move {
-            let tenant = self.plane.tenant(caller).await?;
+        self.unary_of_caller(request, |caller, duty, message, request_id| async move {
+            let tenant = self.tenant(caller, duty).await?;
             handler(tenant, message, request_id).await
         })
         .await
@@ -109,21 +99,52 @@ impl Api {
     async fn unary_of_caller<Req, Resp, Fut>(
         &self,
         request: Request<Req>,
-        handler: impl FnOnce(Caller, Req, RequestId) -> Fut,
+        handler: impl FnOnce(Caller, Option<Fence>, Req, RequestId) -> Fut,
     ) -> Result<Response<Resp>, Status>
     where
-        Fut: Future<Output = Result<Resp, DomainError>>,
+        Fut: Future<Output = Result<Resp, Failure>>,
     {
-        let (started, method, request_id) = call_context(&request);
-        let outcome = match self.caller(&request) {
-            Ok(caller) => handler(caller, request.into_inner(), request_id.clone())
-                .await
-                .map(Response::new)
-                .map_err(|err| status::to_status(&err, &request_id)),
-            Err(status) => Err(status),
+        let call = open_call(&request);
+        let duty = request.extensions().get::<Fence>().copied();
+        let caller = match self.caller(&request) {
+            Ok(caller) => caller,
+            Err(status) => return Err(self.refused(call, status)),
         };
-        self.record(method.as_ref(), started, &outcome);
-        outcome
+        let request_id = call.request_id().clone();
+        let outcome = handler(caller, duty, request.into_inner(), request_id)
+            .instrument(call.span().clone())
+            .await;
+        match outcome {
+            Ok(message) => {
+                call.finish(&self.metrics, OK, None);
+                Ok(Response::new(message))
+            }
+            Err(err) => Err(self.failed(call, &err.into())),
+        }
+    }
+
+    /// `caller` as a tenant, acting for the leased duty `duty` if the call
+    /// came with one.
+    async fn tenant(&self, caller: Caller, duty: Option<Fence>) -> Result<Tenant, Failure> {
+        let tenant = self.plane.tenant(caller).await?;
+        Ok(match duty {
+            Some(fence) => tenant.on_duty(fence),
+            None => tenant,
+        })
+    }
+
+    /// Finishes `call` refused before any use case ran with `status`.
+    fn refused(&self, call: Call, status: Status) -> Status {
+        call.finish(&self.metrics, code_name(status.code()), None);
+        status
+    }
+
+    /// Finishes `call` failed with `err`: its status.
+    fn failed(&self, call: Call, err: &Failed) -> Status {
+        let status = status::to_status(err, call.request_id());
+        let failure = err.failure();
+        call.finish(&self.metrics, code_name(status.code()), failure.as_deref());
+        status
     }
 
     /// Who sent `request`: by its metadata, or by its connection's client
@@ -137,52 +158,66 @@ impl Api {
     }
 
     /// Opens a server stream of an initialised account: authenticates,
-    /// checks the account, opens it with `open`, maps an error to its
-    /// status, records the open, and ends each item's error the same way.
-    async fn stream<Req, Item, Msg, Fut, S>(
+    /// checks the account, opens it with `open` and answers the open
+    /// through the envelope; each later item's error is logged and mapped
+    /// the same way.
+    async fn stream<Req, Item, Msg, Fut, S, E>(
         &self,
         request: Request<Req>,
         open: impl FnOnce(Tenant, Req) -> Fut,
         encode: impl Fn(Item) -> Msg + Send + 'static,
     ) -> Result<Response<BoxStream<Msg>>, Status>
     where
-        Fut: Future<Output = Result<S, DomainError>>,
-        S: Stream<Item = Result<Item, DomainError>> + Send + 'static,
+        Fut: Future<Output = Result<S, Failed>>,
+        S: Stream<Item = Result<Item, E>> + Send + 'static,
+        E: Into<Failed>,
         Msg: Send + 'static,
     {
-        let (started, method, request_id) = call_context(&request);
-        let opened = match self.caller(&request) {
-            Ok(caller) => {
-                let opened = match self.plane.tenant(caller).await {
-                    Ok(tenant) => open(tenant, request.into_inner()).await,
-                    Err(err) => Err(err),
-                };
-                opened.map_err(|err| status::to_status(&err, &request_id))
-            }
-            Err(status) => Err(status),
+        let call = open_call(&request);
+        let duty = request.extensions().get::<Fence>().copied();
+        let caller = match self.caller(&request) {
+            Ok(caller) => caller,
+            Err(status) => return Err(self.refused(call, status)),
         };
-        self.record(method.as_ref(), started, &opened);
-        let items = opened?;
+        let opened = async {
+            let tenant = self.tenant(caller, duty).await?;
+            open(tenant, request.into_inner()).await
+        }
+        .instrument(call.span().clone())
+        .await;
+        let items = match opened {
+            Ok(items) => items,
+            Err(err) => return Err(self.failed(call, &err)),
+        };
+        let name = call.name().clone();
+        call.finish(&self.metrics, OK, None);
         let stream = items.map(move |item| match item {
             Ok(item) => Ok(encode(item)),
-            Err(err) => Err(status::to_status(&err, &request_id)),
+            Err(err) => {
+                let err: Failed = err.into();
+                if let Some(failure) = err.failure() {
+                    name.log_failure(&failure);
+                }
+                Err(status::to_status(&err, name.request_id()))
+            }
         });
         Ok(Response::new(Box::pin(stream)))
     }
 }
 
-/// When a call started, its method and its request id.
-fn call_context<T>(request: &Request<T>) -> (Instant, Option<RpcMethod>, RequestId) {
+/// The envelope's call for `request`: its method and the request id the
+/// tower layer gave it.
+fn open_call<T>(request: &Request<T>) -> Call {
     let extensions = request.extensions();
     let request_id = extensions
         .get::<RequestId>()
         .cloned()
         .unwrap_or_else(RequestId::generate);
-    (
-        Instant::now(),
-        extensions.get::<RpcMethod>().cloned(),
-        request_id,
-    )
+    let operation = match extensions.get::<RpcMethod>() {
+        Some(method) => Operation::Grpc(method.clone()),
+        None => Operation::Named(UNKNOWN_OPERATION),
+    };
+    Call::open(Wire::Grpc, operation, request_id)
 }
 
 /// A boxed server stream of `T`.

@@ -4,18 +4,9 @@
 //! RESOURCE_EXHAUSTED (what gRPC itself uses for message limits).
 
 use http::{HeaderValue, Response};
-use tower::util::MapResponseLayer;
 
 /// How tonic's decoder words the error, percent-encoded in `grpc-message`.
 const TOO_LARGE: &str = "Error, decoded message length too large";
-
-/// The layer that rewrites tonic's oversize-message status.
-pub type OversizeLayer<B> = MapResponseLayer<fn(Response<B>) -> Response<B>>;
-
-/// A layer applying [`resource_exhausted_if_oversize`] to every response.
-pub fn oversize_layer<B>() -> OversizeLayer<B> {
-    MapResponseLayer::new(resource_exhausted_if_oversize::<B> as fn(Response<B>) -> Response<B>)
-}
 
 /// Turns tonic's oversize OUT_OF_RANGE into RESOURCE_EXHAUSTED; any other
 /// response passes unchanged.

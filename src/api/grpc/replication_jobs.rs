@@ -27,10 +27,10 @@ impl ReplicationJobService for Api {
     ) -> Result<Response<CreateReplicationJobResponse>, Status> {
         self.unary(request, move |caller, message, request_id| async move {
             let token = client_token("CreateReplicationJob", &message, |m| &mut m.client_token)?;
-            let (source_id, spec) = convert::job_spec(&message)?;
+            let request = convert::create_replication_job(&message)?;
             let job_id = self
                 .plane
-                .create_replication_job(&caller, &source_id, spec, token.as_ref())
+                .create_replication_job(&caller, &request, token.as_ref())
                 .await?;
             Ok(CreateReplicationJobResponse {
                 request_id: request_id.to_string(),
@@ -60,11 +60,10 @@ impl ReplicationJobService for Api {
         request: Request<DescribeReplicationJobsRequest>,
     ) -> Result<Response<DescribeReplicationJobsResponse>, Status> {
         self.unary(request, move |caller, message, request_id| async move {
-            let page_size = convert::page_size(message.max_results)?;
-            let filter = convert::replication_job_filter(&message)?;
+            let request = convert::describe_replication_jobs(&message)?;
             let page = self
                 .plane
-                .describe_replication_jobs(&caller, &filter, page_size, &message.next_token)
+                .describe_replication_jobs(&caller, &request)
                 .await?;
             Ok(DescribeReplicationJobsResponse {
                 request_id: request_id.to_string(),

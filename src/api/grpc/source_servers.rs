@@ -4,7 +4,7 @@ use tonic::{Request, Response, Status};
 
 use super::{client_token, convert, Api, RequestId};
 use crate::{
-    control_plane::{LaunchOutcome, ServerView},
+    control_plane::{Failure, LaunchOutcome, ServerView},
     domain::{DomainError, SourceServerId},
     pb::v1::{
         self as pb, source_server_service_server::SourceServerService,
@@ -37,11 +37,11 @@ fn launch_job(outcome: &LaunchOutcome) -> pb::LaunchJob {
 }
 
 /// The one launch of a one-server StartTest or StartCutover.
-fn single_launch(outcomes: Vec<LaunchOutcome>) -> Result<LaunchOutcome, DomainError> {
+fn single_launch(outcomes: Vec<LaunchOutcome>) -> Result<LaunchOutcome, Failure> {
     outcomes
         .into_iter()
         .next()
-        .ok_or_else(|| DomainError::internal("a launch of one server launched none"))
+        .ok_or_else(|| Failure::internal("a launch of one server launched none"))
 }
 
 fn server_id(value: &str) -> Result<SourceServerId, DomainError> {
@@ -83,11 +83,10 @@ impl SourceServerService for Api {
         request: Request<DescribeSourceServersRequest>,
     ) -> Result<Response<DescribeSourceServersResponse>, Status> {
         self.unary(request, move |caller, message, request_id| async move {
-            let page_size = convert::page_size(message.max_results)?;
-            let filter = convert::source_server_filter(&message)?;
+            let request = convert::describe_source_servers(&message)?;
             let page = self
                 .plane
-                .describe_source_servers(&caller, &filter, page_size, &message.next_token)
+                .describe_source_servers(&caller, &request)
                 .await?;
             Ok(DescribeSourceServersResponse {
                 request_id: request_id.to_string(),
@@ -104,10 +103,10 @@ impl SourceServerService for Api {
     ) -> Result<Response<StartTestResponse>, Status> {
         self.unary(request, move |caller, message, request_id| async move {
             let token = client_token("StartTest", &message, |m| &mut m.client_token)?;
-            let id = server_id(&message.source_server_id)?;
+            let servers = convert::launch(&message.source_server_id)?;
             let outcome = single_launch(
                 self.plane
-                    .start_test(&caller, std::slice::from_ref(&id), token.as_ref())
+                    .start_test(&caller, &servers, token.as_ref())
                     .await?,
             )?;
             Ok(StartTestResponse {
@@ -127,11 +126,10 @@ impl SourceServerService for Api {
             let token = client_token("ChangeServerLifeCycleState", &message, |m| {
                 &mut m.client_token
             })?;
-            let id = server_id(&message.source_server_id)?;
-            let target = convert::decode("state", message.state)?;
+            let request = convert::change_life_cycle_state(&message)?;
             let view = self
                 .plane
-                .change_life_cycle_state(&caller, &id, target, token.as_ref())
+                .change_life_cycle_state(&caller, &request, token.as_ref())
                 .await?;
             Ok(server_response(&view, &request_id))
         })
@@ -144,10 +142,10 @@ impl SourceServerService for Api {
     ) -> Result<Response<StartCutoverResponse>, Status> {
         self.unary(request, move |caller, message, request_id| async move {
             let token = client_token("StartCutover", &message, |m| &mut m.client_token)?;
-            let id = server_id(&message.source_server_id)?;
+            let servers = convert::launch(&message.source_server_id)?;
             let outcome = single_launch(
                 self.plane
-                    .start_cutover(&caller, std::slice::from_ref(&id), token.as_ref())
+                    .start_cutover(&caller, &servers, token.as_ref())
                     .await?,
             )?;
             Ok(StartCutoverResponse {

@@ -1,7 +1,8 @@
 //! MGN's errors on the wire, in one place: `x-amzn-ErrorType` names the
 //! exception (both SDKs map it to the operation's typed error), the JSON
 //! body carries `message` and the exception's modelled members, and the
-//! HTTP status is the model's.
+//! HTTP status is the model's. Every exception name and status of this
+//! face stands here, and nowhere else.
 
 use axum::response::{IntoResponse, Response};
 
@@ -11,14 +12,15 @@ use serde_json::{json, Value};
 
 use crate::{
     api::native::signature::SignatureError,
+    control_plane::Failure,
     domain::{DomainError, FieldViolation},
 };
 
 /// Everything an MGN call can fail with.
 #[derive(Debug)]
 pub(super) enum MgnError {
-    /// What the control plane refused.
-    Domain(DomainError),
+    /// What the control plane refused or failed with.
+    UseCase(Failure),
     /// The signature was missing, malformed, unknown, stale or wrong.
     Signature(SignatureError),
     /// Not a `POST /<Operation>` this listener serves.
@@ -31,9 +33,15 @@ pub(super) enum MgnError {
     TooLarge(usize),
 }
 
+impl From<Failure> for MgnError {
+    fn from(err: Failure) -> Self {
+        MgnError::UseCase(err)
+    }
+}
+
 impl From<DomainError> for MgnError {
     fn from(err: DomainError) -> Self {
-        MgnError::Domain(err)
+        MgnError::UseCase(err.into())
     }
 }
 
@@ -72,9 +80,14 @@ fn validation(reason: &str, message: String, fields: &[FieldViolation]) -> Excep
         .with(json!({ "reason": reason, "fieldList": fields }))
 }
 
-fn domain(err: &DomainError) -> Exception {
+fn use_case(err: &Failure) -> Exception {
     let message = err.to_string();
-    match err {
+    let refusal = match err {
+        Failure::Refused(refusal) => refusal,
+        Failure::StorageFull { .. } | Failure::ShuttingDown => return internal(message, true),
+        Failure::Internal { retryable, .. } => return internal(message, *retryable),
+    };
+    match refusal {
         DomainError::Validation(fields) => validation("fieldValidationFailed", message, fields),
         DomainError::NotFound { kind, id } => {
             Exception::new(StatusCode::NOT_FOUND, "ResourceNotFoundException", message)
@@ -102,29 +115,20 @@ fn domain(err: &DomainError) -> Exception {
             "UninitializedAccountException",
             message,
         ),
-        DomainError::RevisionCompacted { .. }
-        | DomainError::ShuttingDown { .. }
-        | DomainError::StorageFull { .. }
-        | DomainError::Internal { .. } => {
-            let retryable = !matches!(
-                err,
-                DomainError::Internal {
-                    retryable: false,
-                    ..
-                }
-            );
-            if let DomainError::Internal { cause, .. } = err {
-                tracing::warn!(%cause, retryable, "MGN call failed inside the service");
-            }
-            let mut exception = Exception::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalServerException",
-                message,
-            );
-            exception.retry_after = retryable;
-            exception
-        }
+        DomainError::Inconsistent { .. } => internal(message, false),
     }
+}
+
+/// A failure inside the service: MGN has one exception for all, with
+/// `Retry-After` when a retry may help.
+fn internal(message: String, retryable: bool) -> Exception {
+    let mut exception = Exception::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "InternalServerException",
+        message,
+    );
+    exception.retry_after = retryable;
+    exception
 }
 
 fn conflict(message: String, id: &str, kind: &str, state: &str) -> Exception {
@@ -166,9 +170,23 @@ fn signature(err: &SignatureError) -> Exception {
 }
 
 impl MgnError {
+    /// The exception's name, such as `ConflictException`: the call's code.
+    pub(super) fn name(&self) -> &'static str {
+        self.exception().name
+    }
+
+    /// The use case's failure behind the error, if it is one: what the
+    /// envelope logs.
+    pub(super) fn failure(&self) -> Option<&Failure> {
+        match self {
+            MgnError::UseCase(err) => Some(err),
+            _ => None,
+        }
+    }
+
     fn exception(&self) -> Exception {
         match self {
-            MgnError::Domain(err) => domain(err),
+            MgnError::UseCase(err) => use_case(err),
             MgnError::Signature(err) => signature(err),
             MgnError::UnknownOperation(what) => validation(
                 "unknownOperation",

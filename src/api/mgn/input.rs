@@ -111,30 +111,6 @@ impl Input {
     }
 }
 
-/// A list member's values as one of the cloud's enums.
-pub(super) fn enum_values<E: Copy + 'static>(
-    name: &str,
-    values: &[&str],
-    all: &'static [E],
-    text: fn(E) -> &'static str,
-) -> Result<Vec<E>, DomainError> {
-    values
-        .iter()
-        .map(|value| {
-            all.iter()
-                .copied()
-                .find(|e| text(*e) == *value)
-                .ok_or_else(|| {
-                    let allowed: Vec<&str> = all.iter().map(|e| text(*e)).collect();
-                    DomainError::invalid_field(
-                        name,
-                        format!("{value:?} is not one of {}", allowed.join(", ")),
-                    )
-                })
-        })
-        .collect()
-}
-
 fn wrong_type(name: &str, expected: &str) -> DomainError {
     DomainError::Validation(vec![FieldViolation {
         field: name.to_owned(),

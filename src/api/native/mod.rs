@@ -18,7 +18,7 @@ use http::{request::Parts, HeaderMap, Method};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::control_plane::ControlPlane;
+use crate::{control_plane::ControlPlane, metrics::Metrics};
 pub use access_keys::Signers;
 use signature::SignedRequest;
 
@@ -28,16 +28,23 @@ pub struct NativeApi {
     pub(crate) plane: Arc<ControlPlane>,
     pub(crate) signers: Signers,
     pub(crate) max_body_bytes: usize,
+    pub(crate) metrics: Arc<Metrics>,
 }
 
 impl NativeApi {
     /// Listeners over `plane`, authenticating with `signers`, refusing
-    /// bodies over `max_body_bytes`.
-    pub fn new(plane: Arc<ControlPlane>, signers: Signers, max_body_bytes: usize) -> Arc<Self> {
+    /// bodies over `max_body_bytes`, recording calls in `metrics`.
+    pub fn new(
+        plane: Arc<ControlPlane>,
+        signers: Signers,
+        max_body_bytes: usize,
+        metrics: Arc<Metrics>,
+    ) -> Arc<Self> {
         Arc::new(NativeApi {
             plane,
             signers,
             max_body_bytes,
+            metrics,
         })
     }
 }

@@ -1,21 +1,23 @@
 //! SMC's errors on the wire, in one place: a JSON body of `RequestId`,
 //! `HostId`, `Code`, `Message` and `Recommend` with the HTTP status the
 //! code has at Alibaba's gateway. Both Python SDKs raise on the status and
-//! show `Code` as the error code.
+//! show `Code` as the error code. Every code and status of this face stands
+//! here, and nowhere else.
 
 use http::StatusCode;
 use serde_json::json;
 
 use crate::{
     api::native::signature::SignatureError,
+    control_plane::Failure,
     domain::{DomainError, ResourceKind},
 };
 
 /// Everything an SMC call can fail with.
 #[derive(Debug)]
 pub(crate) enum SmcError {
-    /// What the control plane refused.
-    Domain(DomainError),
+    /// What the control plane refused or failed with.
+    UseCase(Failure),
     /// The signature was missing, malformed, unknown, stale or wrong.
     Signature(SignatureError),
     /// No such action on this endpoint.
@@ -35,9 +37,15 @@ pub(crate) enum SmcError {
     TooLarge(usize),
 }
 
+impl From<Failure> for SmcError {
+    fn from(err: Failure) -> Self {
+        SmcError::UseCase(err)
+    }
+}
+
 impl From<DomainError> for SmcError {
     fn from(err: DomainError) -> Self {
-        SmcError::Domain(err)
+        SmcError::UseCase(err.into())
     }
 }
 
@@ -54,7 +62,7 @@ impl SmcError {
     fn parts(&self) -> (StatusCode, String, String) {
         let bad = StatusCode::BAD_REQUEST;
         match self {
-            SmcError::Domain(err) => domain(err),
+            SmcError::UseCase(err) => use_case(err),
             SmcError::Signature(err) => signature(err),
             SmcError::UnknownAction(action) => (
                 StatusCode::NOT_FOUND,
@@ -84,8 +92,8 @@ impl SmcError {
         }
     }
 
-    /// The error body, with the call's `request_id`.
-    pub(super) fn body(&self, request_id: &str, host: &str) -> (StatusCode, serde_json::Value) {
+    /// The error's answer, with the call's `request_id`.
+    pub(super) fn answer(&self, request_id: &str, host: &str) -> Answer {
         let (status, code, message) = self.parts();
         let body = json!({
             "RequestId": request_id,
@@ -94,17 +102,47 @@ impl SmcError {
             "Message": message,
             "Recommend": "See the cutover README, section \"Alibaba Cloud SMC SDKs\".",
         });
-        (status, body)
+        Answer { status, code, body }
+    }
+
+    /// The use case's failure behind the error, if it is one: what the
+    /// envelope logs.
+    pub(super) fn failure(&self) -> Option<&Failure> {
+        match self {
+            SmcError::UseCase(err) => Some(err),
+            _ => None,
+        }
     }
 }
 
-fn domain(err: &DomainError) -> (StatusCode, String, String) {
+/// An error as SMC answers it.
+pub(super) struct Answer {
+    /// The HTTP status.
+    pub(super) status: StatusCode,
+    /// SMC's error code, such as `ReplicationJob.InvalidStatus`.
+    pub(super) code: String,
+    /// The JSON body.
+    pub(super) body: serde_json::Value,
+}
+
+fn use_case(err: &Failure) -> (StatusCode, String, String) {
     let message = err.to_string();
-    if let DomainError::Internal { cause, retryable } = err {
-        tracing::warn!(%cause, retryable, "SMC call failed inside the service");
-    }
     let bad = StatusCode::BAD_REQUEST;
-    match err {
+    let internal = |status, code: &str| (status, code.to_owned(), err.to_string());
+    let refusal = match err {
+        Failure::Refused(refusal) => refusal,
+        Failure::Internal {
+            retryable: true, ..
+        }
+        | Failure::StorageFull { .. }
+        | Failure::ShuttingDown => {
+            return internal(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
+        }
+        Failure::Internal {
+            retryable: false, ..
+        } => return internal(StatusCode::INTERNAL_SERVER_ERROR, "InternalError"),
+    };
+    match refusal {
         DomainError::Validation(fields) => {
             let why: Vec<String> = fields
                 .iter()
@@ -128,24 +166,9 @@ fn domain(err: &DomainError) -> (StatusCode, String, String) {
         | DomainError::JobInvalidStatus { .. }
         | DomainError::JobInvalidBusinessStatus { .. }
         | DomainError::SourceServerStateInvalid { .. }
-        | DomainError::UninitializedAccount { .. } => (bad, err.code().into(), message),
-        DomainError::Internal {
-            retryable: true, ..
-        }
-        | DomainError::RevisionCompacted { .. }
-        | DomainError::ShuttingDown { .. }
-        | DomainError::StorageFull { .. } => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ServiceUnavailable".into(),
-            message,
-        ),
-        DomainError::Internal { cause, .. } => {
-            tracing::warn!(%cause, "SMC call failed inside the service");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "InternalError".into(),
-                message,
-            )
+        | DomainError::UninitializedAccount { .. } => (bad, refusal.code().into(), message),
+        DomainError::Inconsistent { .. } => {
+            internal(StatusCode::INTERNAL_SERVER_ERROR, "InternalError")
         }
     }
 }

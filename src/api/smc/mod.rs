@@ -8,6 +8,7 @@
 pub(crate) mod error;
 mod output;
 mod params;
+mod requests;
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use axum::response::Response;
 use axum::{body::Body, extract::State, Router};
 use http::StatusCode;
 use serde_json::{json, Value};
+use tracing::Instrument;
 
 use self::{error::SmcError, params::Params};
 use crate::api::native::{
@@ -23,13 +25,13 @@ use crate::api::native::{
     NativeApi, RawRequest,
 };
 use crate::{
-    api::request_id::RequestId,
-    control_plane::{ClientToken, JobCutOver, Tenant},
-    domain::{
-        replication_job::JobSpec, BusinessStatus, JobSchedule, ReplicationJobId,
-        ReplicationJobStatus, SourceServerId,
+    api::{
+        envelope::{self, Call, UNKNOWN_OPERATION},
+        request_id::RequestId,
     },
-    store::ReplicationJobFilter,
+    control_plane::{ClientToken, JobCutOver, Tenant},
+    domain::ReplicationJobId,
+    metrics::{Wire, OK},
 };
 
 /// The API version this listener speaks.
@@ -41,39 +43,59 @@ pub fn router(api: Arc<NativeApi>) -> Router {
     Router::new().fallback(request).with_state(api)
 }
 
+/// Answers one SMC request through the envelope, its `RequestId` in the
+/// body: SMC's SDKs show it, and the logs name it.
 async fn request(State(api): State<Arc<NativeApi>>, request: http::Request<Body>) -> Response {
-    match read(request, api.max_body_bytes).await {
-        Some(request) => handle(&api, request).await,
-        None => too_large(api.max_body_bytes),
+    let mut call = Call::open(
+        Wire::Smc,
+        envelope::Operation::Named(UNKNOWN_OPERATION),
+        RequestId::generate().in_uuid_form(),
+    );
+    let span = call.span().clone();
+    let (outcome, host) = async {
+        let Some(request) = read(request, api.max_body_bytes).await else {
+            return (Err(SmcError::TooLarge(api.max_body_bytes)), None);
+        };
+        let params = parameters(&request);
+        // Named before the signature is checked, so refusals count by action.
+        let action = action_name(&params, &request).and_then(Action::parse);
+        if let Some(action) = action {
+            call.set_operation(envelope::Operation::Named(action.name()));
+        }
+        let host = request
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(str::to_owned);
+        (self::call(&api, &request, params).await, host)
     }
-}
-
-/// Answers one SMC request.
-async fn handle(api: &NativeApi, request: RawRequest) -> Response {
-    let request_id = output::request_id(RequestId::generate().as_str());
-    let outcome = call(api, &request).await;
+    .instrument(span)
+    .await;
+    let request_id = call.request_id().as_str().to_owned();
     let (status, body) = match outcome {
         Ok(mut body) => {
+            call.finish(&api.metrics, OK, None);
             body["RequestId"] = Value::from(request_id);
             (StatusCode::OK, body)
         }
         Err(err) => {
-            let host = request
-                .headers
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("smc");
-            err.body(&request_id, host)
+            let answer = err.answer(&request_id, host.as_deref().unwrap_or("smc"));
+            call.finish(&api.metrics, &answer.code, err.failure());
+            (answer.status, answer.body)
         }
     };
     json_response(status, &body)
 }
 
-/// The answer to a body over the listener's limit.
-fn too_large(limit: usize) -> Response {
-    let request_id = output::request_id(RequestId::generate().as_str());
-    let (status, body) = SmcError::TooLarge(limit).body(&request_id, "smc");
-    json_response(status, &body)
+/// The action `params` or the ACS3 header name, if any.
+fn action_name<'a>(params: &'a Params, request: &'a RawRequest) -> Option<&'a str> {
+    params.get("Action").or_else(|| {
+        request
+            .headers
+            .get("x-acs-action")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty())
+    })
 }
 
 /// The query's parameters, then a form body's.
@@ -92,8 +114,7 @@ fn parameters(request: &RawRequest) -> Params {
     Params::new(pairs)
 }
 
-async fn call(api: &NativeApi, request: &RawRequest) -> Result<Value, SmcError> {
-    let params = parameters(request);
+async fn call(api: &NativeApi, request: &RawRequest, params: Params) -> Result<Value, SmcError> {
     let signed = request.signed();
     let now = api.plane.now();
     let caller = match acs3::is_signed(&signed) {
@@ -113,33 +134,33 @@ async fn call(api: &NativeApi, request: &RawRequest) -> Result<Value, SmcError> 
         .ok_or_else(|| SmcError::UnknownAction(String::new()))?;
     let action = Action::parse(action).ok_or_else(|| SmcError::UnknownAction(action.to_owned()))?;
     let tenant = api.plane.tenant(caller).await?;
-    let call = Call {
+    let operations = Operations {
         api,
         tenant,
         params,
     };
     match action {
-        Action::CreateReplicationJob => call.create().await,
-        Action::DescribeReplicationJobs => call.describe(),
+        Action::CreateReplicationJob => operations.create().await,
+        Action::DescribeReplicationJobs => operations.describe(),
         Action::StartReplicationJob => {
-            let id = call.job_id()?;
+            let id = operations.job_id()?;
             api.plane
-                .start_replication_job(&call.tenant, &id, None)
+                .start_replication_job(&operations.tenant, &id, None)
                 .await?;
             Ok(json!({}))
         }
         Action::StopReplicationJob => {
-            let id = call.job_id()?;
+            let id = operations.job_id()?;
             api.plane
-                .stop_replication_job(&call.tenant, &id, None)
+                .stop_replication_job(&operations.tenant, &id, None)
                 .await?;
             Ok(json!({}))
         }
         Action::CutOverReplicationJob => {
-            let id = call.job_id()?;
-            let sync_data = call.params.bool("SyncData")?.unwrap_or(false);
+            let id = operations.job_id()?;
+            let sync_data = operations.params.bool("SyncData")?.unwrap_or(false);
             api.plane
-                .cut_over_replication_job(&call.tenant, &id, JobCutOver { sync_data }, None)
+                .cut_over_replication_job(&operations.tenant, &id, JobCutOver { sync_data }, None)
                 .await?;
             Ok(json!({}))
         }
@@ -157,6 +178,17 @@ enum Action {
 }
 
 impl Action {
+    /// The action's name in SMC's API.
+    fn name(self) -> &'static str {
+        match self {
+            Action::CreateReplicationJob => "CreateReplicationJob",
+            Action::DescribeReplicationJobs => "DescribeReplicationJobs",
+            Action::StartReplicationJob => "StartReplicationJob",
+            Action::StopReplicationJob => "StopReplicationJob",
+            Action::CutOverReplicationJob => "CutOverReplicationJob",
+        }
+    }
+
     fn parse(name: &str) -> Option<Action> {
         Some(match name {
             "CreateReplicationJob" => Action::CreateReplicationJob,
@@ -170,13 +202,13 @@ impl Action {
 }
 
 /// One call of an initialised account.
-struct Call<'a> {
+struct Operations<'a> {
     api: &'a NativeApi,
     tenant: Tenant,
     params: Params,
 }
 
-impl Call<'_> {
+impl Operations<'_> {
     fn job_id(&self) -> Result<ReplicationJobId, SmcError> {
         Ok(ReplicationJobId::parse(
             "JobId",
@@ -184,138 +216,40 @@ impl Call<'_> {
         )?)
     }
 
-    /// CreateReplicationJob. The target fields (TargetType, InstanceId,
-    /// SystemDiskSize, DataDisk.N, VpcId, ...) describe the image SMC
-    /// would build; the simulated data plane builds none, so they are
-    /// taken and not kept **(decision)**. Tags would be silently lost, so
-    /// they are refused.
+    /// CreateReplicationJob, idempotent under `ClientToken`.
     async fn create(&self) -> Result<Value, SmcError> {
-        let params = &self.params;
-        params.required("RegionId")?;
-        let source_id = SourceServerId::parse("SourceId", params.required("SourceId")?)?;
-        if params.mentions("Tag") {
-            return Err(SmcError::invalid(
-                "Tag",
-                "replication job tags are not kept by this endpoint",
-            ));
-        }
-        let schedule = match params.bool("RunOnce")?.unwrap_or(true) {
-            true => JobSchedule::RunOnce,
-            false => JobSchedule::Incremental {
-                frequency_hours: required_count(
-                    params.integer("Frequency", 1..=168)?,
-                    "Frequency",
-                )?,
-                max_images: required_count(
-                    params.integer("MaxNumberOfImageToKeep", 1..=10)?,
-                    "MaxNumberOfImageToKeep",
-                )?,
-            },
-        };
-        let spec = JobSpec {
-            name: params.get("Name").unwrap_or_default().to_owned(),
-            description: params.get("Description").unwrap_or_default().to_owned(),
-            schedule,
-        };
+        let request = requests::create_replication_job(&self.params)?;
         let token = ClientToken::new(
-            params.get("ClientToken").unwrap_or_default(),
-            params.fingerprint("CreateReplicationJob"),
+            self.params.get("ClientToken").unwrap_or_default(),
+            self.params.fingerprint("CreateReplicationJob"),
         )?;
         let job_id = self
             .api
             .plane
-            .create_replication_job(&self.tenant, &source_id, spec, token.as_ref())
+            .create_replication_job(&self.tenant, &request, token.as_ref())
             .await?;
         Ok(json!({ "JobId": job_id.as_str() }))
     }
 
-    /// DescribeReplicationJobs. Jobs keep no target instance and no tags,
-    /// so an `InstanceId.N` or `Tag.N` filter matches none; `JobType` and
-    /// `RegionId` filter nothing (one region, image jobs only).
+    /// DescribeReplicationJobs: one numbered page, with the total.
     fn describe(&self) -> Result<Value, SmcError> {
-        let params = &self.params;
-        let number = params
-            .integer("PageNumber", 1..=i64::from(u32::MAX))?
-            .unwrap_or(1);
-        let size = params.integer("PageSize", 1..=50)?.unwrap_or(10);
-        let filter = ReplicationJobFilter {
-            ids: parse_all(&params.list("JobId")?, "JobId", ReplicationJobId::parse)?,
-            source_ids: parse_all(&params.list("SourceId")?, "SourceId", SourceServerId::parse)?,
-            statuses: cloud_values(
-                params.get("Status"),
-                "Status",
-                ReplicationJobStatus::ALL,
-                ReplicationJobStatus::as_str,
-            )?,
-            business_statuses: cloud_values(
-                params.get("BusinessStatus"),
-                "BusinessStatus",
-                BusinessStatus::ALL,
-                BusinessStatus::as_str,
-            )?,
-        };
-        let matches_none = params.mentions("InstanceId") || params.mentions("Tag");
-        let page = self.api.plane.replication_jobs_by_number(
-            &self.tenant,
-            &filter,
-            params.get("Name"),
-            usize::try_from(number).unwrap_or(usize::MAX),
-            usize::try_from(size).unwrap_or(10),
-        );
-        let region = params.get("RegionId").unwrap_or_default();
-        let jobs: Vec<Value> = match matches_none {
-            true => Vec::new(),
-            false => page
-                .items
-                .iter()
-                .map(|job| output::replication_job(job, region))
-                .collect(),
-        };
+        let request = requests::describe_replication_jobs(&self.params)?;
+        let found = self
+            .api
+            .plane
+            .replication_jobs_by_number(&self.tenant, &request);
+        let region = self.params.get("RegionId").unwrap_or_default();
+        let jobs: Vec<Value> = found
+            .items
+            .iter()
+            .map(|job| output::replication_job(job, region))
+            .collect();
+        let page = request.page();
         Ok(json!({
-            "TotalCount": if matches_none { 0 } else { page.total },
-            "PageNumber": number,
-            "PageSize": size,
+            "TotalCount": found.total,
+            "PageNumber": page.number(),
+            "PageSize": page.size(),
             "ReplicationJobs": { "ReplicationJob": jobs },
         }))
     }
-}
-
-/// A count an incremental job requires (`Frequency`, `MaxNumberOfImageToKeep`).
-fn required_count(value: Option<i64>, name: &str) -> Result<u32, SmcError> {
-    value
-        .and_then(|n| u32::try_from(n).ok())
-        .ok_or_else(|| SmcError::Missing(name.to_owned()))
-}
-
-fn parse_all<T>(
-    values: &[&str],
-    name: &str,
-    parse: fn(&str, &str) -> Result<T, crate::domain::DomainError>,
-) -> Result<Vec<T>, SmcError> {
-    if values.len() > 200 {
-        return Err(SmcError::invalid(name, "lists at most 200 ids"));
-    }
-    Ok(values
-        .iter()
-        .map(|v| parse(name, v))
-        .collect::<Result<_, _>>()?)
-}
-
-fn cloud_values<E: Copy + 'static>(
-    value: Option<&str>,
-    name: &str,
-    all: &'static [E],
-    text: fn(E) -> &'static str,
-) -> Result<Vec<E>, SmcError> {
-    let Some(value) = value else {
-        return Ok(Vec::new());
-    };
-    all.iter()
-        .copied()
-        .find(|e| text(*e) == value)
-        .map(|e| vec![e])
-        .ok_or_else(|| {
-            let names: Vec<&str> = all.iter().map(|e| text(*e)).collect();
-            SmcError::invalid(name, &format!("must be one of {}", names.join(", ")))
-        })
 }

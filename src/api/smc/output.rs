@@ -6,21 +6,6 @@ use serde_json::{json, Map, Value};
 use crate::api::native::wire_time::instant;
 use crate::domain::{JobSchedule, ReplicationJob};
 
-/// An Alibaba-style request id: 32 uppercase hex digits as a UUID.
-pub(super) fn request_id(raw: &str) -> String {
-    let hex = raw.to_ascii_uppercase();
-    match (
-        hex.get(0..8),
-        hex.get(8..12),
-        hex.get(12..16),
-        hex.get(16..20),
-        hex.get(20..32),
-    ) {
-        (Some(a), Some(b), Some(c), Some(d), Some(e)) => format!("{a}-{b}-{c}-{d}-{e}"),
-        _ => hex,
-    }
-}
-
 /// One `ReplicationJob` of DescribeReplicationJobs. The job keeps no
 /// region: `region_id` is the one the caller asked in **(decision)**.
 pub(super) fn replication_job(job: &ReplicationJob, region_id: &str) -> Value {
@@ -80,18 +65,4 @@ pub(super) fn replication_job(job: &ReplicationJob, region_id: &str) -> Value {
     put("ReplicationJobRuns", json!({ "ReplicationJobRun": runs }));
     put("Tags", json!({ "Tag": [] }));
     Value::Object(members)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn request_ids_look_like_alibabas() {
-        assert_eq!(
-            request_id("0123456789abcdef0123456789abcdef"),
-            "01234567-89AB-CDEF-0123-456789ABCDEF"
-        );
-        assert_eq!(request_id("short"), "SHORT");
-    }
 }

@@ -13,32 +13,36 @@ use super::schedule_once;
 
 use crate::{
     control_plane::{
-        harness::{Harness, ONE_MS, START},
+        harness::{create_job, Harness, ONE_MS, START},
+        requests::{CreateReplicationJob, JobSpecInput, ScheduleInput},
         Listener,
     },
     domain::{
         agent_command::{Acknowledgement, CommandKind, CommandOutcome},
-        replication_job::JobSpec,
-        DataReplicationState, FollowUpTaskKind, JobSchedule, Millis, ReplicationJobStatus, RunType,
-        SourceServer, SourceState,
+        DataReplicationState, FollowUpTaskKind, Millis, ReplicationJobStatus, RunType,
+        SourceServer, SourceServerId, SourceState,
     },
 };
 
 /// Moves the clock `span` on and runs one scheduler pass.
 async fn advance(h: &Harness, span: Millis) {
     h.clock.advance(span);
-    schedule_once(&h.plane).await;
+    schedule_once(&h.plane, None).await;
 }
 
-fn hourly() -> JobSpec {
-    JobSpec {
-        name: "hourly".into(),
-        description: String::new(),
-        schedule: JobSchedule::Incremental {
-            frequency_hours: 1,
-            max_images: 2,
+/// An hourly job on `source`, keeping two images.
+fn hourly(source: &SourceServerId) -> CreateReplicationJob {
+    create_job(
+        source,
+        JobSpecInput {
+            name: "hourly",
+            description: "",
+            schedule: ScheduleInput::Incremental {
+                frequency_hours: 1,
+                images_to_keep: 2,
+            },
         },
-    }
+    )
 }
 
 fn overdue_kinds(server: &SourceServer) -> Vec<FollowUpTaskKind> {
@@ -69,9 +73,8 @@ async fn a_source_is_available_while_its_agent_reported_within_the_heartbeat_win
 
     h.clock.advance(ONE_MS);
     assert_eq!(state().await, SourceState::Unavailable);
-    let refused = h
-        .plane
-        .create_replication_job(&h.tenant, &id, hourly(), None);
+    let job = hourly(&id);
+    let refused = h.plane.create_replication_job(&h.tenant, &job, None);
     assert!(
         refused.await.is_err(),
         "no job is created for an unreachable source"
@@ -83,9 +86,7 @@ async fn a_source_is_available_while_its_agent_reported_within_the_heartbeat_win
         SourceState::Available,
         "a report is a heartbeat"
     );
-    let created = h
-        .plane
-        .create_replication_job(&h.tenant, &id, hourly(), None);
+    let created = h.plane.create_replication_job(&h.tenant, &job, None);
     created.await.expect("CreateReplicationJob");
 }
 
@@ -161,7 +162,7 @@ async fn an_incremental_job_runs_again_once_its_frequency_has_passed() {
     let source = h.replicating_server().await;
     let (plane, tenant) = (&h.plane, &h.tenant);
     let job = plane
-        .create_replication_job(tenant, &source, hourly(), None)
+        .create_replication_job(tenant, &hourly(&source), None)
         .await
         .expect("CreateReplicationJob");
     plane

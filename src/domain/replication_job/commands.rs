@@ -1,5 +1,7 @@
 //! Commands on a replication job.
 
+use std::ops::RangeInclusive;
+
 use crate::domain::{
     AccountId, BusinessStatus, CurrentRun, CutOver, DomainError, JobRun, JobSchedule, Millis,
     ReplicationJob, ReplicationJobId, ReplicationJobStatus, RunPurpose, RunType, SourceServerId,
@@ -36,25 +38,35 @@ pub enum RunStep {
     Released,
 }
 
-const MAX_NAME: usize = 128;
 /// Image id of a cutover's final sync run.
 const FINAL_IMAGE: &str = "FINAL";
-const MAX_DESCRIPTION: usize = 256;
 
 impl JobSpec {
+    /// The longest name, in characters (SMC's).
+    pub const MAX_NAME_CHARS: usize = 128;
+    /// The longest description, in characters (SMC's).
+    pub const MAX_DESCRIPTION_CHARS: usize = 256;
+    /// An incremental job's hours between runs (SMC's).
+    pub const FREQUENCY_HOURS: RangeInclusive<u32> = 1..=168;
+    /// How many images an incremental job keeps (SMC's).
+    pub const IMAGES_TO_KEEP: RangeInclusive<u32> = 1..=10;
+
     /// Validates SMC's limits: frequency 1-168 hours and 1-10 images for
-    /// incremental jobs; name and description lengths.
+    /// incremental jobs; name and description lengths. Requests are held
+    /// to them, under each wire's field names, before they reach the
+    /// domain; this keeps a job that breaks them from being created by any
+    /// other path.
     pub fn validate(&self) -> Result<(), DomainError> {
-        if self.name.chars().count() > MAX_NAME {
+        if self.name.chars().count() > Self::MAX_NAME_CHARS {
             return Err(DomainError::invalid_field(
                 "name",
-                format!("at most {MAX_NAME} characters"),
+                format!("at most {} characters", Self::MAX_NAME_CHARS),
             ));
         }
-        if self.description.chars().count() > MAX_DESCRIPTION {
+        if self.description.chars().count() > Self::MAX_DESCRIPTION_CHARS {
             return Err(DomainError::invalid_field(
                 "description",
-                format!("at most {MAX_DESCRIPTION} characters"),
+                format!("at most {} characters", Self::MAX_DESCRIPTION_CHARS),
             ));
         }
         if let JobSchedule::Incremental {
@@ -62,16 +74,24 @@ impl JobSpec {
             max_images,
         } = self.schedule
         {
-            if !(1..=168).contains(&frequency_hours) {
+            if !Self::FREQUENCY_HOURS.contains(&frequency_hours) {
                 return Err(DomainError::invalid_field(
                     "frequency",
-                    format!("must be 1-168 hours when run_once is false, got {frequency_hours}"),
+                    format!(
+                        "must be {}-{} hours when run_once is false, got {frequency_hours}",
+                        Self::FREQUENCY_HOURS.start(),
+                        Self::FREQUENCY_HOURS.end()
+                    ),
                 ));
             }
-            if !(1..=10).contains(&max_images) {
+            if !Self::IMAGES_TO_KEEP.contains(&max_images) {
                 return Err(DomainError::invalid_field(
                     "max_number_of_image_to_keep",
-                    format!("must be 1-10 when run_once is false, got {max_images}"),
+                    format!(
+                        "must be {}-{} when run_once is false, got {max_images}",
+                        Self::IMAGES_TO_KEEP.start(),
+                        Self::IMAGES_TO_KEEP.end()
+                    ),
                 ));
             }
         }

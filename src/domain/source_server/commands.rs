@@ -249,10 +249,9 @@ impl SourceServer {
         self.require_state(&[LifeCycleState::CuttingOver], "FinalizeCutover")?;
         let mut next = self.clone();
         let Some(cutover) = next.life_cycle.last_cutover.as_mut() else {
-            return Err(DomainError::internal(format!(
-                "{} is CUTTING_OVER without a cutover launch",
-                self.id
-            )));
+            return Err(DomainError::Inconsistent {
+                detail: format!("{} is CUTTING_OVER without a cutover launch", self.id),
+            });
         };
         cutover.finalized = Some(now);
         next.life_cycle.state = LifeCycleState::Cutover;

@@ -27,9 +27,39 @@ macro_rules! cloud_enum {
                 }
             }
         }
+
+        impl $crate::domain::CloudEnum for $name {
+            fn values() -> &'static [Self] {
+                $name::ALL
+            }
+
+            fn cloud_name(self) -> &'static str {
+                self.as_str()
+            }
+        }
     };
 }
 pub(crate) use cloud_enum;
+
+/// An enum whose values the clouds name in text (`READY_FOR_TEST`,
+/// `InError`): every enum [`cloud_enum!`] declares. Lets one parser read
+/// any of them by name, so the wires that send text cannot each keep a
+/// list of names that drifts from the enum.
+pub trait CloudEnum: Copy + Eq + 'static {
+    /// Every value, in declaration order.
+    fn values() -> &'static [Self];
+
+    /// The cloud's name of this value.
+    fn cloud_name(self) -> &'static str;
+
+    /// The value the cloud names `name` (exactly, case included).
+    fn from_cloud_name(name: &str) -> Option<Self> {
+        Self::values()
+            .iter()
+            .copied()
+            .find(|value| value.cloud_name() == name)
+    }
+}
 
 cloud_enum!(
     /// MGN's lifecycle states.

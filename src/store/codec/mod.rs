@@ -1,6 +1,6 @@
-//! The storage encoding of resources and events: the protobuf messages of
-//! `proto/cutover/storage/v1/storage.proto`, which mirror the domain types
-//! field for field.
+//! The storage encoding of resources, events and client token outcomes:
+//! the protobuf messages of `proto/cutover/storage/v1/storage.proto`, which
+//! mirror the domain types field for field.
 //!
 //! Decoding takes the generated message by value and moves its strings,
 //! maps and vectors into the domain value, because start-up decodes every
@@ -16,6 +16,7 @@
 mod enums;
 mod event;
 mod job;
+mod outcome;
 mod server;
 #[cfg(test)]
 mod tests;
@@ -26,7 +27,7 @@ use prost::Message;
 
 use crate::domain::{AccountId, DomainError, LifecycleEvent, ReplicationJob, SourceServer};
 use crate::pb::storage::v1 as pb;
-use crate::store::StoreError;
+use crate::store::{Outcome, StoreError};
 
 /// The storage format these functions read and write (1 = this first protobuf format).
 pub(crate) const FORMAT_VERSION: u32 = 1;
@@ -62,6 +63,17 @@ pub fn encode_event(event: &LifecycleEvent, out: &mut Vec<u8>) {
 pub fn decode_event(bytes: &[u8]) -> Result<LifecycleEvent, StoreError> {
     let message = pb::StoredEvent::decode(bytes).map_err(|err| unreadable(&err))?;
     event::from_message(message).map_err(|err| about("event", err))
+}
+
+/// Appends the encoding of a client token's `outcome` to `out`.
+pub fn encode_outcome(outcome: &Outcome, out: &mut Vec<u8>) {
+    append(&outcome::to_message(outcome), out);
+}
+
+/// The client token outcome encoded in `bytes`.
+pub fn decode_outcome(bytes: &[u8]) -> Result<Outcome, StoreError> {
+    let message = pb::StoredOutcome::decode(bytes).map_err(|err| unreadable(&err))?;
+    outcome::from_message(message).map_err(|err| about("client token outcome", err))
 }
 
 fn append(message: &impl Message, out: &mut Vec<u8>) {

@@ -16,8 +16,8 @@ use crate::domain::{
 };
 use crate::store::fixtures::*;
 use crate::store::{
-    Entry, IdempotencyRecord, PostgresOptions, PostgresStore, ReplicationJobFilter, ServerEntry,
-    SourceServerFilter, SqliteStore, Store, StoreError, Versioned, WriteBatch,
+    Entry, IdempotencyRecord, Outcome, PostgresOptions, PostgresStore, ReplicationJobFilter,
+    ServerEntry, SourceServerFilter, SqliteStore, Store, StoreError, Versioned, WriteBatch,
 };
 
 /// Runs each named conformance test on both backends.

@@ -271,7 +271,7 @@ async fn idempotency_record_round_trip_and_reused_token_conflicts(store: Arc<dyn
         created: Timestamp(1),
         token: "token-1".to_owned(),
         fingerprint: "abc".to_owned(),
-        outcome: "{\"ok\":true}".to_owned(),
+        outcome: Outcome::SourceServer(Box::new(server(&a, 1))),
     };
     assert_eq!(store.idempotency_record(&a, "token-1").await.unwrap(), None);
     store
@@ -343,7 +343,7 @@ async fn client_tokens_are_forgotten_after_their_retention(store: Arc<dyn Store>
                     created: Timestamp(created),
                     token: format!("token-{n}"),
                     fingerprint: "f".to_owned(),
-                    outcome: "o".to_owned(),
+                    outcome: Outcome::Done,
                 }),
                 agent_instance: None,
                 fence: None,
@@ -374,7 +374,7 @@ async fn client_tokens_are_forgotten_after_their_retention(store: Arc<dyn Store>
                 created: Timestamp(400),
                 token: "token-1".to_owned(),
                 fingerprint: "f".to_owned(),
-                outcome: "again".to_owned(),
+                outcome: Outcome::Done,
             }),
             agent_instance: None,
             fence: None,

@@ -116,13 +116,22 @@ pub(super) struct JobRow {
     pub body: Vec<u8>,
 }
 
+/// A client token row, its outcome encoded.
+pub(super) struct TokenRow {
+    /// (account, token).
+    pub key: Key,
+    pub fingerprint: String,
+    pub outcome: Vec<u8>,
+    pub created: i64,
+}
+
 /// Everything the accepted batches write, numbered.
 #[derive(Default)]
 pub(super) struct Rows {
     pub servers: Vec<ServerRow>,
     pub jobs: Vec<JobRow>,
     pub events: Vec<(i64, i64, Vec<u8>)>,
-    pub tokens: Vec<crate::store::IdempotencyRecord>,
+    pub tokens: Vec<TokenRow>,
     pub instances: Vec<crate::store::AgentInstance>,
     /// The events, as the log reader applies them: this replica's own
     /// commits need no read back.
@@ -256,7 +265,16 @@ impl<'a> Plan<'a> {
                     .push((signed, event.event.time.0, buffer.clone()));
                 rows.committed.push(event);
             }
-            rows.tokens.extend(batch.idempotency.clone());
+            if let Some(record) = &batch.idempotency {
+                let mut outcome = Vec::new();
+                codec::encode_outcome(&record.outcome, &mut outcome);
+                rows.tokens.push(TokenRow {
+                    key: key(record.account_id.as_str(), &record.token),
+                    fingerprint: record.fingerprint.clone(),
+                    outcome,
+                    created: record.created.0,
+                });
+            }
             rows.instances.extend(batch.agent_instance.clone());
             results.push(Ok(revision));
         }

@@ -25,19 +25,20 @@ mod schema;
 mod statements;
 #[cfg(test)]
 mod tests;
+mod upgrade;
 
 use std::{str::FromStr, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio::{
-    sync::{mpsc, oneshot},
-    task::JoinHandle,
-};
+use tokio::{sync::oneshot, task::JoinHandle};
 use tokio_postgres::NoTls;
 
 use crate::domain::{AccountId, LifecycleEvent, SourceServerId, Timestamp};
-use crate::store::{Fence, IdempotencyRecord, LeaseName, ReadModel, Store, StoreError, WriteBatch};
+use crate::store::{
+    not_applied, Fence, IdempotencyRecord, LeaseName, ReadModel, Store, StoreError, WriteBatch,
+    APPLY_WAIT,
+};
 use committer::Committer;
 
 /// Connections of a replica's pool: the committer, the log reader, and
@@ -75,8 +76,6 @@ struct Inner {
     pool: Pool,
     model: Arc<ReadModel>,
     committer: Committer,
-    /// Callers waiting for the read model to reach a revision.
-    answers: mpsc::UnboundedSender<Answer>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -150,8 +149,7 @@ impl PostgresStore {
             Arc::clone(&model),
             options.poll_interval,
         );
-        let (committer, committer_tasks) =
-            Committer::start(pool.clone(), committed, answers.clone(), wake);
+        let (committer, committer_tasks) = Committer::start(pool.clone(), committed, answers, wake);
         let mut tasks = reader.start();
         tasks.extend(committer_tasks);
         Ok(PostgresStore {
@@ -159,7 +157,6 @@ impl PostgresStore {
                 pool,
                 model,
                 committer,
-                answers,
                 tasks,
             }),
         })
@@ -178,21 +175,10 @@ impl PostgresStore {
         value: Option<T>,
         revision: u64,
     ) -> Result<Option<T>, StoreError> {
-        if value.is_none() || self.inner.model.revision() >= revision {
+        if value.is_none() || self.inner.model.until_applied(revision, APPLY_WAIT).await {
             return Ok(value);
         }
-        let (reply, answer) = oneshot::channel();
-        let stopped = || StoreError::Unavailable("the store's log reader has stopped".to_owned());
-        self.inner
-            .answers
-            .send(Answer {
-                through: revision,
-                result: Ok(revision),
-                reply,
-            })
-            .map_err(|_| stopped())?;
-        answer.await.map_err(|_| stopped())??;
-        Ok(value)
+        Err(not_applied(revision))
     }
 }
 

@@ -168,14 +168,25 @@ pub(super) async fn idempotency_record(
         .query_one(&statement, &[&account.as_str(), &token])
         .await
         .map_err(map_err)?;
-    let fingerprint: Option<String> = row.get(0);
-    let record = fingerprint.map(|fingerprint| IdempotencyRecord {
-        account_id: account.clone(),
-        token: token.to_owned(),
-        fingerprint,
-        outcome: row.get(1),
-        created: Timestamp(row.get(2)),
-    });
+    // A column of another type than this build wrote is corruption, not
+    // a reason to panic.
+    let unreadable = |err: tokio_postgres::Error| {
+        StoreError::Corrupt(format!("client token {token:?}: unreadable row: {err}"))
+    };
+    let fingerprint: Option<String> = row.try_get(0).map_err(unreadable)?;
+    let record = match fingerprint {
+        Some(fingerprint) => {
+            let outcome: Vec<u8> = row.try_get(1).map_err(unreadable)?;
+            Some(IdempotencyRecord {
+                account_id: account.clone(),
+                token: token.to_owned(),
+                fingerprint,
+                outcome: codec::decode_outcome(&outcome)?,
+                created: Timestamp(row.try_get(2).map_err(unreadable)?),
+            })
+        }
+        None => None,
+    };
     Ok((record, to_u64(row.get(3), "head revision")?))
 }
 

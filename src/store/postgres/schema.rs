@@ -5,24 +5,31 @@
 //! starting together take a session advisory lock around the whole run,
 //! so each migration is applied by exactly one of them.
 
-use tokio_postgres::Client;
+use futures_util::future::BoxFuture;
+use tokio_postgres::{Client, Transaction};
 
-use super::map_err;
+use super::{map_err, upgrade};
 use crate::store::{codec, StoreError};
 
 /// The advisory lock key migrations hold ("cutover" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0063_7574_6f76_6572;
 
+/// A rewrite of stored data that a schema change needs.
+type Conversion = for<'t> fn(&'t Transaction<'_>) -> BoxFuture<'t, Result<(), StoreError>>;
+
 struct Migration {
     version: i32,
     name: &'static str,
     sql: &'static str,
+    /// Rewrites the data after `sql`, in the same transaction.
+    convert: Option<Conversion>,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial schema",
-    sql: r"
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial schema",
+        sql: r"
 CREATE TABLE accounts (
     account_id     TEXT   NOT NULL PRIMARY KEY,
     initialized_at BIGINT NOT NULL
@@ -119,7 +126,20 @@ CREATE TABLE storage_format (
 );
 INSERT INTO storage_format (id, version) VALUES (1, 1);
 ",
-}];
+        convert: None,
+    },
+    Migration {
+        version: 2,
+        name: "client token outcomes in the storage format",
+        sql: r"
+-- Outcomes as cutover.storage.v1 StoredOutcome (see store::codec) instead
+-- of JSON; the conversion fills the new column and drops the JSON one.
+ALTER TABLE client_tokens RENAME COLUMN outcome TO outcome_json;
+ALTER TABLE client_tokens ADD COLUMN outcome BYTEA;
+",
+        convert: Some(upgrade::outcomes_from_json),
+    },
+];
 
 /// Applies the migrations the database has not seen yet; refuses a
 /// database written by a newer build or in a newer storage format.
@@ -128,7 +148,7 @@ pub(super) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .await
         .map_err(map_err)?;
-    let outcome = apply(client).await;
+    let outcome = apply(client, i32::MAX).await;
     // The lock is the session's: closing the connection also frees it.
     let _ = client
         .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
@@ -136,7 +156,15 @@ pub(super) async fn migrate(client: &mut Client) -> Result<(), StoreError> {
     outcome
 }
 
-async fn apply(client: &mut Client) -> Result<(), StoreError> {
+/// Leaves the schema of a release that knew migrations up to `version`, as
+/// that release would: what the upgrade tests start from.
+#[cfg(test)]
+pub(super) async fn migrate_through(client: &mut Client, version: i32) -> Result<(), StoreError> {
+    apply(client, version).await
+}
+
+/// Applies the migrations the database has not seen yet, up to `through`.
+async fn apply(client: &mut Client, through: i32) -> Result<(), StoreError> {
     client
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -162,7 +190,10 @@ async fn apply(client: &mut Client) -> Result<(), StoreError> {
              it was written by a newer release and is left untouched"
         )));
     }
-    for migration in MIGRATIONS.iter().filter(|m| m.version > newest) {
+    for migration in MIGRATIONS
+        .iter()
+        .filter(|m| m.version > newest && m.version <= through)
+    {
         let tx = client.transaction().await.map_err(map_err)?;
         tx.batch_execute(migration.sql).await.map_err(|err| {
             StoreError::Unavailable(format!(
@@ -170,6 +201,9 @@ async fn apply(client: &mut Client) -> Result<(), StoreError> {
                 migration.version, migration.name
             ))
         })?;
+        if let Some(convert) = migration.convert {
+            convert(&tx).await?;
+        }
         tx.execute(
             "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
             &[&migration.version, &migration.name],

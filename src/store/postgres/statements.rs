@@ -217,18 +217,18 @@ pub(super) async fn write_rows(
     if !rows.tokens.is_empty() {
         statements.push((
             "INSERT INTO client_tokens (account_id, token, fingerprint, outcome, created_at)
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[])",
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], $5::int8[])",
             vec![
                 Box::new(
                     rows.tokens
                         .iter()
-                        .map(|t| t.account_id.as_str())
+                        .map(|t| t.key.0.as_str())
                         .collect::<Vec<_>>(),
                 ),
                 Box::new(
                     rows.tokens
                         .iter()
-                        .map(|t| t.token.as_str())
+                        .map(|t| t.key.1.as_str())
                         .collect::<Vec<_>>(),
                 ),
                 Box::new(
@@ -240,10 +240,10 @@ pub(super) async fn write_rows(
                 Box::new(
                     rows.tokens
                         .iter()
-                        .map(|t| t.outcome.as_str())
+                        .map(|t| t.outcome.as_slice())
                         .collect::<Vec<_>>(),
                 ),
-                Box::new(rows.tokens.iter().map(|t| t.created.0).collect::<Vec<_>>()),
+                Box::new(rows.tokens.iter().map(|t| t.created).collect::<Vec<_>>()),
             ],
         ));
     }

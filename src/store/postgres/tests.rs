@@ -6,7 +6,7 @@ use std::{sync::Arc, time::Duration};
 
 use crate::store::conformance::{fresh_postgres_database, open_postgres};
 use crate::store::fixtures::*;
-use crate::store::{Fence, LeaseName, Store, StoreError};
+use crate::store::{Fence, IdempotencyRecord, LeaseName, Store, StoreError, WriteBatch};
 
 /// Two replicas' stores on one fresh database.
 async fn two_replicas() -> (Arc<dyn Store>, Arc<dyn Store>) {
@@ -195,4 +195,193 @@ async fn a_lease_moves_after_expiry_and_the_old_fence_is_refused() {
         "{compaction:?}"
     );
     assert_eq!(a.oldest_revision().await.expect("oldest"), 1);
+}
+
+/// A fresh database with the schema of the release before client token
+/// outcomes moved to the storage codec (schema 1), holding `tokens` as that
+/// release wrote them: with `json` as each one's outcome.
+async fn database_of_schema_1(
+    tokens: &[IdempotencyRecord],
+    json: impl Fn(&IdempotencyRecord) -> String,
+) -> String {
+    let url = fresh_postgres_database().await;
+    let (mut client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    super::schema::migrate_through(&mut client, 1)
+        .await
+        .expect("schema 1");
+    for token in tokens {
+        client
+            .execute(
+                "INSERT INTO client_tokens (account_id, token, fingerprint, outcome, created_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &token.account_id.as_str(),
+                    &token.token,
+                    &token.fingerprint,
+                    &json(token),
+                    &token.created.0,
+                ],
+            )
+            .await
+            .expect("a JSON token");
+    }
+    url
+}
+
+/// The tokens of the SQLite fixture and their JSON, which the PostgreSQL
+/// store of that release wrote alike (one serde form for both).
+fn fixture_tokens() -> (Vec<IdempotencyRecord>, Vec<(String, String)>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("cutover.db");
+    std::fs::copy(JSON_TOKENS_FIXTURE, &path).expect("copy the fixture");
+    let tokens = json_tokens(&path);
+    let raw = rusqlite::Connection::open(&path).expect("open the fixture");
+    let mut stmt = raw
+        .prepare("SELECT token, outcome FROM client_tokens")
+        .expect("tokens");
+    let json = stmt
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .expect("tokens")
+        .collect::<Result<_, _>>()
+        .expect("tokens");
+    (tokens, json)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn json_client_token_outcomes_of_schema_1_keep_their_answers() {
+    let (tokens, json) = fixture_tokens();
+    let json_of = |t: &IdempotencyRecord| {
+        json.iter()
+            .find(|(token, _)| *token == t.token)
+            .map(|(_, json)| json.clone())
+            .expect("its JSON")
+    };
+    let url = database_of_schema_1(&tokens, json_of).await;
+    let store = open_postgres(url.clone()).await;
+    for token in &tokens {
+        assert_eq!(
+            store
+                .idempotency_record(&token.account_id, &token.token)
+                .await
+                .expect("read")
+                .as_ref(),
+            Some(token),
+            "{}",
+            token.token
+        );
+    }
+    let reuse = WriteBatch {
+        writes: vec![server_write(server(&tokens[0].account_id, 1), None)],
+        idempotency: Some(tokens[0].clone()),
+        agent_instance: None,
+        fence: None,
+    };
+    assert!(matches!(
+        store.commit(reuse).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let newest = tokens.iter().map(|t| t.created).max().expect("tokens");
+    let forgotten = store
+        .forget_client_tokens(newest, None)
+        .await
+        .expect("forget");
+    assert_eq!(
+        forgotten,
+        tokens.iter().filter(|t| t.created < newest).count() as u64
+    );
+    drop(store);
+
+    // Another replica starting later migrates nothing again.
+    let store = open_postgres(url).await;
+    for token in &tokens {
+        let kept = store
+            .idempotency_record(&token.account_id, &token.token)
+            .await
+            .expect("read");
+        assert_eq!(kept.is_some(), token.created == newest, "{}", token.token);
+        if let Some(kept) = kept {
+            assert_eq!(&kept, token);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_outcome_that_does_not_decode_stops_the_upgrade_of_schema_1() {
+    let (tokens, _) = fixture_tokens();
+    let url = database_of_schema_1(&tokens, |t| {
+        if t.token == "ack-1" {
+            "[{".to_owned()
+        } else {
+            "null".to_owned()
+        }
+    })
+    .await;
+    match crate::store::PostgresStore::open(crate::store::PostgresOptions {
+        url: url.clone(),
+        poll_interval: Duration::from_millis(50),
+    })
+    .await
+    {
+        Err(StoreError::Corrupt(detail)) => assert!(detail.contains("\"ack-1\""), "{detail}"),
+        Err(other) => panic!("expected Corrupt, got {other:?}"),
+        Ok(_) => panic!("expected Corrupt, got a store"),
+    }
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    let newest: i32 = client
+        .query_one("SELECT MAX(version) FROM schema_migrations", &[])
+        .await
+        .expect("versions")
+        .get(0);
+    assert_eq!(newest, 1);
+    let kept: Vec<String> = client
+        .query("SELECT outcome FROM client_tokens ORDER BY token", &[])
+        .await
+        .expect("the JSON column is still there")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(kept.len(), tokens.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_upgrade_of_schema_1_converts_tokens_past_its_first_page() {
+    let url = database_of_schema_1(&[], |_| unreachable!()).await;
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(connection);
+    // Two accounts, so that pages cross from one to the next.
+    client
+        .batch_execute(
+            "INSERT INTO client_tokens (account_id, token, fingerprint, outcome, created_at)
+             SELECT a, 't-' || n, 'f', 'null', n
+             FROM unnest(ARRAY['000000000001', '000000000002']) AS a,
+                  generate_series(1, 1500) AS n",
+        )
+        .await
+        .expect("JSON tokens");
+    let store = open_postgres(url).await;
+    let mut done = Vec::new();
+    crate::store::codec::encode_outcome(&crate::store::Outcome::Done, &mut done);
+    let converted: i64 = client
+        .query_one(
+            "SELECT count(*) FROM client_tokens WHERE outcome = $1",
+            &[&done],
+        )
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(converted, 3000);
+    let last = store
+        .idempotency_record(&account(2), "t-1500")
+        .await
+        .expect("read")
+        .expect("kept");
+    assert_eq!(last.outcome, crate::store::Outcome::Done);
 }

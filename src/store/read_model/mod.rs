@@ -28,9 +28,10 @@ mod work;
 use std::{
     collections::HashMap,
     sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
+    time::Duration,
 };
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::domain::{
     AccountId, FollowUpTaskId, LifecycleEvent, ReplicationJob, ReplicationJobId, Resource,
@@ -84,6 +85,8 @@ pub struct OutOfOrder {
 pub struct ReadModel {
     state: RwLock<State>,
     events: broadcast::Sender<Arc<SharedEvent>>,
+    /// The last revision applied, for [`ReadModel::until_applied`].
+    applied: watch::Sender<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -124,9 +127,11 @@ impl ReadModel {
             }
         }
         let (events, _) = broadcast::channel(EVENT_CHANNEL_CAPACITY);
+        let (applied, _) = watch::channel(state.revision);
         ReadModel {
             state: RwLock::new(state),
             events,
+            applied,
         }
     }
 
@@ -157,7 +162,22 @@ impl ReadModel {
             // No subscriber is not an error.
             let _ = self.events.send(Arc::new(SharedEvent::new(event)));
         }
+        self.applied.send_replace(state.revision);
         Ok(())
+    }
+
+    /// Waits until the model has applied `revision`, for at most `limit`;
+    /// false if it had not by then. What a reader found in the database
+    /// (an agent's binding, a client token's record) is committed a moment
+    /// before the model applies it: a use case waits here before it looks
+    /// the resource up in the model.
+    pub async fn until_applied(&self, revision: u64, limit: Duration) -> bool {
+        if self.revision() >= revision {
+            return true;
+        }
+        let mut applied = self.applied.subscribe();
+        let reached = tokio::time::timeout(limit, applied.wait_for(|at| *at >= revision)).await;
+        matches!(reached, Ok(Ok(_)))
     }
 
     /// Committed events from now on, in revision order.

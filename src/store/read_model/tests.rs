@@ -338,3 +338,25 @@ fn the_log_is_applied_in_order_without_gaps() {
     assert!(model.apply(vec![event(7, resource(2))]).is_err());
     assert!(model.source_server(&a, &sid(2)).is_none());
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_wait_for_a_revision_ends_when_it_is_applied_or_at_its_limit() {
+    let model = std::sync::Arc::new(ReadModel::load(5, []));
+    let limit = std::time::Duration::from_secs(5);
+    assert!(model.until_applied(5, limit).await, "already applied");
+    assert!(!model.until_applied(6, limit).await, "nothing applies it");
+    let waiting = tokio::spawn({
+        let model = std::sync::Arc::clone(&model);
+        async move { model.until_applied(7, limit).await }
+    });
+    let a = account(1);
+    model
+        .apply(vec![event(6, Resource::SourceServer(server(&a, 1)))])
+        .expect("in order");
+    tokio::task::yield_now().await;
+    assert!(!waiting.is_finished(), "6 is not 7");
+    model
+        .apply(vec![event(7, Resource::SourceServer(server(&a, 1)))])
+        .expect("in order");
+    assert!(waiting.await.expect("the waiter"), "7 applied");
+}

@@ -36,7 +36,8 @@ use rusqlite::{Connection, ErrorCode};
 
 use crate::domain::{AccountId, LifecycleEvent, SourceServerId, Timestamp};
 use crate::store::{
-    codec, Fence, IdempotencyRecord, LeaseName, ReadModel, Store, StoreError, WriteBatch,
+    codec, not_applied, Fence, IdempotencyRecord, LeaseName, ReadModel, Store, StoreError,
+    WriteBatch, APPLY_WAIT,
 };
 use checkpointer::Checkpointer;
 use committer::Committer;
@@ -320,8 +321,21 @@ impl Store for SqliteStore {
         instance_id: &str,
     ) -> Result<Option<SourceServerId>, StoreError> {
         let (account, instance_id) = (account.clone(), instance_id.to_owned());
-        self.read(move |conn| queries::agent_instance(conn, &account, &instance_id))
-            .await
+        let bound = self
+            .read(move |conn| {
+                let server = queries::agent_instance(conn, &account, &instance_id)?;
+                // Read after the binding: at least the revision that bound it.
+                Ok(server.map(|server| (server, queries::head_revision(conn))))
+            })
+            .await?;
+        let Some((server, head)) = bound else {
+            return Ok(None);
+        };
+        let head = head?;
+        match self.read_model().until_applied(head, APPLY_WAIT).await {
+            true => Ok(Some(server)),
+            false => Err(not_applied(head)),
+        }
     }
 
     async fn commit(&self, batch: WriteBatch) -> Result<u64, StoreError> {

@@ -100,17 +100,25 @@ pub(super) fn idempotency_record(
     )
     .and_then(|mut stmt| {
         stmt.query_row(params![account.as_str(), token], |row| {
-            Ok(IdempotencyRecord {
-                account_id: account.clone(),
-                token: token.to_owned(),
-                fingerprint: row.get(0)?,
-                outcome: row.get(1)?,
-                created: crate::domain::Timestamp(row.get(2)?),
-            })
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, Vec<u8>>(1)?,
+                row.get::<_, i64>(2)?,
+            ))
         })
         .optional()
     })
-    .map_err(map_err)
+    .map_err(map_err)?
+    .map(|(fingerprint, outcome, created)| {
+        Ok(IdempotencyRecord {
+            account_id: account.clone(),
+            token: token.to_owned(),
+            fingerprint,
+            outcome: codec::decode_outcome(&outcome)?,
+            created: crate::domain::Timestamp(created),
+        })
+    })
+    .transpose()
 }
 
 /// The server an agent instance registered.

@@ -219,6 +219,26 @@ CREATE INDEX client_tokens_by_age ON client_tokens (created_at);
 ",
         convert: None,
     },
+    Migration {
+        version: 7,
+        name: "client token outcomes in the storage format",
+        sql: r"
+-- Outcomes as cutover.storage.v1 StoredOutcome (see store::codec) instead
+-- of JSON. The JSON table is set aside for the conversion, which drops it.
+ALTER TABLE client_tokens RENAME TO client_tokens_json;
+DROP INDEX client_tokens_by_age;
+CREATE TABLE client_tokens (
+    account_id  TEXT    NOT NULL,
+    token       TEXT    NOT NULL,
+    fingerprint TEXT    NOT NULL,
+    outcome     BLOB    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    PRIMARY KEY (account_id, token)
+);
+CREATE INDEX client_tokens_by_age ON client_tokens (created_at);
+",
+        convert: Some(upgrade::outcomes_from_json),
+    },
 ];
 
 /// Opens a connection to `path` with the store's settings: WAL journal,

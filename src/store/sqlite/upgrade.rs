@@ -1,6 +1,7 @@
-//! The upgrade of databases written by releases that stored resources and
-//! events as JSON (schema versions 1 to 3) to the binary format: every row
-//! is decoded with the serde form those releases wrote and re-encoded with
+//! The upgrades of databases written by releases that stored data as JSON
+//! to the binary format: resources and events (schema versions 1 to 3),
+//! then client token outcomes (up to schema version 6). Every row is
+//! decoded with the serde form those releases wrote and re-encoded with
 //! [`codec`], inside the migration's transaction, so an upgrade that fails
 //! (a row that does not decode, a full disk) leaves the database as it was.
 
@@ -9,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::map_err;
 use crate::domain::{LifecycleEvent, ReplicationJob, SourceServer};
-use crate::store::{codec, StoreError};
+use crate::store::{codec, outcome, StoreError};
 
 /// Rows between two progress lines in the log.
 const PROGRESS_EVERY: u64 = 100_000;
@@ -135,4 +136,68 @@ pub(super) fn binary_from_json(conn: &Connection) -> Result<(), StoreError> {
         );
     }
     Ok(())
+}
+
+/// Rewrites the client tokens of schema 6, whose outcomes are JSON
+/// (`client_tokens_json`), into the table of schema 7, whose outcomes are
+/// `StoredOutcome`, and drops the old table. Every token keeps its
+/// fingerprint and age, so a retry still gets the first answer, a
+/// different request with it is still refused, and retention still
+/// forgets it when it would have.
+pub(super) fn outcomes_from_json(conn: &Connection) -> Result<(), StoreError> {
+    let mut body = Vec::with_capacity(4096);
+    let mut insert = conn
+        .prepare(
+            "INSERT INTO client_tokens (account_id, token, fingerprint, outcome, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(map_err)?;
+    let tokens = copy_rows(
+        conn,
+        "SELECT account_id, token, fingerprint, outcome, created_at FROM client_tokens_json",
+        "client tokens",
+        |row| {
+            let (account, token, fingerprint, json, created): (
+                String,
+                String,
+                String,
+                String,
+                i64,
+            ) = (
+                row.get(0).map_err(map_err)?,
+                row.get(1).map_err(map_err)?,
+                row.get(2).map_err(map_err)?,
+                row.get(3).map_err(map_err)?,
+                row.get(4).map_err(map_err)?,
+            );
+            let recorded =
+                outcome::from_json(&json).map_err(|err| about_token(&account, &token, err))?;
+            body.clear();
+            codec::encode_outcome(&recorded, &mut body);
+            insert
+                .execute(params![account, token, fingerprint, body, created])
+                .map_err(map_err)?;
+            Ok(())
+        },
+    )?;
+    drop(insert);
+    conn.execute_batch("DROP TABLE client_tokens_json;")
+        .map_err(map_err)?;
+    if tokens > 0 {
+        tracing::info!(
+            tokens,
+            "upgraded client token outcomes to the binary format"
+        );
+    }
+    Ok(())
+}
+
+/// `err` naming the client token whose row it is about.
+fn about_token(account: &str, token: &str, err: StoreError) -> StoreError {
+    match err {
+        StoreError::Corrupt(detail) => StoreError::Corrupt(format!(
+            "client token {token:?} of account {account}: {detail}"
+        )),
+        other => other,
+    }
 }

@@ -89,7 +89,9 @@ pub(super) fn write_batch(
         events.push(event);
     }
     if let Some(record) = &batch.idempotency {
-        insert_token(conn, record)?;
+        buffer.clear();
+        codec::encode_outcome(&record.outcome, buffer);
+        insert_token(conn, record, buffer)?;
     }
     if let Some(instance) = &batch.agent_instance {
         conn.prepare_cached(
@@ -113,7 +115,12 @@ pub(super) fn write_batch(
     Ok(events)
 }
 
-fn insert_token(conn: &Connection, record: &IdempotencyRecord) -> Result<(), StoreError> {
+/// Inserts `record`, its outcome encoded as `outcome`.
+fn insert_token(
+    conn: &Connection,
+    record: &IdempotencyRecord,
+    outcome: &[u8],
+) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO client_tokens (account_id, token, fingerprint, outcome, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -123,7 +130,7 @@ fn insert_token(conn: &Connection, record: &IdempotencyRecord) -> Result<(), Sto
             record.account_id.as_str(),
             record.token,
             record.fingerprint,
-            record.outcome,
+            outcome,
             record.created.0
         ])
     })

@@ -12,6 +12,8 @@ use serde_json::Value;
 
 use super::*;
 
+mod limits;
+
 /// A parsed HTTP/1.1 response.
 struct Reply {
     status: u16,
@@ -463,4 +465,88 @@ fn no_endpoint_is_exposed_without_keys() {
         ],
         "readable by others",
     );
+}
+
+/// MGN and SMC calls go through the same envelope as gRPC: counted in
+/// Prometheus by wire, operation and the wire's own code, and logged with
+/// the request id the caller was given (`x-amzn-RequestId` for MGN, the
+/// body's `RequestId` for SMC), so a customer's report can be found.
+#[test]
+fn native_calls_are_measured_and_logged_with_their_request_ids() {
+    let mut server = TestServer::start_logging(
+        &[
+            "--no-simulator",
+            "--log-format",
+            "json",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--mgn-listen",
+            "127.0.0.1:0",
+            "--smc-listen",
+            "127.0.0.1:0",
+        ],
+        "cutover=debug",
+    );
+    let unknown_server = r#"{"sourceServerID":"s-00000000000000000"}"#;
+    let refused = mgn(&server, "POST", "/FinalizeCutover", unknown_server, None);
+    assert_exception(&refused, 404, "ResourceNotFoundException");
+    let listed = mgn(&server, "POST", "/DescribeSourceServers", "{}", None);
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let missing_job = smc(
+        &server,
+        "GET",
+        "Action=CutOverReplicationJob&JobId=j-00000000000000000000",
+        "",
+        "",
+    );
+    assert_code(&missing_job, 404, "InvalidJobId.NotFound");
+    let jobs = smc(&server, "GET", "Action=DescribeReplicationJobs", "", "");
+    assert_eq!(jobs.status, 200, "{}", jobs.body);
+
+    let page = http1(
+        server.metrics_addr.as_deref().expect("metrics"),
+        "GET /metrics HTTP/1.1",
+        &[],
+    );
+    for series in [
+        r#"cutover_requests_total{wire="mgn",operation="FinalizeCutover",code="ResourceNotFoundException"} 1"#,
+        r#"cutover_request_errors_total{wire="mgn",operation="FinalizeCutover",code="ResourceNotFoundException"} 1"#,
+        r#"cutover_requests_total{wire="mgn",operation="DescribeSourceServers",code="OK"} 1"#,
+        r#"cutover_requests_total{wire="smc",operation="CutOverReplicationJob",code="InvalidJobId.NotFound"} 1"#,
+        r#"cutover_requests_total{wire="smc",operation="DescribeReplicationJobs",code="OK"} 1"#,
+        r#"cutover_request_duration_seconds_count{wire="mgn",operation="FinalizeCutover"} 1"#,
+    ] {
+        assert!(page.contains(series), "{series} missing from:\n{page}");
+    }
+
+    let logs = server.kill_and_read_logs();
+    let mgn_id = refused.headers["x-amzn-requestid"].clone();
+    let smc_id = missing_job.body["RequestId"]
+        .as_str()
+        .expect("RequestId")
+        .to_owned();
+    for (id, wire, operation, code) in [
+        (
+            &mgn_id,
+            "mgn",
+            "FinalizeCutover",
+            "ResourceNotFoundException",
+        ),
+        (
+            &smc_id,
+            "smc",
+            "CutOverReplicationJob",
+            "InvalidJobId.NotFound",
+        ),
+    ] {
+        let line = logs
+            .lines()
+            .find(|line| line.contains("call finished") && line.contains(id.as_str()))
+            .unwrap_or_else(|| panic!("no log line of request {id} in:\n{logs}"));
+        let json: Value = serde_json::from_str(line).expect("a JSON log line");
+        assert_eq!(json["span"]["request_id"], id.as_str(), "{json}");
+        assert_eq!(json["span"]["wire"], wire, "{json}");
+        assert_eq!(json["span"]["operation"], operation, "{json}");
+        assert_eq!(json["fields"]["code"], code, "{json}");
+    }
 }

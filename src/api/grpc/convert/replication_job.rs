@@ -1,22 +1,11 @@
-//! Replication jobs (SMC): the resource outbound; creation and listing
-//! filters inbound.
+//! Replication jobs (SMC): the resource outbound.
 
 use crate::{
-    domain::{
-        replication_job::JobSpec, DomainError, JobRun, JobSchedule, ReplicationJob,
-        ReplicationJobId, SourceServerId,
-    },
+    domain::{JobRun, JobSchedule, ReplicationJob},
     pb::v1 as pb,
-    store::ReplicationJobFilter,
 };
 
-use super::{
-    decode_all, encode, encode_optional, optional_timestamp, saturating_i32,
-    source_server::at_most, timestamp,
-};
-
-/// At most this many ids in `job_ids` and in `source_ids`.
-pub const MAX_FILTER_JOB_IDS: usize = 200;
+use super::{encode, encode_optional, optional_timestamp, saturating_i32, timestamp};
 
 /// A replication job as the API shows it; `request_id` is left empty for
 /// the caller to set when the message is a whole response. A one-off job
@@ -69,70 +58,4 @@ fn job_run(run: &JobRun) -> pb::ReplicationJobRun {
         image_id: run.image_id.clone(),
         r#type: encode(run.run_type),
     }
-}
-
-/// CreateReplicationJob's request as the source server to migrate and the
-/// job's spec, validated by [`JobSpec::validate`].
-///
-/// `run_once` absent or true makes a one-off job; `frequency` and
-/// `max_number_of_image_to_keep` are then ignored, whatever they hold.
-/// `run_once` false makes an incremental job, and both are required (1-168
-/// hours, 1-10 images).
-pub fn job_spec(
-    req: &pb::CreateReplicationJobRequest,
-) -> Result<(SourceServerId, JobSpec), DomainError> {
-    let source_id = SourceServerId::parse("source_id", &req.source_id)?;
-    let schedule = if req.run_once.unwrap_or(true) {
-        JobSchedule::RunOnce
-    } else {
-        JobSchedule::Incremental {
-            frequency_hours: non_negative(
-                "frequency",
-                req.frequency,
-                "must be 1-168 hours when run_once is false",
-            )?,
-            max_images: non_negative(
-                "max_number_of_image_to_keep",
-                req.max_number_of_image_to_keep,
-                "must be 1-10 when run_once is false",
-            )?,
-        }
-    };
-    let spec = JobSpec {
-        name: req.name.clone(),
-        description: req.description.clone(),
-        schedule,
-    };
-    spec.validate()?;
-    Ok((source_id, spec))
-}
-
-fn non_negative(field: &str, value: i32, rule: &str) -> Result<u32, DomainError> {
-    u32::try_from(value)
-        .map_err(|_| DomainError::invalid_field(field, format!("{rule}, got {value}")))
-}
-
-/// DescribeReplicationJobs' filters: at most 200 job ids and 200 source
-/// ids, each well-formed; statuses and business statuses must be values
-/// (UNSPECIFIED is rejected: a job without business status cannot be
-/// asked for).
-pub fn replication_job_filter(
-    req: &pb::DescribeReplicationJobsRequest,
-) -> Result<ReplicationJobFilter, DomainError> {
-    at_most("job_ids", req.job_ids.len(), MAX_FILTER_JOB_IDS)?;
-    at_most("source_ids", req.source_ids.len(), MAX_FILTER_JOB_IDS)?;
-    Ok(ReplicationJobFilter {
-        ids: req
-            .job_ids
-            .iter()
-            .map(|id| ReplicationJobId::parse("job_ids", id))
-            .collect::<Result<_, _>>()?,
-        source_ids: req
-            .source_ids
-            .iter()
-            .map(|id| SourceServerId::parse("source_ids", id))
-            .collect::<Result<_, _>>()?,
-        statuses: decode_all("statuses", &req.statuses)?,
-        business_statuses: decode_all("business_statuses", &req.business_statuses)?,
-    })
 }

@@ -1,26 +1,20 @@
-//! Source servers (MGN): the resource outbound; registration, source facts,
-//! listing filters and agent reports inbound.
+//! Source servers (MGN): the resource outbound; registration, source facts
+//! and agent reports inbound.
 
 use crate::{
     domain::{
         source_server::{Registration, ReplicationReport},
         Cpu, DataReplicationError, DataReplicationInfo, DataReplicationInitiation, DomainError,
         FollowUpTask, LastAction, LaunchedInstance, LifeCycle, NetworkInterface, ReplicatedDisk,
-        ReplicationType, SourceDisk, SourceProperties, SourceServer, SourceServerId, SourceState,
+        SourceDisk, SourceProperties, SourceServer, SourceState,
     },
     pb::v1 as pb,
-    store::SourceServerFilter,
 };
 
 use super::{
-    decode, decode_all, decode_optional, duration, encode, encode_optional, optional_duration,
+    decode, decode_optional, duration, encode, encode_optional, optional_duration,
     optional_millis_from, optional_timestamp, optional_timestamp_from, saturating_i32, timestamp,
 };
-
-/// At most this many ids in `filters.source_server_ids` (MGN).
-pub const MAX_FILTER_SOURCE_SERVER_IDS: usize = 200;
-/// At most this many states in `filters.life_cycle_states` (MGN).
-pub const MAX_FILTER_LIFE_CYCLE_STATES: usize = 10;
 
 /// A source server as the API shows it, with what the stored resource does
 /// not hold, computed by the caller: its ARN (from the deployment's
@@ -277,45 +271,6 @@ pub fn registration(req: &pb::RegisterSourceServerRequest) -> Result<Registratio
     })
 }
 
-/// DescribeSourceServers' filters (absent: everything). At most 200 ids and
-/// 10 lifecycle states; a lifecycle state must be given (UNSPECIFIED is
-/// rejected), while an UNSPECIFIED replication type means AGENT_BASED, as
-/// the proto documents for every input.
-pub fn source_server_filter(
-    req: &pb::DescribeSourceServersRequest,
-) -> Result<SourceServerFilter, DomainError> {
-    let Some(filters) = &req.filters else {
-        return Ok(SourceServerFilter::default());
-    };
-    at_most(
-        "filters.source_server_ids",
-        filters.source_server_ids.len(),
-        MAX_FILTER_SOURCE_SERVER_IDS,
-    )?;
-    at_most(
-        "filters.life_cycle_states",
-        filters.life_cycle_states.len(),
-        MAX_FILTER_LIFE_CYCLE_STATES,
-    )?;
-    Ok(SourceServerFilter {
-        ids: filters
-            .source_server_ids
-            .iter()
-            .map(|id| SourceServerId::parse("filters.source_server_ids", id))
-            .collect::<Result<_, _>>()?,
-        is_archived: filters.is_archived,
-        replication_types: filters
-            .replication_types
-            .iter()
-            .map(|&n| {
-                decode_optional("filters.replication_types", n)
-                    .map(|t| t.unwrap_or(ReplicationType::AgentBased))
-            })
-            .collect::<Result<_, _>>()?,
-        life_cycle_states: decode_all("filters.life_cycle_states", &filters.life_cycle_states)?,
-    })
-}
-
 /// An agent's ReportReplication as a domain report (the caller parses
 /// `source_server_id`). The replication state is required; no initiation
 /// steps means "unchanged"; absent source properties mean "unchanged".
@@ -361,16 +316,4 @@ pub fn replication_report(
             .map(source_properties_from)
             .transpose()?,
     })
-}
-
-/// A validation error on `field` when it holds more than `max` elements.
-pub(super) fn at_most(field: &str, len: usize, max: usize) -> Result<(), DomainError> {
-    if len > max {
-        Err(DomainError::invalid_field(
-            field,
-            format!("at most {max} values are allowed, got {len}"),
-        ))
-    } else {
-        Ok(())
-    }
 }

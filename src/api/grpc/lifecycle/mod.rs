@@ -142,7 +142,7 @@ impl Api {
             request,
             |caller, message| async move {
                 let watch_request = watch_request(&caller, &message)?;
-                watch::open(&self.fanout, connection, watch_request).await
+                Ok(watch::open(&self.fanout, connection, watch_request).await?)
             },
             move |item| {
                 // The guard lives as long as the stream: the gauge counts

@@ -18,7 +18,7 @@ fn finalize_cutover_is_a_conflict_outside_cutting_over() {
         let s = mgn.server_in(state);
         let ids = mgn.task_ids();
         let err = mgn.err(&s, ServerOp::Finalize(ids));
-        assert_eq!(err.http_status(), 409);
+        assert_eq!(err.code(), "ConflictException");
         assert_eq!(conflict_state(err), state.as_str());
     }
     // An archived CUTOVER server too.

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
 use super::*;
-use crate::pb::storage::v1::{state_summary, stored_event};
+use crate::pb::storage::v1::{state_summary, stored_event, stored_outcome};
 
 /// The detail of a `Corrupt` error; fails on anything else.
 fn corruption<T: std::fmt::Debug>(result: Result<T, StoreError>) -> String {
@@ -65,6 +65,7 @@ fn garbage_is_corrupt_or_harmless() {
         corruption(decode_source_server(garbage));
         corruption(decode_replication_job(garbage));
         corruption(decode_event(garbage));
+        corruption(decode_outcome(garbage));
     }
     let config = Config {
         failure_persistence: None,
@@ -75,6 +76,7 @@ fn garbage_is_corrupt_or_harmless() {
             decode_source_server(&bytes).err(),
             decode_replication_job(&bytes).err(),
             decode_event(&bytes).err(),
+            decode_outcome(&bytes).err(),
         ]
         .into_iter()
         .flatten()
@@ -241,4 +243,35 @@ fn fields_of_a_later_release_are_skipped() {
     let mut bytes = encoded_job(&fixtures::job_minimal());
     bytes.extend_from_slice(&[0xf8, 0x07, 0x01]); // field 127, varint 1
     assert_eq!(decode_replication_job(&bytes), Ok(fixtures::job_minimal()));
+}
+
+#[test]
+fn outcomes_without_an_answer_or_with_a_bad_one_are_corrupt_and_named() {
+    // Also what an answer kind added by a later release reads as.
+    let detail = corruption(decode_outcome(&[]));
+    assert_eq!(detail, "client token outcome: outcome: missing");
+
+    let mut launched = outcome::to_message(&fixtures::outcome_servers());
+    if let Some(stored_outcome::Outcome::SourceServers(list)) = &mut launched.outcome {
+        list.servers[1].id = "s-short".to_owned();
+    }
+    let detail = corruption(decode_outcome(&launched.encode_to_vec()));
+    assert!(
+        detail.starts_with("client token outcome: source_servers.servers[1].id: "),
+        "{detail}"
+    );
+
+    let mut job = outcome::to_message(&fixtures::outcome_job());
+    if let Some(stored_outcome::Outcome::ReplicationJob(job)) = &mut job.outcome {
+        job.status = 0;
+    }
+    let detail = corruption(decode_outcome(&job.encode_to_vec()));
+    assert!(
+        detail.starts_with("client token outcome: replication_job.status: "),
+        "{detail}"
+    );
+
+    // A cut inside the answer never decodes to it.
+    let bytes = encoded_outcome(&fixtures::outcome_server());
+    corruption(decode_outcome(&bytes[..bytes.len() - 1]));
 }

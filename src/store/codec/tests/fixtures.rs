@@ -344,3 +344,23 @@ pub(super) fn event_server_task_overdue() -> LifecycleEvent {
         resource: Resource::SourceServer(server),
     }
 }
+
+/// The record of an acknowledgement: success and nothing more.
+pub(super) fn outcome_done() -> Outcome {
+    Outcome::Done
+}
+
+/// The record of a call answered with [`server_full`].
+pub(super) fn outcome_server() -> Outcome {
+    Outcome::SourceServer(Box::new(server_full()))
+}
+
+/// The record of a launch of two servers, in launch order.
+pub(super) fn outcome_servers() -> Outcome {
+    Outcome::SourceServers(vec![server_registered(), server_full()])
+}
+
+/// The record of a call answered with [`job_incremental_full`].
+pub(super) fn outcome_job() -> Outcome {
+    Outcome::ReplicationJob(Box::new(job_incremental_full()))
+}

@@ -18,6 +18,7 @@ enum Golden {
     Server(SourceServer),
     Job(ReplicationJob),
     Event(LifecycleEvent),
+    Outcome(Outcome),
 }
 
 impl Golden {
@@ -26,6 +27,7 @@ impl Golden {
             Golden::Server(server) => encoded_server(server),
             Golden::Job(job) => encoded_job(job),
             Golden::Event(event) => encoded_event(event),
+            Golden::Outcome(outcome) => encoded_outcome(outcome),
         }
     }
 
@@ -37,6 +39,9 @@ impl Golden {
             }
             Golden::Job(job) => assert_eq!(&decode_replication_job(bytes).unwrap(), job, "{name}"),
             Golden::Event(event) => assert_eq!(&decode_event(bytes).unwrap(), event, "{name}"),
+            Golden::Outcome(outcome) => {
+                assert_eq!(&decode_outcome(bytes).unwrap(), outcome, "{name}")
+            }
         }
     }
 }
@@ -77,6 +82,16 @@ fn golden_values() -> Vec<(&'static str, Golden)> {
             "event_job_status_changed",
             Golden::Event(fixtures::event_job_status_changed()),
         ),
+        ("outcome_done", Golden::Outcome(fixtures::outcome_done())),
+        (
+            "outcome_server",
+            Golden::Outcome(fixtures::outcome_server()),
+        ),
+        (
+            "outcome_servers",
+            Golden::Outcome(fixtures::outcome_servers()),
+        ),
+        ("outcome_job", Golden::Outcome(fixtures::outcome_job())),
     ]
 }
 

@@ -12,6 +12,7 @@ use super::*;
 use crate::domain::{
     AccountId, Ec2InstanceId, FollowUpTaskId, LaunchJobId, ReplicationJobId, SourceServerId,
 };
+use crate::store::Outcome;
 
 fn account() -> AccountId {
     AccountId::parse("account_id", "123456789012").unwrap()
@@ -52,6 +53,12 @@ fn encoded_job(job: &ReplicationJob) -> Vec<u8> {
 fn encoded_event(event: &LifecycleEvent) -> Vec<u8> {
     let mut out = Vec::new();
     encode_event(event, &mut out);
+    out
+}
+
+fn encoded_outcome(outcome: &Outcome) -> Vec<u8> {
+    let mut out = Vec::new();
+    encode_outcome(outcome, &mut out);
     out
 }
 

@@ -50,6 +50,21 @@ fn events_round_trip() {
 }
 
 #[test]
+fn client_token_outcomes_round_trip() {
+    let outcome = prop_oneof![
+        Just(Outcome::Done),
+        strategies::source_server().prop_map(|s| Outcome::SourceServer(Box::new(s))),
+        proptest::collection::vec(strategies::source_server(), 0..4)
+            .prop_map(Outcome::SourceServers),
+        strategies::replication_job().prop_map(|j| Outcome::ReplicationJob(Box::new(j))),
+    ];
+    check(outcome, |outcome| {
+        prop_assert_eq!(decode_outcome(&encoded_outcome(&outcome)), Ok(outcome));
+        Ok(())
+    });
+}
+
+#[test]
 fn encoding_appends_to_the_buffer() {
     let server = fixtures::server_full();
     let alone = encoded_server(&server);

@@ -155,7 +155,7 @@ async fn one_client_token_in_two_batches_of_a_group_commits_once() {
         created: Timestamp(1),
         token: "retry-me".to_owned(),
         fingerprint: "f".to_owned(),
-        outcome: "first".to_owned(),
+        outcome: Outcome::Done,
     };
     let with_token = |n| WriteBatch {
         writes: vec![server_write(server(&a, n), None)],

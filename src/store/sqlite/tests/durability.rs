@@ -13,7 +13,7 @@ async fn reopening_keeps_everything() {
         created: Timestamp(1),
         token: "t".to_owned(),
         fingerprint: "f".to_owned(),
-        outcome: "o".to_owned(),
+        outcome: Outcome::Done,
     };
     let (log, secret) = {
         let store = SqliteStore::open(&path).unwrap();
@@ -173,7 +173,7 @@ async fn migrations_are_recorded_and_applied_once() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(versions, [1, 2, 3, 4, 5, 6]);
+    assert_eq!(versions, [1, 2, 3, 4, 5, 6, 7]);
     let mode: String = raw
         .query_row("PRAGMA journal_mode", [], |row| row.get(0))
         .unwrap();

@@ -15,7 +15,7 @@ use crate::store::fixtures::*;
 use super::SqliteStore;
 use crate::domain::{AccountId, ReplicationJob, ReplicationJobStatus, SourceServer, Timestamp};
 use crate::store::{
-    IdempotencyRecord, SourceServerFilter, Store, StoreError, Versioned, WriteBatch,
+    IdempotencyRecord, Outcome, SourceServerFilter, Store, StoreError, Versioned, WriteBatch,
 };
 
 fn open() -> (TempDir, SqliteStore) {

@@ -1,6 +1,8 @@
-//! The upgrade of a JSON database written by the previous release
-//! (`tests/fixtures/json-store-schema3.db`) to the binary format: every
-//! resource, version, event, client token, secret and account survives.
+//! The upgrades of JSON databases written by earlier releases to the
+//! binary format: of resources and events (`tests/fixtures/json-store-schema3.db`),
+//! where every resource, version, event, client token, secret and account
+//! survives; and of client token outcomes (`json-tokens-schema6.db`), where
+//! every token keeps its answer, fingerprint and age.
 
 use std::path::Path;
 
@@ -75,14 +77,23 @@ fn read_old(path: &Path) -> Stored {
     let tokens = rows(
         &db,
         "SELECT account_id, token, fingerprint, outcome FROM client_tokens ORDER BY token",
-        |row| IdempotencyRecord {
-            account_id: AccountId::parse("a", &row.get::<_, String>(0).unwrap()).unwrap(),
-            token: row.get(1).unwrap(),
-            fingerprint: row.get(2).unwrap(),
-            outcome: row.get(3).unwrap(),
-            // That release did not record when: the upgrade starts the
-            // retention of its tokens then.
-            created: Timestamp(0),
+        |row| {
+            let token: String = row.get(1).unwrap();
+            // That release answered CutOverReplicationJob with the job and
+            // the fixture's other tokenised calls with a server.
+            let outcome = match token.as_str() {
+                "cut-over-1" => Outcome::ReplicationJob(json(row, 3)),
+                _ => Outcome::SourceServer(json(row, 3)),
+            };
+            IdempotencyRecord {
+                account_id: AccountId::parse("a", &row.get::<_, String>(0).unwrap()).unwrap(),
+                token,
+                fingerprint: row.get(2).unwrap(),
+                outcome,
+                // That release did not record when: the upgrade starts the
+                // retention of its tokens then.
+                created: Timestamp(0),
+            }
         },
     );
     let secret = db
@@ -178,4 +189,118 @@ async fn a_json_database_of_the_previous_release_opens_with_everything_in_it() {
         store.events_from(1, 10_000).await.unwrap().len(),
         old.events.len() + 1
     );
+}
+
+/// A copy of the schema-6 fixture in a directory of its own.
+fn json_tokens_copy() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cutover.db");
+    std::fs::copy(JSON_TOKENS_FIXTURE, &path).unwrap();
+    (dir, path)
+}
+
+#[tokio::test]
+async fn json_client_token_outcomes_of_the_previous_release_keep_their_answers() {
+    let (_dir, path) = json_tokens_copy();
+    let old = json_tokens(&path);
+    assert_eq!(old.len(), 5);
+
+    let store = SqliteStore::open(&path).unwrap();
+    for token in &old {
+        assert_eq!(
+            store
+                .idempotency_record(&token.account_id, &token.token)
+                .await
+                .unwrap()
+                .as_ref(),
+            Some(token),
+            "{}",
+            token.token
+        );
+    }
+    {
+        let raw = Connection::open(&path).unwrap();
+        let tables: Vec<String> = rows(
+            &raw,
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+            |row| row.get(0).unwrap(),
+        );
+        assert!(
+            !tables.iter().any(|t| t == "client_tokens_json"),
+            "{tables:?}"
+        );
+        let kinds: Vec<String> = rows(
+            &raw,
+            "SELECT DISTINCT typeof(outcome) FROM client_tokens",
+            |row| row.get(0).unwrap(),
+        );
+        assert_eq!(kinds, ["blob"]);
+    }
+
+    // A kept token is still used: a batch reusing it conflicts.
+    let a = &old[0].account_id;
+    let reuse = WriteBatch {
+        writes: vec![server_write(server(a, 1), None)],
+        idempotency: Some(old[0].clone()),
+        agent_instance: None,
+        fence: None,
+    };
+    assert!(matches!(
+        store.commit(reuse).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // Retention forgets them by the age the old release recorded.
+    let newest = old.iter().map(|t| t.created).max().unwrap();
+    let forgotten = store.forget_client_tokens(newest, None).await.unwrap();
+    assert_eq!(
+        forgotten,
+        old.iter().filter(|t| t.created < newest).count() as u64
+    );
+    assert!(forgotten > 0);
+    drop(store);
+
+    // Reopening upgrades nothing again; what retention kept is as it was.
+    let store = SqliteStore::open(&path).unwrap();
+    for token in &old {
+        let kept = store
+            .idempotency_record(&token.account_id, &token.token)
+            .await
+            .unwrap();
+        assert_eq!(kept.is_some(), token.created == newest, "{}", token.token);
+        if let Some(kept) = kept {
+            assert_eq!(&kept, token);
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_outcome_that_does_not_decode_stops_the_upgrade_and_leaves_the_database_as_it_was() {
+    let (_dir, path) = json_tokens_copy();
+    {
+        let raw = Connection::open(&path).unwrap();
+        raw.execute(
+            "UPDATE client_tokens SET outcome = '{\"id\":' WHERE token = 'ack-1'",
+            [],
+        )
+        .unwrap();
+    }
+    match SqliteStore::open(&path) {
+        Err(StoreError::Corrupt(detail)) => assert!(detail.contains("\"ack-1\""), "{detail}"),
+        Err(other) => panic!("expected Corrupt, got {other:?}"),
+        Ok(_) => panic!("expected Corrupt, got a store"),
+    }
+    let raw = Connection::open(&path).unwrap();
+    let newest: i64 = raw
+        .query_row("SELECT MAX(version) FROM schema_migrations", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(newest, 6);
+    let kinds: Vec<String> = rows(
+        &raw,
+        "SELECT DISTINCT typeof(outcome) FROM client_tokens",
+        |row| row.get(0).unwrap(),
+    );
+    assert_eq!(kinds, ["text"]);
 }

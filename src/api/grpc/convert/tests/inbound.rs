@@ -4,8 +4,8 @@
 use super::{full_server, violated_field, SERVER};
 use crate::{
     api::grpc::convert::{
-        registration, replication_report, source_properties, source_properties_from,
-        source_server_filter,
+        describe_source_servers, registration, replication_report, source_properties,
+        source_properties_from,
     },
     domain::{
         DataReplicationState, InitiationStepName, InitiationStepStatus, LifeCycleState, Millis,
@@ -86,17 +86,21 @@ fn server_filters(filters: pb::DescribeSourceServersFilters) -> pb::DescribeSour
 
 #[test]
 fn source_server_filters() {
+    let everything = describe_source_servers(&pb::DescribeSourceServersRequest::default()).unwrap();
+    assert_eq!(everything.filter(), &Default::default());
     assert_eq!(
-        source_server_filter(&pb::DescribeSourceServersRequest::default()),
-        Ok(Default::default())
+        everything.page().size(),
+        1000,
+        "max_results 0 is the default"
     );
-    let filter = source_server_filter(&server_filters(pb::DescribeSourceServersFilters {
+    let request = describe_source_servers(&server_filters(pb::DescribeSourceServersFilters {
         source_server_ids: vec![SERVER.into()],
         is_archived: Some(false),
         replication_types: vec![0, 2],
         life_cycle_states: vec![7, 8],
     }))
     .unwrap();
+    let filter = request.filter();
     assert_eq!(filter.ids.len(), 1);
     assert_eq!(filter.ids[0].as_str(), SERVER);
     assert_eq!(filter.is_archived, Some(false));
@@ -113,7 +117,7 @@ fn source_server_filters() {
     );
 
     let ids = |n| vec![SERVER.to_string(); n];
-    let with = |f: pb::DescribeSourceServersFilters| source_server_filter(&server_filters(f));
+    let with = |f: pb::DescribeSourceServersFilters| describe_source_servers(&server_filters(f));
     let base = pb::DescribeSourceServersFilters::default;
     assert!(with(pb::DescribeSourceServersFilters {
         source_server_ids: ids(200),
