@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The dashboard's hand-written protobuf codec (src/dashboard/assets/codec.js)
+// The dashboard's hand-written protobuf codec (src/api/dashboard/assets/codec.js)
 // checked against protobufjs, a reference implementation: messages
 // protobufjs encodes from proto/ decode to the same values (maps, packed
 // enums, optional and 64-bit integers, negative int32s, Timestamps,
@@ -21,7 +21,7 @@ const repo = join(here, "..", "..");
 
 // codec.js is an ES module served to browsers; outside a "type": "module"
 // package Node needs it as a data: URL.
-const source = readFileSync(join(repo, "src/dashboard/assets/codec.js"));
+const source = readFileSync(join(repo, "src/api/dashboard/assets/codec.js"));
 const { Codec } = await import(`data:text/javascript;base64,${source.toString("base64")}`);
 const codec = new Codec(JSON.parse(readFileSync(process.argv[2], "utf8")));
 
