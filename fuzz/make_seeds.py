@@ -116,7 +116,7 @@ def mgn(op, body='', extra='', date='20261130T000115Z', auth=None, method='POST'
     head += extra
     return head + '\r\n' + body
 
-# The request botocore signed (src/native_api/signature/sigv4/tests.rs).
+# The request botocore signed (src/api/native/signature/sigv4/tests.rs).
 write('mgn_request', 'botocore-finalize', mgn('FinalizeCutover', '{"sourceServerID": "s-1234567890abcdefg"}',
     auth='AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261130/us-east-1/mgn/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=5695a95844db92e6562e3545f633583ec0569edc2e8e1213b79b3605583a82fd'))
 write('mgn_request', 'initialize', mgn('InitializeService'))
@@ -137,7 +137,7 @@ def smc(method, query, headers='', body='', host='127.0.0.1:8081'):
     head = '%s /?%s HTTP/1.1\r\nhost: %s\r\n' % (method, query, host) + headers
     return head + '\r\n' + body
 
-# The request the current SDK signed with ACS3 (src/native_api/signature/acs3.rs).
+# The request the current SDK signed with ACS3 (src/api/native/signature/acs3.rs).
 acs3_headers = ''.join('%s: %s\r\n' % kv for kv in [
     ('x-acs-action', 'CutOverReplicationJob'), ('x-acs-version', '2019-06-01'),
     ('x-acs-date', '2026-11-30T00:01:15Z'), ('x-acs-signature-nonce', 'abc123'),
@@ -145,7 +145,7 @@ acs3_headers = ''.join('%s: %s\r\n' % kv for kv in [
     ('user-agent', 'AlibabaCloud (Linux) Python/3.11'),
     ('authorization', 'ACS3-HMAC-SHA256 Credential=AKIDEXAMPLE,SignedHeaders=host;user-agent;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce;x-acs-version,Signature=503888523bf88d5b659cf5c705a6039dbd1df192b37268e4ce492b215f02cd71')])
 write('smc_request', 'acs3-sdk-cutover', smc('POST', 'JobId=j-0123456789abcdefghij&SyncData=True&RegionId=cn-hangzhou', acs3_headers, host='127.0.0.1:8080'))
-# The request the older SDK signed with HMAC-SHA1 (src/native_api/signature/hmac_sha1.rs).
+# The request the older SDK signed with HMAC-SHA1 (src/api/native/signature/hmac_sha1.rs).
 write('smc_request', 'sha1-sdk-cutover', smc('GET', 'Action=CutOverReplicationJob&Version=2019-06-01&Format=JSON&AccessKeyId=AKIDEXAMPLE&SignatureMethod=HMAC-SHA1&SignatureVersion=1.0&SignatureNonce=n%201&Timestamp=2026-11-30T00%3A01%3A15Z&JobId=j-0123456789abcdefghij&SyncData=True&Signature=V16vbi6qsQmhxDaVtKaBCzcWDi0%3D'))
 
 SHA1 = 'AccessKeyId=AKIDEXAMPLE&SignatureMethod=HMAC-SHA1&SignatureVersion=1.0&SignatureNonce=n1&Timestamp=2026-11-30T00%3A01%3A15Z&Signature=AAAA'

@@ -1,4 +1,4 @@
-//! The page's files, compiled into the binary from `src/dashboard/assets`.
+//! The page's files, compiled into the binary from `src/api/dashboard/assets`.
 
 /// One file of the page.
 #[derive(Debug)]
