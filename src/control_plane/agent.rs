@@ -44,7 +44,7 @@ impl ControlPlane {
         report: ReplicationReport,
     ) -> Result<Arc<SourceServer>, Failure> {
         let report = &report;
-        let server: SourceServer = self
+        let server = self
             .mutate(caller, None, move || async move {
                 let now = self.now();
                 let known = match (id, instance) {
@@ -60,11 +60,18 @@ impl ControlPlane {
                 };
                 // A known server is reported on at its stored version; a new
                 // agent's server is registered first, in the same commit.
-                let (mut transitions, current, expected, binding) = match known {
+                let (mut transitions, current, expected, running, binding) = match known {
                     Some(id) => {
                         let loaded = self.load::<SourceServer>(&caller.account_id, &id)?;
-                        let current = SourceServer::clone(&loaded.value);
-                        (Vec::new(), current, Some(loaded.version), None)
+                        let current = SourceServer::clone(&loaded.server.value);
+                        let running = loaded.has_running_job;
+                        (
+                            Vec::new(),
+                            current,
+                            Some(loaded.server.version),
+                            running,
+                            None,
+                        )
                     }
                     None => {
                         let registration = Registration {
@@ -84,18 +91,18 @@ impl ControlPlane {
                             now,
                         )?;
                         let current = created.resource.clone();
-                        (vec![created], current, None, binding)
+                        (vec![created], current, None, false, binding)
                     }
                 };
                 let reported = current.report_replication(report.clone(), now)?;
                 let after = reported.resource.clone();
                 transitions.push(reported);
-                let mut batch = WriteBatch::chain(transitions, expected, Resource::SourceServer);
+                let mut batch = self.server_chain(transitions, expected, running);
                 batch.agent_instance = binding;
                 Ok((batch, after))
             })
             .await?;
-        Ok(Arc::new(server))
+        Ok(Arc::new(server.outcome))
     }
 
     /// The commands that `listener` must run now, derived from durable
@@ -124,7 +131,7 @@ impl ControlPlane {
             }
         };
         let server = self.load::<SourceServer>(&caller.account_id, id)?;
-        let mut commands = follow_up_commands(&server.value, Executor::SourceAgent);
+        let mut commands = follow_up_commands(&server.server.value, Executor::SourceAgent);
         // A source server has at most one unfinished job, so at most one
         // Running one; `job_command` derives nothing from other statuses.
         let job = self
@@ -152,6 +159,7 @@ impl ControlPlane {
             let batch = match command {
                 CommandRef::FollowUp { server, task } => {
                     let current = self.load::<SourceServer>(&caller.account_id, server)?;
+                    let (running, current) = (current.has_running_job, current.server);
                     let pending = current
                         .value
                         .follow_up_tasks
@@ -175,7 +183,7 @@ impl ControlPlane {
                         }
                         _ => Vec::new(),
                     };
-                    WriteBatch::chain(transitions, Some(current.version), Resource::SourceServer)
+                    self.server_chain(transitions, Some(current.version), running)
                 }
                 CommandRef::JobStep { job, .. } => {
                     let current = self.load::<ReplicationJob>(&caller.account_id, job)?;
@@ -202,7 +210,8 @@ impl ControlPlane {
             .command::<SourceServer>(caller, server, None, |current, now| {
                 current.record_follow_up_delivery(task, now)
             })
-            .await?;
+            .await?
+            .outcome;
         Ok(after
             .follow_up_tasks
             .iter()

@@ -138,6 +138,7 @@ impl ControlPlane {
         self.load::<SourceServer>(&caller.account_id, server)
             .is_ok_and(|current| {
                 current
+                    .server
                     .value
                     .follow_up_tasks
                     .iter()

@@ -4,6 +4,8 @@
 
 mod agent;
 mod aggregate;
+#[cfg(test)]
+mod answer_tests;
 mod clock;
 mod delivery;
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::{
 use crate::{
     domain::{
         replication_job, AccountId, DomainError, ReplicationJob, ReplicationJobId, Resource,
-        ResourceKind, SourceServerId, SourceState,
+        SourceServer, SourceServerId, SourceState,
     },
     store::{Entry, Fence, WriteBatch},
 };
@@ -53,19 +53,13 @@ impl ControlPlane {
         token: Option<&ClientToken>,
     ) -> Result<ReplicationJobId, Failure> {
         let (source_id, spec) = (request.source_id(), request.spec());
-        let outcome: ReplicationJob = self
+        let created = self
             .mutate(caller, token, move || async move {
                 let account = &caller.account_id;
                 let model = self.store.read_model();
-                if model.source_server(account, source_id).is_none() {
-                    return Err(DomainError::NotFound {
-                        kind: ResourceKind::SourceServer,
-                        id: source_id.to_string(),
-                    }
-                    .into());
-                }
+                let source = self.load::<SourceServer>(account, source_id)?;
                 let state = match model.unfinished_job(account, source_id) {
-                    None => self.job_source_state(account, source_id),
+                    None => self.source_state(&source.server.value, source.has_running_job),
                     Some(_) => SourceState::InUse,
                 };
                 if state != SourceState::Available {
@@ -92,7 +86,7 @@ impl ControlPlane {
                 Ok((batch, change.resource))
             })
             .await?;
-        Ok(outcome.id)
+        Ok(created.outcome.id)
     }
 
     /// GetReplicationJob.
@@ -164,8 +158,8 @@ impl ControlPlane {
         id: &ReplicationJobId,
         token: Option<&ClientToken>,
     ) -> Result<Arc<ReplicationJob>, Failure> {
-        self.command::<ReplicationJob>(caller, id, token, |job, now| job.start(now))
-            .await
+        let started = self.command::<ReplicationJob>(caller, id, token, |job, now| job.start(now));
+        Ok(started.await?.outcome)
     }
 
     /// StopReplicationJob.
@@ -175,8 +169,8 @@ impl ControlPlane {
         id: &ReplicationJobId,
         token: Option<&ClientToken>,
     ) -> Result<Arc<ReplicationJob>, Failure> {
-        self.command::<ReplicationJob>(caller, id, token, |job, now| job.stop(now))
-            .await
+        let stopped = self.command::<ReplicationJob>(caller, id, token, |job, now| job.stop(now));
+        Ok(stopped.await?.outcome)
     }
 
     /// CutOverReplicationJob. Checks, in the contract's order (§3): the job exists, it is
@@ -189,7 +183,7 @@ impl ControlPlane {
         cut_over: JobCutOver,
         token: Option<&ClientToken>,
     ) -> Result<Arc<ReplicationJob>, Failure> {
-        let outcome: ReplicationJob = self
+        let after = self
             .mutate(caller, token, move || async move {
                 let current = self.load::<ReplicationJob>(&caller.account_id, id)?;
                 let job = &current.value;
@@ -213,7 +207,7 @@ impl ControlPlane {
                 Ok((batch, change.resource))
             })
             .await?;
-        Ok(Arc::new(outcome))
+        Ok(Arc::new(after.outcome))
     }
 
     /// The scheduler starts a due incremental run, as a step of the leased

@@ -6,16 +6,18 @@ use std::sync::Arc;
 use rand::thread_rng;
 
 use super::{
+    aggregate::Aggregate,
     requests::{ChangeServerLifeCycleState, DescribeSourceServers, LaunchServers},
+    write_loop::{Mutated, Recorded},
     ClientToken, ControlPlane, Failure, Page, Tenant,
 };
 use crate::{
     domain::{
         source_server::{self, Launch, Registration},
-        AccountId, DomainError, Ec2InstanceId, FollowUpTaskId, LaunchJobId, Resource, SourceServer,
+        AccountId, DomainError, Ec2InstanceId, FollowUpTaskId, LaunchJobId, SourceServer,
         SourceServerId, SourceState, Timestamp, Transition,
     },
-    store::{Fence, ResourceWrite, ServerEntry, WriteBatch},
+    store::{Fence, ServerEntry, WriteBatch},
 };
 
 /// A source server as callers see it: with its ARN and SMC's derived state.
@@ -53,18 +55,29 @@ impl ControlPlane {
         }
     }
 
-    /// The caller's view of `server` as a mutation left it.
-    fn view(&self, server: Arc<SourceServer>) -> ServerView {
-        let running = self
-            .store
-            .read_model()
-            .source_server(&server.account_id, &server.id)
-            .is_some_and(|entry| entry.has_running_job);
+    /// The caller's view of a server as a mutation left it: with the state
+    /// its commit recorded, or, for a replayed client token, the state the
+    /// read model gives it now.
+    fn view(&self, server: Arc<SourceServer>, recorded: &Recorded) -> ServerView {
+        let source_state = recorded.source_state(&server.id).unwrap_or_else(|| {
+            let running = self
+                .store
+                .read_model()
+                .source_server(&server.account_id, &server.id)
+                .is_some_and(|entry| entry.has_running_job);
+            self.source_state(&server, running)
+        });
         ServerView {
             arn: self.arn(&server),
-            source_state: self.source_state(&server, running),
+            source_state,
             server,
         }
+    }
+
+    /// [`ControlPlane::view`] of what a command on one server answered.
+    fn command_view(&self, mutated: Mutated<Arc<SourceServer>>) -> ServerView {
+        let (server, recorded) = mutated.split();
+        self.view(server, &recorded)
     }
 
     /// RegisterSourceServer: a new server in PENDING_INSTALLATION.
@@ -75,7 +88,7 @@ impl ControlPlane {
         token: Option<&ClientToken>,
     ) -> Result<ServerView, Failure> {
         let registration = &registration;
-        let outcome: SourceServer = self
+        let mutated = self
             .mutate(caller, token, move || async move {
                 let id = SourceServerId::generate(&mut thread_rng());
                 let change = source_server::register(
@@ -84,15 +97,13 @@ impl ControlPlane {
                     registration.clone(),
                     self.now(),
                 )?;
-                let batch = WriteBatch::single(
-                    Resource::SourceServer(change.resource.clone()),
-                    None,
-                    change.event,
-                );
-                Ok((batch, change.resource))
+                let server = change.resource.clone();
+                // A new server has no job, running or not.
+                let batch = self.server_chain(vec![change], None, false);
+                Ok((batch, server))
             })
             .await?;
-        Ok(self.view(Arc::new(outcome)))
+        Ok(self.command_view(mutated.map(Arc::new)))
     }
 
     /// GetSourceServer.
@@ -156,7 +167,7 @@ impl ControlPlane {
         ) -> Result<Transition<SourceServer>, DomainError>,
     ) -> Result<Vec<LaunchOutcome>, Failure> {
         let ids = servers.ids();
-        let servers: Vec<SourceServer> = self
+        let (servers, recorded) = self
             .mutate(caller, token, move || async move {
                 let mut rng = thread_rng();
                 let job_id = LaunchJobId::generate(&mut rng);
@@ -169,24 +180,27 @@ impl ControlPlane {
                         job_id: job_id.clone(),
                         ec2_instance_id: Ec2InstanceId::generate(&mut rng),
                     };
-                    let change = start(current.value.as_ref(), launch, now)?;
-                    batch.writes.push(ResourceWrite {
-                        resource: Resource::SourceServer(change.resource.clone()),
-                        expected_version: Some(current.version),
-                        event: change.event,
-                    });
-                    launched.push(change.resource);
+                    let change = start(current.server.value.as_ref(), launch, now)?;
+                    launched.push(change.resource.clone());
+                    batch
+                        .writes
+                        .push(SourceServer::write(self, &current, change));
                 }
                 Ok((batch, launched))
             })
-            .await?;
+            .await?
+            .split();
         servers
             .into_iter()
-            .map(|server| self.launch_outcome(Arc::new(server)))
+            .map(|server| self.launch_outcome(Arc::new(server), &recorded))
             .collect()
     }
 
-    fn launch_outcome(&self, server: Arc<SourceServer>) -> Result<LaunchOutcome, Failure> {
+    fn launch_outcome(
+        &self,
+        server: Arc<SourceServer>,
+        recorded: &Recorded,
+    ) -> Result<LaunchOutcome, Failure> {
         let launched = server.launched_instance.clone().ok_or_else(|| {
             Failure::internal(format!("{} launched without an instance", server.id))
         })?;
@@ -204,7 +218,7 @@ impl ControlPlane {
             job_id: launched.job_id,
             ec2_instance_id: launched.ec2_instance_id,
             created,
-            server: self.view(server),
+            server: self.view(server, recorded),
         })
     }
 
@@ -245,7 +259,7 @@ impl ControlPlane {
                 current.change_life_cycle_state(target, now)
             })
             .await?;
-        Ok(self.view(server))
+        Ok(self.command_view(server))
     }
 
     /// FinalizeCutover: CUTTING_OVER → CUTOVER with both follow-up tasks
@@ -267,7 +281,7 @@ impl ControlPlane {
                 current.finalize_cutover(tasks, scale, now)
             })
             .await?;
-        Ok(self.view(server))
+        Ok(self.command_view(server))
     }
 
     /// DisconnectFromService.
@@ -280,7 +294,7 @@ impl ControlPlane {
         let server = self
             .command::<SourceServer>(caller, id, token, SourceServer::disconnect)
             .await?;
-        Ok(self.view(server))
+        Ok(self.command_view(server))
     }
 
     /// MarkAsArchived.
@@ -293,7 +307,7 @@ impl ControlPlane {
         let server = self
             .command::<SourceServer>(caller, id, token, SourceServer::mark_as_archived)
             .await?;
-        Ok(self.view(server))
+        Ok(self.command_view(server))
     }
 
     /// A follow-up task's deadline passed, as a step of the leased duty

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use super::{ControlPlane, Failure, Tenant, MAX_ATTEMPTS};
 use crate::{
-    domain::{DomainError, Resource},
+    domain::{DomainError, Resource, SourceServerId, SourceState},
     store::{IdempotencyRecord, Recordable, StoreError, WriteBatch},
 };
 
@@ -40,6 +40,48 @@ impl ClientToken {
     }
 }
 
+/// What a mutation answers: its outcome, and SMC's state of each source
+/// server it wrote as the commit's events record it, so that the answer
+/// needs no second read of the model.
+#[derive(Debug)]
+pub(super) struct Mutated<T> {
+    /// The outcome the plan decided, or the one a client token recorded.
+    pub(super) outcome: T,
+    /// Empty when a client token replayed a recorded outcome.
+    recorded: Vec<(SourceServerId, SourceState)>,
+}
+
+impl<T> Mutated<T> {
+    /// The same answer with its outcome mapped.
+    pub(super) fn map<U>(self, f: impl FnOnce(T) -> U) -> Mutated<U> {
+        Mutated {
+            outcome: f(self.outcome),
+            recorded: self.recorded,
+        }
+    }
+
+    /// The outcome, and what the commit recorded.
+    pub(super) fn split(self) -> (T, Recorded) {
+        (self.outcome, Recorded(self.recorded))
+    }
+}
+
+/// SMC's state of each source server a commit wrote, as its last event of
+/// the server recorded it.
+#[derive(Debug, Default)]
+pub(super) struct Recorded(Vec<(SourceServerId, SourceState)>);
+
+impl Recorded {
+    /// `server`'s recorded state; `None` for a replayed outcome.
+    pub(super) fn source_state(&self, server: &SourceServerId) -> Option<SourceState> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(id, _)| id == server)
+            .map(|(_, state)| *state)
+    }
+}
+
 impl ControlPlane {
     /// Runs a mutation: replays a recorded outcome for a known token, else
     /// decides with `plan` and commits, deciding again (on fresh state) when
@@ -49,18 +91,21 @@ impl ControlPlane {
         caller: &Tenant,
         token: Option<&ClientToken>,
         mut plan: Plan,
-    ) -> Result<T, Failure>
+    ) -> Result<Mutated<T>, Failure>
     where
         T: Recordable,
         Plan: FnMut() -> Fut,
         Fut: Future<Output = Result<(WriteBatch, T), Failure>>,
     {
         if let Some(outcome) = self.replay(caller, token).await? {
-            return Ok(outcome);
+            return Ok(Mutated {
+                outcome,
+                recorded: Vec::new(),
+            });
         }
         for _ in 0..MAX_ATTEMPTS {
             let (mut batch, outcome) = plan().await?;
-            self.record_source_states(&mut batch);
+            let recorded = recorded_source_states(&batch)?;
             // A step of a leased duty commits only under its fence.
             batch.fence = caller.duty();
             if let Some(token) = token {
@@ -73,10 +118,13 @@ impl ControlPlane {
                 });
             }
             match self.store.commit(batch).await {
-                Ok(_) => return Ok(outcome),
+                Ok(_) => return Ok(Mutated { outcome, recorded }),
                 Err(StoreError::Conflict(_)) => {
                     if let Some(outcome) = self.replay(caller, token).await? {
-                        return Ok(outcome);
+                        return Ok(Mutated {
+                            outcome,
+                            recorded: Vec::new(),
+                        });
                     }
                 }
                 Err(other) => return Err(other.into()),
@@ -85,22 +133,6 @@ impl ControlPlane {
         Err(Failure::unavailable(
             "too much contention on this resource; retry",
         ))
-    }
-
-    /// Records in each source server's event SMC's state of the server as
-    /// the change leaves it: at the event's time, with the jobs the read
-    /// model holds.
-    fn record_source_states(&self, batch: &mut WriteBatch) {
-        let model = self.store.read_model();
-        for write in &mut batch.writes {
-            if let Resource::SourceServer(server) = &write.resource {
-                let running = model
-                    .source_server(&server.account_id, &server.id)
-                    .is_some_and(|entry| entry.has_running_job);
-                write.event.source_state =
-                    Some(server.source_state(write.event.time, self.heartbeat_window(), running));
-            }
-        }
     }
 
     async fn replay<T: Recordable>(
@@ -125,4 +157,27 @@ impl ControlPlane {
         }
         Ok(Some(T::from_outcome(record.outcome)?))
     }
+}
+
+/// The state each source server's event of `batch` records. Every write
+/// of a server is made by [`ControlPlane::server_write`], which records
+/// it; a write without one is a plan that bypassed it.
+fn recorded_source_states(
+    batch: &WriteBatch,
+) -> Result<Vec<(SourceServerId, SourceState)>, Failure> {
+    batch
+        .writes
+        .iter()
+        .filter_map(|write| match &write.resource {
+            Resource::SourceServer(server) => Some((server, write.event.source_state)),
+            Resource::ReplicationJob(_) => None,
+        })
+        .map(|(server, state)| {
+            state
+                .map(|state| (server.id.clone(), state))
+                .ok_or_else(|| {
+                    Failure::internal(format!("a write of {} records no source state", server.id))
+                })
+        })
+        .collect()
 }

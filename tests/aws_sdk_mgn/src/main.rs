@@ -27,6 +27,7 @@ async fn main() -> ExitCode {
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(Credentials::new(key, secret, None, None, "static"))
+        .http_client(aws_smithy_http_client::Builder::new().build_http())
         .build();
     match run(&Client::from_conf(config), server).await {
         Ok(()) => ExitCode::SUCCESS,
