@@ -22,7 +22,7 @@ use tower::{Layer, Service};
 use super::oversize::resource_exhausted_if_oversize;
 use crate::api::{
     dashboard,
-    request_id::{RequestId, RpcMethod, REQUEST_ID_HEADER},
+    request_id::{CallHead, REQUEST_ID_HEADER},
 };
 
 /// Tower layer putting [`Front`] before the gRPC routes.
@@ -72,12 +72,9 @@ where
                 return FrontFuture::Page { page: Some(page) };
             }
         }
-        let id = RequestId::generate();
-        let header = HeaderValue::from_str(id.as_str()).ok();
-        request.extensions_mut().insert(id);
-        if let Some(path) = request.uri().path_and_query().cloned() {
-            request.extensions_mut().insert(RpcMethod::new(path));
-        }
+        let head = CallHead::of(&request);
+        let header = head.id.header_value();
+        request.extensions_mut().insert(head);
         if is_plain_grpc(&request) {
             FrontFuture::Plain {
                 future: self.plain.call(request),

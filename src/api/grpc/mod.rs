@@ -36,7 +36,7 @@ use crate::{
 use cutover_proto::code_name;
 use status::Failed;
 
-pub use crate::api::request_id::{RequestId, RequestIdLayer, RpcMethod};
+pub use crate::api::request_id::{CallHead, RequestId, RequestIdLayer, RpcMethod};
 pub use auth::Authenticator;
 pub use front::FrontLayer;
 
@@ -111,9 +111,14 @@ impl Api {
             Err(status) => return Err(self.refused(call, status)),
         };
         let request_id = call.request_id().clone();
-        let outcome = handler(caller, duty, request.into_inner(), request_id)
-            .instrument(call.span().clone())
-            .await;
+        let work = handler(caller, duty, request.into_inner(), request_id);
+        // The span is off below debug level: entering and leaving it on
+        // every poll, and moving the work into `Instrumented`, would cost
+        // for nothing.
+        let outcome = match call.span().is_disabled() {
+            true => work.await,
+            false => work.instrument(call.span().clone()).await,
+        };
         match outcome {
             Ok(message) => {
                 call.finish(&self.metrics, OK, None);
@@ -208,13 +213,12 @@ impl Api {
 /// The envelope's call for `request`: its method and the request id the
 /// tower layer gave it.
 fn open_call<T>(request: &Request<T>) -> Call {
-    let extensions = request.extensions();
-    let request_id = extensions
-        .get::<RequestId>()
-        .cloned()
-        .unwrap_or_else(RequestId::generate);
-    let operation = match extensions.get::<RpcMethod>() {
-        Some(method) => Operation::Grpc(method.clone()),
+    let (request_id, method) = match request.extensions().get::<CallHead>() {
+        Some(head) => (head.id.clone(), head.method.clone()),
+        None => (RequestId::generate(), None),
+    };
+    let operation = match method {
+        Some(method) => Operation::Grpc(method),
         None => Operation::Named(UNKNOWN_OPERATION),
     };
     Call::open(Wire::Grpc, operation, request_id)
