@@ -6,7 +6,6 @@ use cutover::{
     config::{Config, LogFormat},
     server::Listeners,
 };
-use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -72,7 +71,7 @@ async fn run(config: Config) -> ExitCode {
         eprintln!("cutoverd: {err}");
         return ExitCode::FAILURE;
     }
-    let listeners = match optional_listeners(&config, listener).await {
+    let listeners = match Listeners::bind(&config, listener).await {
         Ok(listeners) => listeners,
         Err(err) => {
             eprintln!("cutoverd: {err}");
@@ -98,28 +97,6 @@ async fn run(config: Config) -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// `grpc` with the optional listeners `config` asks for (metrics, MGN,
-/// SMC), each checked against exposure without authentication.
-async fn optional_listeners(config: &Config, grpc: TcpListener) -> Result<Listeners, String> {
-    async fn bind(name: &str, addr: Option<SocketAddr>) -> Result<Option<TcpListener>, String> {
-        match addr {
-            Some(addr) => TcpListener::bind(addr)
-                .await
-                .map(Some)
-                .map_err(|err| format!("cannot serve {name} on {addr}: {err}")),
-            None => Ok(None),
-        }
-    }
-    let listeners = Listeners {
-        grpc,
-        metrics: bind("metrics", config.listen.metrics_listen).await?,
-        mgn: bind("mgn", config.cloud.mgn_listen).await?,
-        smc: bind("smc", config.cloud.smc_listen).await?,
-    };
-    cutover::server::check_native_exposure(&config.auth, &listeners)?;
-    Ok(listeners)
 }
 
 /// The gRPC listener: the socket a service manager passed (systemd socket

@@ -119,6 +119,12 @@ impl Config {
         }
         Ok(Config::parse())
     }
+
+    /// The configuration of `cutoverd ARGS`, without a config file: what
+    /// the sections' tests and an in-process server parse.
+    pub fn from_args(args: &[&str]) -> Result<Config, clap::Error> {
+        Config::try_parse_from(std::iter::once("cutoverd").chain(args.iter().copied()))
+    }
 }
 
 /// `n` spans of `unit`, saturating at the longest span a [`Millis`] holds:
@@ -128,14 +134,6 @@ fn span(n: u64, unit: Millis) -> Millis {
         .ok()
         .and_then(|n| n.checked_mul(unit.0))
         .map_or(Millis(i64::MAX), Millis)
-}
-
-#[cfg(test)]
-impl Config {
-    /// `cutoverd ARGS`, as the sections' tests parse it.
-    pub(crate) fn from_args(args: &[&str]) -> Result<Config, clap::Error> {
-        Config::try_parse_from(std::iter::once("cutoverd").chain(args.iter().copied()))
-    }
 }
 
 #[cfg(test)]

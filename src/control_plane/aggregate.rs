@@ -101,17 +101,13 @@ impl ControlPlane {
         expected: Option<u64>,
         running_job: bool,
     ) -> ResourceWrite {
-        let mut event = change.event;
-        event.source_state = Some(change.resource.source_state(
-            event.time,
-            self.heartbeat_window(),
-            running_job,
-        ));
-        ResourceWrite {
+        let mut write = ResourceWrite {
             resource: Resource::SourceServer(change.resource),
             expected_version: expected,
-            event,
-        }
+            event: change.event,
+        };
+        self.record_source_state(&mut write, running_job);
+        write
     }
 
     /// [`ControlPlane::server_write`] for successive changes of one server,
@@ -122,18 +118,17 @@ impl ControlPlane {
         expected: Option<u64>,
         running_job: bool,
     ) -> WriteBatch {
-        let mut version = expected;
-        let writes = changes
-            .into_iter()
-            .map(|change| {
-                let write = self.server_write(change, version, running_job);
-                version = Some(version.map_or(1, |v| v + 1));
-                write
-            })
-            .collect();
-        WriteBatch {
-            writes,
-            ..WriteBatch::default()
+        let mut batch = WriteBatch::chain(changes, expected, Resource::SourceServer);
+        for write in &mut batch.writes {
+            self.record_source_state(write, running_job);
+        }
+        batch
+    }
+
+    fn record_source_state(&self, write: &mut ResourceWrite, running_job: bool) {
+        if let Resource::SourceServer(server) = &write.resource {
+            let state = server.source_state(write.event.time, self.heartbeat_window(), running_job);
+            write.event.source_state = Some(state);
         }
     }
 

@@ -13,7 +13,7 @@ mod store;
 mod tls;
 mod work;
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -42,6 +42,30 @@ pub struct Listeners {
     pub mgn: Option<TcpListener>,
     /// The Alibaba Cloud SMC endpoint, when enabled.
     pub smc: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// `grpc` with the optional listeners `config` asks for (metrics, MGN,
+    /// SMC), each checked against exposure without authentication.
+    pub async fn bind(config: &Config, grpc: TcpListener) -> Result<Listeners, String> {
+        async fn bind(name: &str, addr: Option<SocketAddr>) -> Result<Option<TcpListener>, String> {
+            match addr {
+                Some(addr) => TcpListener::bind(addr)
+                    .await
+                    .map(Some)
+                    .map_err(|err| format!("cannot serve {name} on {addr}: {err}")),
+                None => Ok(None),
+            }
+        }
+        let listeners = Listeners {
+            grpc,
+            metrics: bind("metrics", config.listen.metrics_listen).await?,
+            mgn: bind("mgn", config.cloud.mgn_listen).await?,
+            smc: bind("smc", config.cloud.smc_listen).await?,
+        };
+        check_native_exposure(&config.auth, &listeners)?;
+        Ok(listeners)
+    }
 }
 
 /// Serves on `listeners` until `shutdown` is cancelled, then stops taking

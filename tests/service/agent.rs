@@ -28,7 +28,7 @@ async fn server_events(server: &TestServer, id: &str) -> BTreeSet<i32> {
 
 #[tokio::test]
 async fn a_cross_process_agent_drives_a_server_to_cutover_and_uninstalls() {
-    let server = TestServer::start(&["--simulator", "infrastructure", "--sim-speed", "60"]);
+    let server = TestServer::in_process(&["--simulator", "infrastructure", "--sim-speed", "60"]);
     let agent = AgentProcess::start(&server, &["--speed", "60"]);
     let id = agent.server_id.clone();
     assert!(
@@ -151,7 +151,7 @@ async fn a_final_sync_interrupted_by_kill_9_finishes_once_after_restart() {
 #[tokio::test]
 async fn an_agent_that_never_acknowledges_uninstall_makes_the_task_overdue() {
     // At 600x, the 10-minute uninstall deadline passes in one second.
-    let server = TestServer::start(&["--simulator", "infrastructure", "--sim-speed", "600"]);
+    let server = TestServer::in_process(&["--simulator", "infrastructure", "--sim-speed", "600"]);
     let agent = AgentProcess::start(&server, &["--speed", "600", "--ignore-uninstall"]);
     let id = agent.server_id.clone();
     let mut client = server.servers().await;
@@ -197,7 +197,7 @@ async fn an_agent_that_never_acknowledges_uninstall_makes_the_task_overdue() {
 async fn the_teardown_goes_ahead_without_the_agent_and_the_uninstall_waits_for_it() {
     // At 600x the uninstall's 10 minutes are one second, the teardown's 90
     // minutes nine.
-    let server = TestServer::start(&["--simulator", "infrastructure", "--sim-speed", "600"]);
+    let server = TestServer::in_process(&["--simulator", "infrastructure", "--sim-speed", "600"]);
     // The agent never gets to uninstall before it is killed.
     let mut agent = AgentProcess::start(&server, &["--speed", "600", "--ignore-uninstall"]);
     let id = agent.server_id.clone();
@@ -248,7 +248,7 @@ async fn the_teardown_goes_ahead_without_the_agent_and_the_uninstall_waits_for_i
 #[tokio::test]
 async fn a_vanished_agent_stalls_replication_and_blocks_a_synced_cutover() {
     // At 300x the five-minute heartbeat window and silence are one second.
-    let server = TestServer::start(&["--no-simulator", "--sim-speed", "300"]);
+    let server = TestServer::in_process(&["--no-simulator", "--sim-speed", "300"]);
     let mut agent = AgentProcess::start(&server, &["--speed", "300"]);
     let source = agent.server_id.clone();
     let job_id = waiting_job_for(&server, &source, 24, 2).await;
@@ -301,7 +301,7 @@ async fn a_retried_first_report_registers_one_server() {
         agent_service_client::AgentServiceClient, DescribeSourceServersRequest,
         ReportReplicationRequest,
     };
-    let server = TestServer::start(&["--no-simulator"]);
+    let server = TestServer::in_process(&["--no-simulator"]);
     let agents = AgentServiceClient::new(server.channel().await);
     let first_report = |instance: &str| ReportReplicationRequest {
         agent_instance_id: instance.to_owned(),

@@ -21,7 +21,7 @@ fn comparable(mut server: SourceServer) -> SourceServer {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_snapshot_is_the_state_at_its_revision_while_writes_go_on() {
-    let server = TestServer::start(&["--no-simulator"]);
+    let server = TestServer::in_process(&["--no-simulator"]);
     let mut client = server.servers().await;
     let mut ids = Vec::new();
     for _ in 0..600 {
@@ -81,7 +81,7 @@ async fn a_snapshot_is_the_state_at_its_revision_while_writes_go_on() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_caller_reads_its_own_write_at_once_through_any_connection() {
-    let server = TestServer::start(&["--no-simulator"]);
+    let server = TestServer::in_process(&["--no-simulator"]);
     let callers: Vec<_> = (0..8)
         .map(|_| {
             let server_endpoint = server.endpoint.clone();
@@ -169,7 +169,7 @@ async fn acknowledged_mutations_of_concurrent_callers_survive_kill_9() {
         caller.await.expect("caller ends when the server dies");
     }
 
-    let server = TestServer::start_in(dir.path(), &["--no-simulator"]);
+    let server = TestServer::in_process_in(dir.path(), &["--no-simulator"]);
     let mut client = server.servers().await;
     let ids = acknowledged.lock().expect("lock").clone();
     for id in &ids {

@@ -13,7 +13,7 @@ use cutover_testkit::*;
 
 #[tokio::test]
 async fn a_replication_state_watch_sees_finalize_cutover_and_task_events_name_their_task() {
-    let server = TestServer::start(&["--sim-speed", "60"]);
+    let server = TestServer::in_process(&["--sim-speed", "60"]);
     let mut client = server.servers().await;
     let id = register(&mut client).await;
     let mut lifecycle = server.lifecycle().await;

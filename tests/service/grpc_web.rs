@@ -9,7 +9,7 @@ use prost::Message;
 
 #[tokio::test]
 async fn grpc_web_clients_are_served_over_http1() {
-    let server = TestServer::start(&["--no-simulator"]);
+    let server = TestServer::in_process(&["--no-simulator"]);
     let mut client = server.servers().await;
     let id = register(&mut client).await;
     let request = GetSourceServerRequest {
@@ -51,7 +51,7 @@ async fn grpc_web_clients_are_served_over_http1() {
 
 #[tokio::test]
 async fn a_grpc_web_watch_streams_events_as_they_are_committed() {
-    let server = TestServer::start(&["--no-simulator"]);
+    let server = TestServer::in_process(&["--no-simulator"]);
     let mut client = server.servers().await;
     let first = register(&mut client).await;
     let request = WatchLifecycleEventsRequest {

@@ -14,7 +14,7 @@ use tonic::{Code, Request};
 
 #[tokio::test]
 async fn streams_beyond_the_per_connection_limit_wait_for_a_free_slot() {
-    let server = TestServer::start(&["--no-simulator", "--max-concurrent-streams", "2"]);
+    let server = TestServer::in_process(&["--no-simulator", "--max-concurrent-streams", "2"]);
     let mut servers = server.servers().await;
     let id = register(&mut servers).await;
 

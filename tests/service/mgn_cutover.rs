@@ -22,7 +22,7 @@ async fn to_cutting_over(server: &TestServer) -> String {
 
 #[tokio::test]
 async fn full_flow_to_cutover_applies_every_finalize_effect() {
-    let server = TestServer::start(FAST);
+    let server = TestServer::in_process(FAST);
     let mut client = server.servers().await;
     let id = register(&mut client).await;
     assert!(id.starts_with("s-") && id.len() == 19, "{id}");
@@ -183,7 +183,7 @@ async fn full_flow_to_cutover_applies_every_finalize_effect() {
 
 #[tokio::test]
 async fn client_token_replays_the_first_response() {
-    let server = TestServer::start(FAST);
+    let server = TestServer::in_process(FAST);
     let mut client = server.servers().await;
     let id = to_cutting_over(&server).await;
     let request = FinalizeCutoverRequest {
@@ -223,7 +223,7 @@ async fn client_token_replays_the_first_response() {
 
 #[tokio::test]
 async fn fifty_concurrent_finalizes_have_exactly_one_winner() {
-    let server = TestServer::start(FAST);
+    let server = TestServer::in_process(FAST);
     let id = to_cutting_over(&server).await;
     let client = server.servers().await;
     let calls = (0..50).map(|_| {

@@ -38,7 +38,7 @@ async fn observe_until_finished(
 
 #[tokio::test]
 async fn cut_over_with_sync_data_runs_a_final_sync_then_releases_and_finishes() {
-    let server = TestServer::start(WATCHABLE);
+    let server = TestServer::in_process(WATCHABLE);
     let (_, job_id) = waiting_job(&server, 24, 2).await;
     let mut jobs = server.jobs().await;
     let before = get_job(&mut jobs, &job_id).await;
@@ -118,7 +118,7 @@ async fn cut_over_with_sync_data_runs_a_final_sync_then_releases_and_finishes() 
 
 #[tokio::test]
 async fn cut_over_without_sync_data_releases_and_finishes_without_migrating() {
-    let server = TestServer::start(WATCHABLE);
+    let server = TestServer::in_process(WATCHABLE);
     let (_, job_id) = waiting_job(&server, 24, 2).await;
     let mut jobs = server.jobs().await;
     cut_over_job(&mut jobs, &job_id, false)
@@ -143,7 +143,7 @@ async fn cut_over_without_sync_data_releases_and_finishes_without_migrating() {
 #[tokio::test]
 async fn incremental_runs_follow_the_frequency_and_keep_the_newest_images() {
     // At 3600x an hour's frequency passes in a second.
-    let server = TestServer::start(&["--sim-speed", "3600"]);
+    let server = TestServer::in_process(&["--sim-speed", "3600"]);
     let (_, job_id) = waiting_job(&server, 1, 2).await;
     let mut jobs = server.jobs().await;
     let job = wait_for_job(&mut jobs, &job_id, |job| {

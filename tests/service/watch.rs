@@ -34,7 +34,7 @@ fn assert_gap_free(revisions: &[u64], first: u64) {
 
 #[tokio::test]
 async fn snapshot_then_live_has_no_gap_and_no_duplicate_under_writes() {
-    let server = TestServer::start(&["--sim-speed", "200"]);
+    let server = TestServer::in_process(&["--sim-speed", "200"]);
     let mut servers = server.servers().await;
     for _ in 0..5 {
         register(&mut servers).await;
@@ -72,7 +72,7 @@ async fn snapshot_then_live_has_no_gap_and_no_duplicate_under_writes() {
 
 #[tokio::test]
 async fn resuming_after_a_disconnect_gets_exactly_the_missed_events() {
-    let server = TestServer::start(&["--no-simulator"]);
+    let server = TestServer::in_process(&["--no-simulator"]);
     let mut lifecycle = server.lifecycle().await;
     drive(&server, 4).await; // revisions 1..=12
     let mut watch = open_watch(&mut lifecycle, watch_from(1)).await;
@@ -94,7 +94,7 @@ async fn resuming_after_a_disconnect_gets_exactly_the_missed_events() {
 #[tokio::test]
 async fn a_watch_resumes_across_a_server_restart_without_missing_anything() {
     let dir = tempfile::TempDir::new().expect("dir");
-    let mut server = TestServer::start_in(dir.path(), &["--no-simulator"]);
+    let mut server = TestServer::in_process_in(dir.path(), &["--no-simulator"]);
     let mut lifecycle = server.lifecycle().await;
     let mut watch = open_watch(&mut lifecycle, watch_from(0)).await;
     drive(&server, 2).await; // 1..=6
@@ -115,7 +115,7 @@ async fn a_watch_resumes_across_a_server_restart_without_missing_anything() {
     let info = end.get_details_error_info().expect("ErrorInfo");
     assert_eq!(info.metadata["resumeRevision"], "7");
 
-    let server = TestServer::start_in(dir.path(), &["--no-simulator"]);
+    let server = TestServer::in_process_in(dir.path(), &["--no-simulator"]);
     drive(&server, 2).await; // 7..=12 while the watcher is away
     let mut lifecycle = server.lifecycle().await;
     let mut resumed = open_watch(&mut lifecycle, watch_from(7)).await;
@@ -125,7 +125,7 @@ async fn a_watch_resumes_across_a_server_restart_without_missing_anything() {
 
 #[tokio::test]
 async fn compacted_revisions_end_the_watch_with_out_of_range_and_the_oldest_kept() {
-    let server = TestServer::start(&[
+    let server = TestServer::in_process(&[
         "--no-simulator",
         "--event-retention-count",
         "5",
@@ -157,7 +157,7 @@ async fn compacted_revisions_end_the_watch_with_out_of_range_and_the_oldest_kept
 
 #[tokio::test]
 async fn filters_by_resource_id_and_event_type() {
-    let server = TestServer::start(&["--no-simulator"]);
+    let server = TestServer::in_process(&["--no-simulator"]);
     let mut lifecycle = server.lifecycle().await;
     let mut client = server.servers().await;
     let target = register(&mut client).await; // revision 1
@@ -202,7 +202,7 @@ async fn filters_by_resource_id_and_event_type() {
 
 #[tokio::test]
 async fn bookmarks_advance_a_filtered_watcher_that_sees_nothing() {
-    let server = TestServer::start(&["--no-simulator"]);
+    let server = TestServer::in_process(&["--no-simulator"]);
     let mut client = server.servers().await;
     let quiet = register(&mut client).await; // revision 1
     let mut lifecycle = server.lifecycle().await;
@@ -236,7 +236,7 @@ async fn bookmarks_advance_a_filtered_watcher_that_sees_nothing() {
 /// rather than the process's RSS (which depends on the allocator).
 #[tokio::test]
 async fn a_slow_consumer_falls_back_to_the_log_and_still_gets_everything() {
-    let server = TestServer::start(&["--no-simulator", "--metrics-listen", "127.0.0.1:0"]);
+    let server = TestServer::in_process(&["--no-simulator", "--metrics-listen", "127.0.0.1:0"]);
     let metrics = server.metrics_addr.clone().expect("metrics address");
     let fell_behind = || {
         let page = http1(&metrics, "GET /metrics HTTP/1.1", &[]);
@@ -270,7 +270,7 @@ async fn a_slow_consumer_falls_back_to_the_log_and_still_gets_everything() {
 
 #[tokio::test]
 async fn a_thousand_watchers_each_get_every_event_of_a_cutover_run_in_order() {
-    let server = TestServer::start(&["--no-simulator"]);
+    let server = TestServer::in_process(&["--no-simulator"]);
     let channels: Vec<Channel> =
         futures_util::future::join_all((0..10).map(|_| server.channel())).await;
     let mut watchers = Vec::new();
@@ -295,7 +295,7 @@ async fn a_thousand_watchers_each_get_every_event_of_a_cutover_run_in_order() {
 /// must not disturb the others.
 #[tokio::test]
 async fn connections_come_and_go_and_every_live_watcher_still_gets_every_event() {
-    let server = TestServer::start(&["--no-simulator"]);
+    let server = TestServer::in_process(&["--no-simulator"]);
     let mut driver = server.servers().await;
     let open_from_now = |channel: Channel| async move {
         let mut client = LifecycleServiceClient::new(channel);
@@ -328,7 +328,7 @@ async fn a_watcher_sees_only_its_own_account() {
     use cutover::pb::v1::{InitializeServiceRequest, RegisterSourceServerRequest};
 
     let tokens = TokensFile::new(&[("alpha", "111111111111"), ("beta", "222222222222")]);
-    let server = TestServer::start(&["--no-simulator", "--tokens-file", tokens.path()]);
+    let server = TestServer::in_process(&["--no-simulator", "--tokens-file", tokens.path()]);
     let mut accounts = server.accounts().await;
     for token in ["alpha", "beta"] {
         accounts

@@ -17,7 +17,11 @@ use cutover_proto::v1::{
 };
 use tempfile::TempDir;
 
-use crate::{database_for, proc_status, servers_use_postgres};
+use crate::{
+    database_for,
+    in_process::{Bound, InProcess},
+    proc_status, servers_use_postgres,
+};
 use tonic::transport::Channel;
 
 /// Spawns `command` with `CUTOVER_LOG=log` and its stdout piped; stderr is
@@ -107,9 +111,11 @@ pub fn grpcurl() -> PathBuf {
         })
 }
 
-/// A running `cutoverd` process, killed on drop.
+/// A running `cutoverd`: a process, killed on drop, or the same service
+/// inside the test process ([`TestServer::in_process`]), stopped on drop.
 pub struct TestServer {
     child: Option<Child>,
+    in_process: Option<InProcess>,
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
     /// `127.0.0.1:PORT`.
@@ -159,6 +165,39 @@ impl TestServer {
         server
     }
 
+    /// The service on a fresh data directory, inside the test process:
+    /// the same listeners, store and wires as the process, for tests where
+    /// the process is not the point (no signals, crashes or logs).
+    pub fn in_process(args: &[&str]) -> TestServer {
+        let dir = TempDir::new().expect("temp dir");
+        let mut server = TestServer::in_process_in(dir.path(), args);
+        server._owned_dir = Some(dir);
+        server
+    }
+
+    /// [`TestServer::in_process`] on `data_dir` (which the caller keeps):
+    /// stopped, it can be started again on the same data.
+    pub fn in_process_in(data_dir: &Path, args: &[&str]) -> TestServer {
+        let (service, bound) = InProcess::start(server_args(data_dir, args));
+        let Bound {
+            grpc,
+            metrics,
+            mgn,
+            smc,
+        } = bound;
+        TestServer {
+            child: None,
+            in_process: Some(service),
+            endpoint: format!("http://{grpc}"),
+            addr: grpc,
+            metrics_addr: metrics,
+            mgn_addr: mgn,
+            smc_addr: smc,
+            data_dir: data_dir.to_path_buf(),
+            _owned_dir: None,
+        }
+    }
+
     fn launch(
         data_dir: &Path,
         args: &[&str],
@@ -178,24 +217,7 @@ impl TestServer {
                 .expect("fd 3 is free")
                 .env("LISTEN_FDS", "1");
         }
-        command
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--shutdown-grace-seconds",
-                "1",
-                "--data-dir",
-            ])
-            .arg(data_dir)
-            .args(args);
-        if servers_use_postgres() && !args.contains(&"--database-url") {
-            // A restart on the same directory finds the same database; a
-            // killed server's leases expire within a second.
-            command
-                .arg("--database-url")
-                .arg(database_for(data_dir))
-                .args(["--lease-ttl-ms", "1000"]);
-        }
+        command.args(server_args(data_dir, args));
         let (child, mut stdout) = spawn(command, log, capture_stderr);
         let addr = read_prefixed(&mut stdout, "listening on ");
         let mut optional = |flag: &str, name: &str| {
@@ -207,6 +229,7 @@ impl TestServer {
         let smc_addr = optional("--smc-listen", "smc");
         TestServer {
             child: Some(child),
+            in_process: None,
             endpoint: format!("http://{addr}"),
             addr,
             metrics_addr,
@@ -219,6 +242,10 @@ impl TestServer {
 
     /// Sends `signal` to the server, without waiting for it to act.
     fn signal(&self, signal: &str) {
+        assert!(
+            self.in_process.is_none(),
+            "an in-process service takes no signals: start the test's server as a process"
+        );
         if let Some(child) = &self.child {
             let _ = Command::new("kill")
                 .arg(signal)
@@ -245,6 +272,9 @@ impl TestServer {
 
     /// Stops the server the way an operator does (SIGTERM) and waits.
     pub fn stop(&mut self) {
+        if let Some(mut service) = self.in_process.take() {
+            service.stop();
+        }
         if let Some(mut child) = self.child.take() {
             let _ = Command::new("kill")
                 .arg("-TERM")
@@ -254,8 +284,14 @@ impl TestServer {
         }
     }
 
-    /// Kills the server with SIGKILL: no chance to flush anything.
+    /// Kills the server with SIGKILL: no chance to flush anything. Only a
+    /// process can be killed: an in-process service would be stopped
+    /// gracefully instead, which is not what the caller tests.
     pub fn kill(&mut self) {
+        assert!(
+            self.in_process.is_none(),
+            "an in-process service cannot be killed: start the test's server as a process"
+        );
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
@@ -318,8 +354,43 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        self.kill();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // An in-process service stops as its own field drops.
     }
+}
+
+/// `cutoverd`'s arguments for a test server on `data_dir`: an ephemeral
+/// loopback port, a one-second shutdown grace, and on PostgreSQL runs
+/// (`CUTOVER_TEST_STORE=postgres`) the database named after the directory.
+fn server_args(data_dir: &Path, args: &[&str]) -> Vec<String> {
+    let mut all: Vec<String> = [
+        "--listen",
+        "127.0.0.1:0",
+        "--shutdown-grace-seconds",
+        "1",
+        "--data-dir",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    all.push(
+        data_dir
+            .to_str()
+            .expect("a UTF-8 data directory")
+            .to_owned(),
+    );
+    all.extend(args.iter().map(|arg| (*arg).to_owned()));
+    if servers_use_postgres() && !args.contains(&"--database-url") {
+        // A restart on the same directory finds the same database; a
+        // killed server's leases expire within a second.
+        all.push("--database-url".into());
+        all.push(database_for(data_dir));
+        all.extend(["--lease-ttl-ms".to_owned(), "1000".to_owned()]);
+    }
+    all
 }
 
 /// A `cutover-agent` process, killed on drop.

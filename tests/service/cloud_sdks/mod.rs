@@ -51,7 +51,7 @@ impl CloudServer {
         .expect("write keys");
         restrict(&path);
         let path = path.to_str().expect("utf-8 path").to_owned();
-        let server = TestServer::start(&[
+        let server = TestServer::in_process(&[
             "--sim-speed",
             "100",
             "--mgn-listen",

@@ -52,7 +52,7 @@ fn now_rfc3339() -> String {
 }
 
 fn wire_server() -> TestServer {
-    TestServer::start(&[
+    TestServer::in_process(&[
         "--sim-speed",
         "100",
         "--max-message-bytes",

@@ -44,7 +44,7 @@ async fn accounts_must_be_authenticated_initialised_and_isolated() {
     const ACCOUNT_A: &str = "111111111111";
     const ACCOUNT_B: &str = "222222222222";
     let tokens = TokensFile::new(&[(ALPHA, ACCOUNT_A), (BRAVO, ACCOUNT_B)]);
-    let server = TestServer::start(&["--no-simulator", "--tokens-file", tokens.path()]);
+    let server = TestServer::in_process(&["--no-simulator", "--tokens-file", tokens.path()]);
     let anonymous = Api::new(&server).await;
     let (alpha, bravo) = (anonymous.with_token(ALPHA), anonymous.with_token(BRAVO));
 
@@ -220,7 +220,7 @@ async fn jobs_are_isolated_between_accounts_and_initialisation_is_durable() {
     let tokens = TokensFile::new(&[(ALPHA, ACCOUNT_A), (BRAVO, "210987654321")]);
     let data = TempDir::new().expect("data dir");
     let args = ["--sim-speed", "100", "--tokens-file", tokens.path()];
-    let mut server = TestServer::start_in(data.path(), &args);
+    let mut server = TestServer::in_process_in(data.path(), &args);
     let api = Api::new(&server).await;
     let (alpha, bravo) = (api.with_token(ALPHA), api.with_token(BRAVO));
     for account in [&alpha, &bravo] {
@@ -255,7 +255,7 @@ async fn jobs_are_isolated_between_accounts_and_initialisation_is_durable() {
     // After a restart both accounts are still initialised, and still apart.
     drop((api, alpha, bravo));
     server.stop();
-    let server = TestServer::start_in(data.path(), &args);
+    let server = TestServer::in_process_in(data.path(), &args);
     let api = Api::new(&server).await;
     let (alpha, bravo) = (api.with_token(ALPHA), api.with_token(BRAVO));
     bravo.new_server().await;

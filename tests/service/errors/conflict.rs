@@ -13,7 +13,7 @@ use super::{
 
 #[tokio::test]
 async fn conflicts_name_the_current_state() {
-    let server = TestServer::start(NO_SIMULATOR);
+    let server = TestServer::in_process(NO_SIMULATOR);
     let api = Api::new(&server).await;
     let id = api.new_server().await;
     let conflict = |state: &'static str| {

@@ -29,7 +29,7 @@ async fn invalid_in(api: &Api, id: &str, state: &str, cases: &[(Call, &[&str])])
 
 #[tokio::test]
 async fn replication_job_status_preconditions() {
-    let server = TestServer::start(WATCHABLE);
+    let server = TestServer::in_process(WATCHABLE);
     let api = Api::new(&server).await;
     let (mut servers, mut jobs) = (api.servers.clone(), api.jobs.clone());
     let source = available_source(&mut servers).await;
@@ -76,7 +76,7 @@ async fn replication_job_status_preconditions() {
 
 #[tokio::test]
 async fn stop_outside_syncing_is_an_invalid_business_status() {
-    let server = TestServer::start(WATCHABLE);
+    let server = TestServer::in_process(WATCHABLE);
     let api = Api::new(&server).await;
     let (mut servers, mut jobs) = (api.servers.clone(), api.jobs.clone());
     let source = available_source(&mut servers).await;
@@ -121,7 +121,7 @@ async fn stop_outside_syncing_is_an_invalid_business_status() {
 
 #[tokio::test]
 async fn source_server_state_invalid_for_jobs() {
-    let server = TestServer::start(WATCHABLE);
+    let server = TestServer::in_process(WATCHABLE);
     let api = Api::new(&server).await;
     let (source, job_id) = waiting_job(&server, 24, 2).await;
 

@@ -43,7 +43,7 @@ fn incremental(frequency: i32, max_number_of_image_to_keep: i32) -> CreateReplic
 
 #[tokio::test]
 async fn values_past_a_limit_are_validation_errors_and_the_limit_itself_is_fine() {
-    let server = TestServer::start(NO_SIMULATOR);
+    let server = TestServer::in_process(NO_SIMULATOR);
     let api = Api::new(&server).await;
 
     let bad_tags = [

@@ -12,7 +12,7 @@ use super::{
 
 #[tokio::test]
 async fn unknown_resources_are_not_found_with_resource_info() {
-    let server = TestServer::start(NO_SIMULATOR);
+    let server = TestServer::in_process(NO_SIMULATOR);
     let api = Api::new(&server).await;
     api.new_server().await;
 

@@ -20,7 +20,7 @@ use super::{
 
 #[tokio::test]
 async fn every_success_carries_its_request_id() {
-    let server = TestServer::start(WATCHABLE);
+    let server = TestServer::in_process(WATCHABLE);
     let api = Api::new(&server).await;
     let mut seen: Vec<String> = Vec::new();
     let mut check = |reply: Reply| {

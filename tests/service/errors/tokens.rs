@@ -31,7 +31,7 @@ fn page_of_one(next_token: String) -> DescribeSourceServersRequest {
 
 #[tokio::test]
 async fn page_tokens_and_client_tokens_are_checked() {
-    let server = TestServer::start(NO_SIMULATOR);
+    let server = TestServer::in_process(NO_SIMULATOR);
     let api = Api::new(&server).await;
     for _ in 0..3 {
         api.new_server().await;
@@ -136,7 +136,7 @@ async fn page_tokens_and_client_tokens_are_checked() {
 
 #[tokio::test]
 async fn a_client_token_is_forgotten_after_its_retention() {
-    let server = TestServer::start(&[
+    let server = TestServer::in_process(&[
         "--no-simulator",
         "--client-token-retention-seconds",
         "1",

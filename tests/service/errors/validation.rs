@@ -52,7 +52,7 @@ fn unknown_ids(n: usize) -> Vec<String> {
 
 #[tokio::test]
 async fn malformed_ids_are_validation_errors_naming_the_field() {
-    let server = TestServer::start(NO_SIMULATOR);
+    let server = TestServer::in_process(NO_SIMULATOR);
     let api = Api::new(&server).await;
     let id = api.new_server().await;
 
@@ -76,7 +76,7 @@ async fn malformed_ids_are_validation_errors_naming_the_field() {
 
 #[tokio::test]
 async fn out_of_range_values_are_validation_errors_naming_the_field() {
-    let server = TestServer::start(NO_SIMULATOR);
+    let server = TestServer::in_process(NO_SIMULATOR);
     let api = Api::new(&server).await;
     let id = api.new_server().await;
 

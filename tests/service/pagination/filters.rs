@@ -14,7 +14,7 @@ use super::{describe, page, register_many, union, walk, NO_SIMULATOR};
 
 #[tokio::test]
 async fn filters_select_and_tokens_are_bound_to_their_filter() {
-    let server = TestServer::start(NO_SIMULATOR);
+    let server = TestServer::in_process(NO_SIMULATOR);
     let mut client = server.servers().await;
     let ids = register_many(&client, 30, 4).await;
     let mut snapshot = Vec::new();

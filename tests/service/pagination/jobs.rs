@@ -43,7 +43,7 @@ async fn walk_jobs(
 
 #[tokio::test]
 async fn replication_jobs_page_and_filter() {
-    let server = TestServer::start(&["--sim-speed", "100"]);
+    let server = TestServer::in_process(&["--sim-speed", "100"]);
     let mut servers = server.servers().await;
     let mut jobs = server.jobs().await;
     let mut sources = Vec::new();

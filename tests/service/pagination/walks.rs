@@ -16,7 +16,7 @@ use super::{assert_goes_on, describe, page, register_many, union, walk, NO_SIMUL
 
 #[tokio::test]
 async fn thousands_of_servers_page_completely_and_consistently_under_writes() {
-    let server = TestServer::start(NO_SIMULATOR);
+    let server = TestServer::in_process(NO_SIMULATOR);
     let mut client = server.servers().await;
     let ids = register_many(&client, 2500, 16).await;
     let expected: BTreeSet<String> = ids.iter().cloned().collect();
@@ -108,7 +108,7 @@ async fn thousands_of_servers_page_completely_and_consistently_under_writes() {
 /// of 2,500 servers at 7 per page took 16 s.
 #[tokio::test]
 async fn small_pages_are_served_without_stalls() {
-    let server = TestServer::start(NO_SIMULATOR);
+    let server = TestServer::in_process(NO_SIMULATOR);
     let mut client = server.servers().await;
     register_many(&client, 20, 4).await;
     client
@@ -137,7 +137,7 @@ async fn small_pages_are_served_without_stalls() {
 #[tokio::test]
 async fn a_next_token_survives_a_restart() {
     let dir = tempfile::TempDir::new().expect("dir");
-    let mut server = TestServer::start_in(dir.path(), NO_SIMULATOR);
+    let mut server = TestServer::in_process_in(dir.path(), NO_SIMULATOR);
     let client = server.servers().await;
     let ids: BTreeSet<String> = register_many(&client, 5, 1).await.into_iter().collect();
     let (mut seen, mut token) = page(&mut client.clone(), None, 2, "").await;
@@ -145,7 +145,7 @@ async fn a_next_token_survives_a_restart() {
     drop(client);
     server.stop();
 
-    let server = TestServer::start_in(dir.path(), NO_SIMULATOR);
+    let server = TestServer::in_process_in(dir.path(), NO_SIMULATOR);
     let mut client = server.servers().await;
     while !token.is_empty() {
         // A token issued before the restart resumes the walk.
