@@ -293,7 +293,7 @@ impl Transition<ReplicationJob> {
 }
 
 /// The recorded follow-up task whose state (completion, overdue mark,
-/// deliveries) the change moved, if one did.
+/// deliveries, acknowledged progress) the change moved, if one did.
 fn changed_task<'a>(before: &SourceServer, after: &'a SourceServer) -> Option<&'a FollowUpTask> {
     after.follow_up_tasks.iter().find(|task| {
         before
@@ -301,8 +301,8 @@ fn changed_task<'a>(before: &SourceServer, after: &'a SourceServer) -> Option<&'
             .iter()
             .find(|old| old.id == task.id)
             .is_some_and(|old| {
-                (old.completed, old.overdue, old.attempts)
-                    != (task.completed, task.overdue, task.attempts)
+                (old.completed, old.overdue, old.attempts, old.progress)
+                    != (task.completed, task.overdue, task.attempts, task.progress)
             })
     })
 }

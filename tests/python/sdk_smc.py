@@ -72,7 +72,7 @@ def cutover(c, source, sync_data):
     finished = wait_for(c, job_id, "Finished")
     check("the job is Finished", finished is not None and finished.status == "Finished", finished and finished.status)
     runs = finished.replication_job_runs.replication_job_run if finished else []
-    return job_id, runs
+    return job_id, runs, finished
 
 
 def errors(c, cfg, job_id):
@@ -103,10 +103,11 @@ def pages(c, job_ids):
 def main():
     cfg = json.loads(sys.argv[1])
     c = client(cfg, cfg["key"], cfg["secret"])
-    first, runs = cutover(c, cfg["sources"][0], True)
+    first, runs, synced = cutover(c, cfg["sources"][0], True)
     check("the final sync is recorded as a run", len(runs) >= 2, runs)
+    check("the job's ImageId is the final sync's image", synced is not None and synced.image_id == "FINAL", synced and synced.image_id)
     v1 = client(cfg, cfg["key"], cfg["secret"], signature_algorithm="v2")
-    second, _ = cutover(v1, cfg["sources"][1], False)
+    second, _, _ = cutover(v1, cfg["sources"][1], False)
     errors(c, cfg, first)
     pages(c, [first, second])
     finish({"synced": first, "released": second})

@@ -84,7 +84,7 @@ async fn cut_over_with_sync_data_runs_a_final_sync_then_releases_and_finishes() 
         order[..cleaning]
             .iter()
             .all(|b| *b != Business::Processing as i32),
-        "no image is built for a cutover"
+        "no image-building step (Processing) in a cutover"
     );
 
     let done = get_job(&mut jobs, &job_id).await;
@@ -98,6 +98,11 @@ async fn cut_over_with_sync_data_runs_a_final_sync_then_releases_and_finishes() 
         done.replication_job_runs.len(),
         2,
         "first run + final sync, nothing else"
+    );
+    assert_eq!(
+        done.image_ids,
+        vec!["CYCLE_1".to_owned(), "FINAL".to_owned()],
+        "the job's newest image is the one with the final sync in it"
     );
 
     let again = cut_over_job(&mut jobs, &job_id, true)

@@ -327,6 +327,9 @@ impl ReplicationJob {
                         image_id: FINAL_IMAGE.into(),
                         run_type: run.run_type,
                     });
+                    // The image to launch from is the one with the last
+                    // sync in it: SMC's ImageId is the last kept image.
+                    next.keep_image(FINAL_IMAGE.into());
                 }
                 next.progress = 100.0;
                 next.business_status = Some(BusinessStatus::Cleaning);
@@ -373,6 +376,16 @@ impl ReplicationJob {
             .any(|run| run.image_id == FINAL_IMAGE && run.start >= cut_over.requested)
     }
 
+    /// Keeps `image` as the newest image, dropping the oldest beyond an
+    /// incremental job's `MaxNumberOfImageToKeep`.
+    fn keep_image(&mut self, image: String) {
+        self.image_ids.push(image);
+        if let JobSchedule::Incremental { max_images, .. } = self.schedule {
+            let excess = self.image_ids.len().saturating_sub(max_images as usize);
+            self.image_ids.drain(..excess);
+        }
+    }
+
     fn complete_run(&mut self, now: Timestamp, scale: TimeScale) {
         let Some(run) = self.current_run else { return };
         match self.schedule {
@@ -387,8 +400,7 @@ impl ReplicationJob {
                 self.ended = Some(now);
             }
             JobSchedule::Incremental {
-                frequency_hours,
-                max_images,
+                frequency_hours, ..
             } => {
                 self.cycles = self.cycles.saturating_add(1);
                 let image = format!("CYCLE_{}", self.cycles);
@@ -398,9 +410,7 @@ impl ReplicationJob {
                     image_id: image.clone(),
                     run_type: run.run_type,
                 });
-                self.image_ids.push(image);
-                let excess = self.image_ids.len().saturating_sub(max_images as usize);
-                self.image_ids.drain(..excess);
+                self.keep_image(image);
                 self.idle(ReplicationJobStatus::Waiting);
                 self.next_run =
                     Some(now.plus(scale.compress(Millis::hours(i64::from(frequency_hours)))));

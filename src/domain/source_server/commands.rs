@@ -192,10 +192,19 @@ impl SourceServer {
                         self.conflict("READY_FOR_CUTOVER requires replication lag to be known")
                     );
                 }
-                if self.life_cycle.state == LifeCycleState::CuttingOver {
-                    if let Some(cutover) = next.life_cycle.last_cutover.as_mut() {
-                        cutover.reverted = Some(now);
+                match self.life_cycle.state {
+                    LifeCycleState::CuttingOver => {
+                        if let Some(cutover) = next.life_cycle.last_cutover.as_mut() {
+                            cutover.reverted = Some(now);
+                        }
                     }
+                    // MGN calls accepting a test "finalising" it.
+                    LifeCycleState::Testing => {
+                        if let Some(test) = next.life_cycle.last_test.as_mut() {
+                            test.finalized = Some(now);
+                        }
+                    }
+                    _ => {}
                 }
             }
             LifeCycleState::ReadyForTest => {

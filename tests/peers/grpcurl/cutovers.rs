@@ -171,6 +171,17 @@ fn job_cutover_with_json_bodies() {
         .expect("replicationJobRuns");
     let images: Vec<&str> = runs.iter().map(|r| text(r, "/imageId")).collect();
     assert_eq!(images, ["CYCLE_1", "FINAL"], "{finished}");
+    let kept: Vec<&str> = finished["imageIds"]
+        .as_array()
+        .expect("imageIds")
+        .iter()
+        .map(|id| id.as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        kept.last(),
+        Some(&"FINAL"),
+        "the job's image is its final sync's: {finished}"
+    );
     assert_eq!(finished["cutOver"]["syncData"], Value::Bool(true));
     assert!(!text(&finished, "/endTime").is_empty(), "{finished}");
     assert_eq!(finished["progress"].as_f64(), Some(100.0), "{finished}");

@@ -53,7 +53,8 @@ fn cut_over_with_sync_runs_a_final_sync_then_cleans_then_finishes() {
         (j.status, j.business_status, j.ended),
         (S::Finished, None, Some(smc.now))
     );
-    assert_eq!(j.image_ids, ["CYCLE_1"]);
+    // The image to launch from is the one with the final sync in it.
+    assert_eq!(j.image_ids, ["CYCLE_1", FINAL]);
     assert_eq!(finals(&j), 1);
 }
 
@@ -202,12 +203,18 @@ fn a_failure_while_cleaning_does_not_repeat_the_final_sync() {
     let j = smc.step(&j, RunStep::Released);
     assert_eq!((j.status, finals(&j)), (S::Finished, 1));
     assert_eq!(j.runs.last().map(|r| r.image_id.as_str()), Some(FINAL));
+    assert_eq!(
+        j.image_ids.last().map(String::as_str),
+        Some(FINAL),
+        "the image to launch from has the final sync in it"
+    );
 }
 
 #[test]
 fn a_step_of_another_run_purpose_is_a_validation_error() {
     let mut smc = Smc::new();
-    // The final sync builds no image; an ordinary run has no final sync.
+    // The final sync has no image-building step; an ordinary run has no
+    // final sync.
     let j = smc.waiting(2);
     let final_sync = smc.ok(&j, JobOp::CutOver(true));
     let err = smc.err(&final_sync, JobOp::Step(RunStep::Processing));

@@ -128,8 +128,10 @@ pub(super) fn assert_job_invariants(j: &ReplicationJob) {
             ensure(j.runs.len() - finals <= 1, "a run-once job runs once");
         }
         JobSchedule::Incremental { max_images, .. } => {
-            let kept = done.min(max_images as usize);
-            let newest: Vec<_> = names(done - kept + 1..=done).collect();
+            // Every cycle's image, then the final sync's, the newest kept.
+            let mut images: Vec<String> = names(1..=done).collect();
+            images.extend((finals > 0).then(|| FINAL.to_owned()));
+            let newest = &images[images.len().saturating_sub(max_images as usize)..];
             ensure(j.image_ids == newest, "the newest images are kept");
             ensure(
                 j.runs.len() == done + finals,

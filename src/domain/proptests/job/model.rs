@@ -315,6 +315,12 @@ fn expected_job_after(
         }
         JobOp::Step(RunStep::Cleaning) => {
             record(&mut next, FINAL.into());
+            next.image_ids.push(FINAL.into());
+            if let JobSchedule::Incremental { max_images, .. } = before.schedule {
+                while next.image_ids.len() > max_images as usize {
+                    next.image_ids.remove(0);
+                }
+            }
             next.progress = 100.0;
             next.business_status = Some(B::Cleaning);
         }

@@ -124,6 +124,11 @@ fn mgn_full_path_from_registration_to_finalized_cutover() {
         s.life_cycle.last_test.as_ref().and_then(|t| t.reverted),
         None
     );
+    assert_eq!(
+        s.life_cycle.last_test.as_ref().and_then(|t| t.finalized),
+        Some(mgn.now),
+        "accepting the test finalises it"
+    );
 
     // StartCutover: READY_FOR_CUTOVER → CUTTING_OVER.
     let cutover = mgn.launch();

@@ -108,6 +108,15 @@ impl Command for ServerOp {
             lifecycle_changed,
             t.event.event_type == EventType::LifeCycleStateChanged
         );
+        let task = match self {
+            ServerOp::Complete(id) | ServerOp::Overdue(id) | ServerOp::Progress(id, _) => Some(id),
+            _ => None,
+        };
+        assert_eq!(
+            t.event.task.as_ref(),
+            task,
+            "a task's event names it: {self:?}"
+        );
     }
 
     fn expected(
@@ -236,6 +245,11 @@ fn expected_server_after(
             if *target == L::ReadyForCutover && before.life_cycle.state == L::CuttingOver {
                 if let Some(cutover) = next.life_cycle.last_cutover.as_mut() {
                     cutover.reverted = Some(now);
+                }
+            }
+            if *target == L::ReadyForCutover && before.life_cycle.state == L::Testing {
+                if let Some(test) = next.life_cycle.last_test.as_mut() {
+                    test.finalized = Some(now);
                 }
             }
             if *target == L::ReadyForTest {
