@@ -57,9 +57,9 @@ PY
             -d "$frame" "http://$addr/cutover.v1.SourceServerService/GetSourceServer" >/dev/null
     }
     calls 2000
-    callgrind_control -z "$pid" >/dev/null
+    callgrind_control -z "$pid" >/dev/null 2>&1
     calls "$N"
-    callgrind_control -d "$pid" >/dev/null
+    callgrind_control -d "$pid" >/dev/null 2>&1
     kill "$pid"
     wait "$pid" 2>/dev/null || true
     python3 - "$dir" "$N" <<'PY'

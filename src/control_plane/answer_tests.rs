@@ -7,15 +7,23 @@ use super::{
     requests::{ChangeServerLifeCycleState, JobSpecInput, ScheduleInput},
     ClientToken,
 };
-use crate::domain::{LifeCycleState, Millis, Resource, SourceServerId, SourceState};
+use crate::domain::{
+    LifeCycleState, LifecycleEvent, Millis, Resource, SourceServerId, SourceState,
+};
 
-/// SMC's state the last event of `server` records.
-async fn recorded_state(h: &Harness, server: &SourceServerId) -> Option<SourceState> {
+/// Every event in the log.
+async fn log(h: &Harness) -> Vec<LifecycleEvent> {
     h.plane
         .store
         .events_from(1, usize::MAX)
         .await
         .expect("the log")
+}
+
+/// SMC's state the last event of `server` records.
+async fn recorded_state(h: &Harness, server: &SourceServerId) -> Option<SourceState> {
+    log(h)
+        .await
         .into_iter()
         .rfind(|event| matches!(&event.resource, Resource::SourceServer(s) if &s.id == server))
         .and_then(|event| event.event.source_state)
@@ -70,13 +78,7 @@ async fn a_replayed_change_answers_the_state_now_and_records_nothing() {
         .await
         .expect("READY_FOR_CUTOVER");
     assert_eq!(first.source_state, SourceState::Available);
-    let head = h
-        .plane
-        .store
-        .events_from(1, usize::MAX)
-        .await
-        .expect("the log")
-        .len();
+    let head = log(&h).await.len();
 
     // The agent falls silent past the heartbeat window (5 minutes).
     h.clock.advance(Millis::minutes(6));
@@ -88,13 +90,6 @@ async fn a_replayed_change_answers_the_state_now_and_records_nothing() {
 
     assert_eq!(replay.server, first.server);
     assert_eq!(replay.source_state, SourceState::Unavailable);
-    let after = h
-        .plane
-        .store
-        .events_from(1, usize::MAX)
-        .await
-        .expect("the log")
-        .len();
-    assert_eq!(after, head, "a replay commits nothing");
+    assert_eq!(log(&h).await.len(), head, "a replay commits nothing");
     assert_eq!(recorded_state(&h, &id).await, Some(SourceState::Available));
 }
