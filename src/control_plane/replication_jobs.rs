@@ -6,6 +6,7 @@ use std::sync::Arc;
 use rand::thread_rng;
 
 use super::{
+    aggregate::Aggregate,
     requests::{CreateReplicationJob, DescribeReplicationJobs, DescribeReplicationJobsByNumber},
     ClientToken, ControlPlane, Failure, Page, Tenant,
 };
@@ -151,15 +152,49 @@ impl ControlPlane {
         }
     }
 
-    /// StartReplicationJob.
+    /// StartReplicationJob. Checks, in this order: the job exists, its
+    /// status allows a start, and its source is Available (SMC's
+    /// `SourceServerState.Invalid` otherwise: a run of an unreachable
+    /// source could only wedge).
     pub async fn start_replication_job(
         &self,
         caller: &Tenant,
         id: &ReplicationJobId,
         token: Option<&ClientToken>,
     ) -> Result<Arc<ReplicationJob>, Failure> {
-        let started = self.command::<ReplicationJob>(caller, id, token, |job, now| job.start(now));
-        Ok(started.await?.outcome)
+        let started = self
+            .mutate(caller, token, move || async move {
+                let current = self.load::<ReplicationJob>(&caller.account_id, id)?;
+                let job = &current.value;
+                let change = job.start(self.now())?;
+                self.require_source(job, &[SourceState::Available])?;
+                let after = change.resource.clone();
+                let batch = WriteBatch {
+                    writes: vec![ReplicationJob::write(self, &current, change)],
+                    ..WriteBatch::default()
+                };
+                Ok((batch, after))
+            })
+            .await?;
+        Ok(Arc::new(started.outcome))
+    }
+
+    /// SourceServerState.Invalid unless `job`'s source is in one of
+    /// `allowed` states.
+    fn require_source(
+        &self,
+        job: &ReplicationJob,
+        allowed: &[SourceState],
+    ) -> Result<(), DomainError> {
+        let state = self.job_source_state(&job.account_id, &job.source_id);
+        if allowed.contains(&state) {
+            return Ok(());
+        }
+        Err(DomainError::SourceServerStateInvalid {
+            source_id: job.source_id.to_string(),
+            current: state,
+            allowed: allowed.to_vec(),
+        })
     }
 
     /// StopReplicationJob.
@@ -189,15 +224,7 @@ impl ControlPlane {
                 let job = &current.value;
                 let change = job.cut_over(cut_over.sync_data, self.now())?;
                 if cut_over.sync_data {
-                    let state = self.job_source_state(&job.account_id, &job.source_id);
-                    if state == SourceState::Unavailable {
-                        return Err(DomainError::SourceServerStateInvalid {
-                            source_id: job.source_id.to_string(),
-                            current: state,
-                            allowed: vec![SourceState::Available, SourceState::InUse],
-                        }
-                        .into());
-                    }
+                    self.require_source(job, &[SourceState::Available, SourceState::InUse])?;
                 }
                 let batch = WriteBatch::single(
                     Resource::ReplicationJob(change.resource.clone()),

@@ -165,3 +165,25 @@ async fn source_server_state_invalid_for_jobs() {
     let status = api.refused(Call::CreateJob, &source).await;
     expect_invalid_source(status, &source, "Unavailable", &["Available"]);
 }
+
+#[tokio::test]
+async fn a_job_of_an_unavailable_source_does_not_start() {
+    let server = TestServer::in_process(WATCHABLE);
+    let api = Api::new(&server).await;
+    let mut servers = api.servers.clone();
+    let source = available_source(&mut servers).await;
+    let job_id = create_job(&mut api.jobs.clone(), incremental_job(&source, 24, 2)).await;
+
+    disconnect(&mut servers, &source).await;
+    // The job's status is checked first: a Ready job may start, so the
+    // refusal is about the source.
+    let status = api.refused(Call::StartJob, &job_id).await;
+    expect_invalid_source(status, &source, "Unavailable", &["Available"]);
+    let job = api.job(&job_id).await;
+    assert_eq!(
+        job.status,
+        ReplicationJobStatus::Ready as i32,
+        "the refusal changed nothing"
+    );
+    assert!(job.replication_job_runs.is_empty());
+}
