@@ -18,7 +18,7 @@
 use std::future::Future;
 
 use cutover::{
-    control_plane::schedule_once,
+    background::schedule_once,
     domain::Millis,
     pb::v1::{
         self as pb, account_service_server::AccountService, agent_service_server::AgentService,
@@ -320,7 +320,7 @@ async fn call(world: &World, choice: u8, bytes: &[u8]) {
                 .take(2)
                 .fold(0i64, |n, &b| n * 256 + i64::from(b));
             world.clock.advance(Millis(seconds * 1000));
-            schedule_once(&world.plane).await;
+            schedule_once(&world.plane, None).await;
             world.learn_commands().await;
         }
     }

@@ -11,7 +11,10 @@
 
 use std::sync::OnceLock;
 
-use cutover::native_api::{signature::sigv4, Protocol, Signers};
+use cutover::api::{
+    native::{signature::sigv4, Signers},
+    Protocol,
+};
 use cutover_fuzz::{
     http_input::{check_signature, keys, send, HttpInput},
     next_world,

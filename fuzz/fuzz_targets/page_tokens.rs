@@ -84,9 +84,7 @@ async fn run(world: &World, input: Input) {
     let (token, after) = match input.token {
         Token::Raw(text) => (text, None),
         Token::Edited(edits) => {
-            let mut bytes = issued(world, input.jobs, input.archived)
-                .await
-                .into_bytes();
+            let mut bytes = issued(world, input.jobs, input.archived).await.into_bytes();
             for (index, byte) in edits {
                 if let Some(b) = bytes.get_mut(usize::from(index)) {
                     *b = byte;
@@ -141,7 +139,7 @@ async fn listing(
     archived: Option<bool>,
     page_size: usize,
     token: &str,
-) -> Result<Vec<String>, DomainError> {
+) -> Result<Vec<String>, Failure> {
     let page = PageRequest::new(PAGE, i64::try_from(page_size).ok(), token)?;
     let (plane, tenant) = (&world.plane, &world.tenant);
     match jobs {

@@ -12,9 +12,12 @@
 
 use std::sync::OnceLock;
 
-use cutover::native_api::{
-    signature::{acs3, hmac_sha1, query_pairs},
-    Protocol, Signers,
+use cutover::api::{
+    native::{
+        signature::{acs3, hmac_sha1, query_pairs},
+        Signers,
+    },
+    Protocol,
 };
 use cutover_fuzz::{
     http_input::{check_signature, keys, send, HttpInput},

@@ -30,8 +30,8 @@ use cutover::{
         Protocol,
     },
     control_plane::Caller,
-    metrics::Metrics,
     domain::{AccountId, Timestamp},
+    metrics::Metrics,
 };
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use tower::ServiceExt;

@@ -15,12 +15,12 @@ use std::{
 };
 
 use cutover::{
+    api::grpc::{Api, Authenticator},
     control_plane::{Caller, ControlPlane, Listener, ManualClock, Settings, Tenant},
     domain::{SourceServerId, Timestamp},
     metrics::Metrics,
     pb::v1 as pb,
     store::SqliteStore,
-    api::grpc::{Api, Authenticator},
 };
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
