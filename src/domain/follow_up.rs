@@ -3,7 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{source_server::cloud_enum, FollowUpTaskId, Millis, Timestamp};
+use super::{
+    source_server::{cloud_enum, ReplicationType},
+    FollowUpTaskId, Millis, Timestamp,
+};
 
 cloud_enum!(
     /// What a follow-up task does.
@@ -37,6 +40,14 @@ impl FollowUpTaskKind {
             FollowUpTaskKind::AgentUninstall => Executor::SourceAgent,
             FollowUpTaskKind::ReplicationResourcesTeardown => Executor::ReplicationInfrastructure,
         }
+    }
+
+    /// Whether a server replicated as `replication` has this task: an
+    /// agentless (snapshot-shipping) server has no agent to uninstall, and
+    /// the task could only go overdue.
+    pub fn applies_to(self, replication: ReplicationType) -> bool {
+        !(self == FollowUpTaskKind::AgentUninstall
+            && replication == ReplicationType::SnapshotShipping)
     }
 
     /// Time allowed from recording to completion (MGN: 10 and 90 minutes).

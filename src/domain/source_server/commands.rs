@@ -270,6 +270,9 @@ impl SourceServer {
             FollowUpTaskKind::ReplicationResourcesTeardown,
         ];
         for (id, kind) in task_ids.into_iter().zip(kinds) {
+            if !kind.applies_to(self.replication_type) {
+                continue;
+            }
             next.follow_up_tasks.push(FollowUpTask::record(
                 id,
                 kind,

@@ -224,3 +224,26 @@ fn follow_up_deadlines_are_compressed_by_the_time_scale() {
         assert_eq!(s.follow_up_tasks.len(), 2);
     }
 }
+
+#[test]
+fn an_agentless_server_is_owed_no_agent_uninstall() {
+    let mut mgn = Mgn::new();
+    let registration = Registration {
+        replication_type: Some(ReplicationType::SnapshotShipping),
+        ..Registration::default()
+    };
+    let id = SourceServerId::generate(&mut mgn.rng);
+    let mut s = register(account(), id, registration, mgn.now)
+        .expect("registration")
+        .resource;
+    while s.life_cycle.state != L::Cutover {
+        let op = forward(&s, &mut mgn.rng);
+        s = mgn.ok(&s, op).0;
+    }
+    let kinds: Vec<_> = s.follow_up_tasks.iter().map(|t| t.kind).collect();
+    assert_eq!(
+        kinds,
+        [FollowUpTaskKind::ReplicationResourcesTeardown],
+        "only the target side has something to clean up"
+    );
+}

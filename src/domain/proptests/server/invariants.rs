@@ -94,8 +94,15 @@ pub(super) fn assert_server_invariants(s: &SourceServer, scale: TimeScale) {
     let tasks = &s.follow_up_tasks;
     match finalized {
         Some(at) => {
-            ensure(tasks.len() == 2, "two follow-up tasks");
-            for (kind, deadline) in FOLLOW_UPS {
+            let owed = FOLLOW_UPS
+                .into_iter()
+                .filter(|(kind, _)| kind.applies_to(s.replication_type));
+            let owed: Vec<_> = owed.collect();
+            ensure(
+                tasks.len() == owed.len(),
+                "one follow-up task of each kind the server owes",
+            );
+            for (kind, deadline) in owed {
                 let mut of_kind = tasks.iter().filter(|t| t.kind == kind);
                 let task = of_kind.next().expect("a task of each kind");
                 ensure(of_kind.next().is_none(), "one task of each kind");

@@ -271,6 +271,12 @@ fn expected_server_after(
             }
             disconnect_replication(&mut next);
             for (id, (kind, deadline)) in ids.iter().zip(FOLLOW_UPS) {
+                // An agentless server has no agent to uninstall.
+                if kind == FollowUpTaskKind::AgentUninstall
+                    && before.replication_type == ReplicationType::SnapshotShipping
+                {
+                    continue;
+                }
                 next.follow_up_tasks.push(FollowUpTask {
                     id: id.clone(),
                     kind,
