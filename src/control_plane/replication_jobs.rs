@@ -6,7 +6,6 @@ use std::sync::Arc;
 use rand::thread_rng;
 
 use super::{
-    aggregate::Aggregate,
     requests::{CreateReplicationJob, DescribeReplicationJobs, DescribeReplicationJobsByNumber},
     ClientToken, ControlPlane, Failure, Page, Tenant,
 };
@@ -162,21 +161,12 @@ impl ControlPlane {
         id: &ReplicationJobId,
         token: Option<&ClientToken>,
     ) -> Result<Arc<ReplicationJob>, Failure> {
-        let started = self
-            .mutate(caller, token, move || async move {
-                let current = self.load::<ReplicationJob>(&caller.account_id, id)?;
-                let job = &current.value;
-                let change = job.start(self.now())?;
-                self.require_source(job, &[SourceState::Available])?;
-                let after = change.resource.clone();
-                let batch = WriteBatch {
-                    writes: vec![ReplicationJob::write(self, &current, change)],
-                    ..WriteBatch::default()
-                };
-                Ok((batch, after))
-            })
-            .await?;
-        Ok(Arc::new(started.outcome))
+        let started = self.command::<ReplicationJob>(caller, id, token, |job, now| {
+            let change = job.start(now)?;
+            self.require_source(job, &[SourceState::Available])?;
+            Ok(change)
+        });
+        Ok(started.await?.outcome)
     }
 
     /// SourceServerState.Invalid unless `job`'s source is in one of
@@ -218,23 +208,15 @@ impl ControlPlane {
         cut_over: JobCutOver,
         token: Option<&ClientToken>,
     ) -> Result<Arc<ReplicationJob>, Failure> {
-        let after = self
-            .mutate(caller, token, move || async move {
-                let current = self.load::<ReplicationJob>(&caller.account_id, id)?;
-                let job = &current.value;
-                let change = job.cut_over(cut_over.sync_data, self.now())?;
-                if cut_over.sync_data {
-                    self.require_source(job, &[SourceState::Available, SourceState::InUse])?;
-                }
-                let batch = WriteBatch::single(
-                    Resource::ReplicationJob(change.resource.clone()),
-                    Some(current.version),
-                    change.event,
-                );
-                Ok((batch, change.resource))
-            })
-            .await?;
-        Ok(Arc::new(after.outcome))
+        let sync_data = cut_over.sync_data;
+        let after = self.command::<ReplicationJob>(caller, id, token, |job, now| {
+            let change = job.cut_over(sync_data, now)?;
+            if sync_data {
+                self.require_source(job, &[SourceState::Available, SourceState::InUse])?;
+            }
+            Ok(change)
+        });
+        Ok(after.await?.outcome)
     }
 
     /// The scheduler starts a due incremental run, as a step of the leased

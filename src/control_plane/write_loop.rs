@@ -48,7 +48,7 @@ pub(super) struct Mutated<T> {
     /// The outcome the plan decided, or the one a client token recorded.
     pub(super) outcome: T,
     /// Empty when a client token replayed a recorded outcome.
-    recorded: Vec<(SourceServerId, SourceState)>,
+    recorded: Recorded,
 }
 
 impl<T> Mutated<T> {
@@ -62,7 +62,7 @@ impl<T> Mutated<T> {
 
     /// The outcome, and what the commit recorded.
     pub(super) fn split(self) -> (T, Recorded) {
-        (self.outcome, Recorded(self.recorded))
+        (self.outcome, self.recorded)
     }
 }
 
@@ -100,12 +100,12 @@ impl ControlPlane {
         if let Some(outcome) = self.replay(caller, token).await? {
             return Ok(Mutated {
                 outcome,
-                recorded: Vec::new(),
+                recorded: Recorded::default(),
             });
         }
         for _ in 0..MAX_ATTEMPTS {
             let (mut batch, outcome) = plan().await?;
-            let recorded = recorded_source_states(&batch)?;
+            let recorded = Recorded(recorded_source_states(&batch)?);
             // A step of a leased duty commits only under its fence.
             batch.fence = caller.duty();
             if let Some(token) = token {
@@ -123,7 +123,7 @@ impl ControlPlane {
                     if let Some(outcome) = self.replay(caller, token).await? {
                         return Ok(Mutated {
                             outcome,
-                            recorded: Vec::new(),
+                            recorded: Recorded::default(),
                         });
                     }
                 }
